@@ -1,0 +1,1 @@
+"""Entry points: the `seamline` CLI, and later the webhook relay and schedules."""

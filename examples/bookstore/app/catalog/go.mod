@@ -1,0 +1,3 @@
+module bookstore/catalog
+
+go 1.24

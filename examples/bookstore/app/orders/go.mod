@@ -1,0 +1,3 @@
+module bookstore/orders
+
+go 1.24

@@ -1,0 +1,3 @@
+module bookstore/payments-worker
+
+go 1.24

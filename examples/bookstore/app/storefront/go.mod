@@ -1,0 +1,3 @@
+module bookstore/storefront
+
+go 1.24

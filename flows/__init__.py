@@ -1,0 +1,1 @@
+"""Prefect flows: wiring only (which task runs after which, fan-out, gathering)."""

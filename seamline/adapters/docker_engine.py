@@ -1,0 +1,70 @@
+"""The Docker Engine, through the Docker SDK."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import docker
+import docker.errors
+
+from seamline.errors import ServiceUnavailable, ToolFailed
+
+
+class DockerEngine:
+    def __init__(self, *, client: docker.DockerClient) -> None:
+        self._client = client
+
+    @classmethod
+    def connect(cls, base_url: str, *, timeout: int = 600) -> DockerEngine:
+        try:
+            client = docker.DockerClient(base_url=base_url, timeout=timeout)
+        except docker.errors.DockerException as e:
+            raise ServiceUnavailable(
+                f"cannot reach the Docker Engine at {base_url}: {e}",
+                hint="run `seamline stack up` (starts dockerd as root) or set SEAMLINE_DOCKER_HOST",
+            ) from e
+        return cls(client=client)
+
+    @staticmethod
+    def reachable(base_url: str) -> bool:
+        try:
+            client = docker.DockerClient(base_url=base_url, timeout=5)
+            try:
+                return bool(client.ping())
+            finally:
+                client.close()
+        except Exception:  # any failure to talk means: not reachable
+            return False
+
+    def version(self) -> str:
+        return str(self._client.version().get("Version", "unknown"))
+
+    def import_rootfs(self, tarball: Path, reference: str, changes: list[str]) -> None:
+        repository, _, tag = reference.rpartition(":")
+        try:
+            self._client.api.import_image_from_file(
+                str(tarball), repository=repository, tag=tag, changes=changes
+            )
+        except docker.errors.APIError as e:
+            raise ToolFailed(f"docker import of {reference} failed: {e}") from e
+
+    def push(self, reference: str) -> str:
+        """Push ``reference`` and return the digest the registry reported."""
+        repository, _, tag = reference.rpartition(":")
+        digest = ""
+        try:
+            records: Any = self._client.api.push(repository, tag=tag, stream=True, decode=True)
+            for record in records:
+                if "error" in record:
+                    raise ToolFailed(f"docker push {reference} failed: {record['error']}")
+                aux = record.get("aux") or {}
+                digest = aux.get("Digest", digest)
+        except docker.errors.APIError as e:
+            raise ToolFailed(f"docker push {reference} failed: {e}") from e
+        if not digest.startswith("sha256:"):
+            raise ToolFailed(f"docker push {reference} reported no digest")
+        return digest
+
+    def close(self) -> None:
+        self._client.close()

@@ -1,0 +1,43 @@
+"""Git, through gitpython: the GitOps remote and working clones of it."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import git
+
+from seamline.errors import ToolFailed
+
+AUTHOR = git.Actor("seamline", "seamline@localhost")
+IGNORED = shutil.ignore_patterns(".git", "__pycache__", "*.pyc")
+
+
+def head_of(bare: Path, branch: str) -> str | None:
+    """The commit ``branch`` points at in the bare repository, or None."""
+    if not (bare / "HEAD").exists():
+        return None
+    try:
+        repo = git.Repo(bare)
+        return str(repo.commit(f"refs/heads/{branch}").hexsha)
+    except (git.exc.GitError, ValueError):
+        return None
+
+
+def seed_bare_remote(source: Path, bare: Path, *, branch: str, message: str) -> str:
+    """Create ``bare`` holding one commit with the contents of ``source``; return its SHA."""
+    bare.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        git.Repo.init(bare, bare=True, initial_branch=branch)
+        with tempfile.TemporaryDirectory(prefix="seamline-seed-") as tmp:
+            work = Path(tmp) / "work"
+            shutil.copytree(source, work, ignore=IGNORED)
+            repo = git.Repo.init(work, initial_branch=branch)
+            repo.git.add(A=True)
+            commit = repo.index.commit(message, author=AUTHOR, committer=AUTHOR)
+            repo.create_remote("origin", str(bare)).push(f"refs/heads/{branch}").raise_if_error()
+            return str(commit.hexsha)
+    except git.exc.GitError as e:
+        shutil.rmtree(bare, ignore_errors=True)
+        raise ToolFailed(f"seeding the GitOps remote {bare} failed: {e}") from e

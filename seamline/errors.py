@@ -1,0 +1,69 @@
+"""The one error root of seamline and its subclasses.
+
+    SeamlineError                 exit 1 unless a subclass says otherwise
+    ├── UsageError                exit 2: bad arguments or configuration
+    ├── GateFailure               exit 1: a policy said no
+    └── EnvironmentProblem        exit 3: something seamline needs is missing or broken
+        ├── ToolMissing           a pinned tool is not installed
+        ├── ToolFailed            an external command exited non-zero
+        ├── ServiceUnavailable    a stack service does not answer
+        ├── PortInUse             a port the stack needs is taken by someone else
+        └── StateCorrupt          the state folder holds something unreadable
+
+Every message says what went wrong and, in ``hint``, what to do next.
+"""
+
+from __future__ import annotations
+
+
+class SeamlineError(Exception):
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def diagnostics(self) -> str:
+        return f"{self.message}\n  fix: {self.hint}" if self.hint else self.message
+
+
+class UsageError(SeamlineError):
+    exit_code = 2
+
+
+class GateFailure(SeamlineError):
+    exit_code = 1
+
+
+class EnvironmentProblem(SeamlineError):
+    exit_code = 3
+
+
+class ToolMissing(EnvironmentProblem):
+    pass
+
+
+class ToolFailed(EnvironmentProblem):
+    def __init__(
+        self, message: str, *, hint: str = "", returncode: int = 1, stderr_tail: str = ""
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.returncode = returncode
+        self.stderr_tail = stderr_tail
+
+    def diagnostics(self) -> str:
+        text = super().diagnostics()
+        return f"{text}\n  stderr (tail):\n{self.stderr_tail}" if self.stderr_tail else text
+
+
+class ServiceUnavailable(EnvironmentProblem):
+    pass
+
+
+class PortInUse(EnvironmentProblem):
+    pass
+
+
+class StateCorrupt(EnvironmentProblem):
+    pass

@@ -1,0 +1,159 @@
+"""The one place where seamline starts external processes.
+
+Every command is an argv list (never a shell string). Output is streamed line by line to
+the ``seamline.runner`` logger with secrets masked, and a failure raises ``ToolFailed``
+carrying the masked tail of stderr.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from seamline.errors import ToolFailed, ToolMissing
+from seamline.redaction import redact
+
+log = logging.getLogger("seamline.runner")
+TAIL_LINES = 20
+
+
+@dataclass(frozen=True)
+class CompletedRun:
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+
+def _environment(env: Mapping[str, str] | None) -> dict[str, str]:
+    merged = dict(os.environ)
+    if env:
+        merged.update(env)
+    return merged
+
+
+def _pump(stream: IO[str], sink: list[str], label: str, secrets: Sequence[str]) -> None:
+    for line in stream:
+        sink.append(line)
+        log.debug("%s %s", label, redact(line.rstrip("\n"), secrets))
+    stream.close()
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    cwd: Path | str | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float | None = None,
+    secrets: Sequence[str] = (),
+    check: bool = True,
+    stdin_text: str | None = None,
+    hint: str = "",
+) -> CompletedRun:
+    """Run ``argv`` to completion; raise ``ToolFailed`` on non-zero exit when ``check``."""
+    argv = [str(a) for a in argv]
+    if not argv:
+        raise ValueError("run() needs a non-empty argv")
+    shown = redact(" ".join(argv), secrets)
+    if shutil.which(argv[0], path=_environment(env).get("PATH")) is None and not Path(
+        argv[0]
+    ).is_file():
+        raise ToolMissing(
+            f"{argv[0]} not found on PATH",
+            hint=hint or "run `make setup` to install the pinned tools",
+        )
+    log.debug("run: %s", shown)
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        argv,
+        cwd=cwd,
+        env=_environment(env),
+        stdin=subprocess.PIPE if stdin_text is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        errors="replace",
+    )
+    out: list[str] = []
+    err: list[str] = []
+    assert proc.stdout is not None and proc.stderr is not None
+    pumps = [
+        threading.Thread(target=_pump, args=(proc.stdout, out, "|", secrets), daemon=True),
+        threading.Thread(target=_pump, args=(proc.stderr, err, "!", secrets), daemon=True),
+    ]
+    for pump in pumps:
+        pump.start()
+    if stdin_text is not None and proc.stdin is not None:
+        proc.stdin.write(stdin_text)
+        proc.stdin.close()
+    try:
+        returncode = proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        for pump in pumps:
+            pump.join()
+        raise ToolFailed(
+            f"{shown} did not finish within {timeout:.0f} s",
+            hint=hint or "check that the services it talks to are up (`seamline stack status`)",
+            returncode=-9,
+            stderr_tail=_tail(err, secrets),
+        ) from None
+    for pump in pumps:
+        pump.join()
+    result = CompletedRun(
+        argv=tuple(argv),
+        returncode=returncode,
+        stdout="".join(out),
+        stderr="".join(err),
+        seconds=time.monotonic() - started,
+    )
+    if check and returncode != 0:
+        raise ToolFailed(
+            f"{shown} exited with {returncode}",
+            hint=hint,
+            returncode=returncode,
+            stderr_tail=_tail(err, secrets),
+        )
+    return result
+
+
+def _tail(lines: list[str], secrets: Sequence[str]) -> str:
+    return redact("".join(lines[-TAIL_LINES:]), secrets).rstrip()
+
+
+def spawn_daemon(
+    argv: Sequence[str],
+    *,
+    log_file: Path,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> int:
+    """Start a long-running service detached from this process; return its pid."""
+    argv = [str(a) for a in argv]
+    if shutil.which(argv[0], path=_environment(env).get("PATH")) is None and not Path(
+        argv[0]
+    ).is_file():
+        raise ToolMissing(f"{argv[0]} not found on PATH", hint="run `make setup`")
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with log_file.open("ab") as sink:
+        proc = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=_environment(env),
+            stdin=subprocess.DEVNULL,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    log.debug("spawned %s as pid %d", argv[0], proc.pid)
+    return proc.pid

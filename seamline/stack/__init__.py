@@ -1,0 +1,1 @@
+"""The embedded local stack: the services and mirrors seamline needs on an offline machine."""

@@ -1,0 +1,129 @@
+"""Mirrored base images, built locally and pushed to the local registry.
+
+Offline there is no Docker Hub or gcr, so seamline builds (a) a Go builder image from the
+machine's Go toolchain and a static busybox, and (b) a distroless-style static runtime
+(non-root 65532, CA certificates, tzdata, no shell). Online users point
+SEAMLINE_GO_BUILDER_IMAGE / SEAMLINE_RUNTIME_IMAGE at upstream images instead.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from seamline.adapters.docker_engine import DockerEngine
+from seamline.adapters.registry import RegistryClient
+from seamline.errors import ToolMissing
+from seamline.runner import run
+from seamline.settings import Settings
+from seamline.stack.model import ComponentStatus
+from seamline.stack.rootfs import NONROOT_UID, write_go_builder_rootfs, write_static_rootfs
+from seamline.toolchain import locate
+
+CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+ZONEINFO = Path("/usr/share/zoneinfo")
+BUSYBOX = Path("/bin/busybox")
+HOST_FILES_HINT = "run `make setup` (as root it installs ca-certificates, tzdata, busybox-static)"
+
+
+def go_version(settings: Settings) -> str:
+    go = locate("go", settings.tools_dir)
+    return run([str(go), "env", "GOVERSION"]).stdout.strip().removeprefix("go")
+
+
+def _split(reference: str) -> tuple[str, str]:
+    name, _, tag = reference.rpartition(":")
+    registry, _, repository = name.partition("/")
+    return repository, tag
+
+
+class BaseImages:
+    name = "base-images"
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._registry = RegistryClient.for_url(settings.registry_url)
+
+    def references(self) -> dict[str, str]:
+        return {
+            "go-builder": self._settings.go_builder(go_version(self._settings)),
+            "runtime": self._settings.runtime(),
+        }
+
+    def _missing(self) -> list[str]:
+        return [
+            ref
+            for ref in self.references().values()
+            if self._registry.manifest_digest(*_split(ref)) is None
+        ]
+
+    def status(self) -> ComponentStatus:
+        if not self._settings.mirror_base_images:
+            return ComponentStatus(self.name, True, "mirroring off: upstream base images")
+        if not self._registry.ping():
+            return ComponentStatus(self.name, False, "registry down", "run `seamline stack up`")
+        missing = self._missing()
+        if missing:
+            return ComponentStatus(
+                self.name, False, f"not in registry: {', '.join(missing)}", "run `seamline stack up`"
+            )
+        return ComponentStatus(self.name, True, ", ".join(self.references().values()))
+
+    def up(self) -> None:
+        if not self._settings.mirror_base_images:
+            return
+        missing = self._missing()
+        if not missing:
+            return
+        for path in (CA_BUNDLE, ZONEINFO, BUSYBOX):
+            if not path.exists():
+                raise ToolMissing(f"{path} is missing on this machine", hint=HOST_FILES_HINT)
+        refs = self.references()
+        engine = DockerEngine.connect(self._settings.docker_host)
+        work = self._settings.state_dir / "mirror"
+        work.mkdir(parents=True, exist_ok=True)
+        try:
+            with tempfile.TemporaryDirectory(dir=work) as tmp:
+                if refs["runtime"] in missing:
+                    self._build_runtime(engine, Path(tmp) / "runtime.tar", refs["runtime"])
+                if refs["go-builder"] in missing:
+                    self._build_go_builder(engine, Path(tmp) / "go.tar", refs["go-builder"])
+        finally:
+            engine.close()
+
+    def _build_runtime(self, engine: DockerEngine, tarball: Path, reference: str) -> None:
+        write_static_rootfs(tarball, ca_bundle=CA_BUNDLE, zoneinfo=ZONEINFO)
+        engine.import_rootfs(
+            tarball,
+            reference,
+            changes=[
+                f"USER {NONROOT_UID}:{NONROOT_UID}",
+                "WORKDIR /home/nonroot",
+                "ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt",
+                "ENV PATH=/usr/local/bin:/usr/bin:/bin",
+            ],
+        )
+        engine.push(reference)
+
+    def _build_go_builder(self, engine: DockerEngine, tarball: Path, reference: str) -> None:
+        go = locate("go", self._settings.tools_dir)
+        goroot = Path(run([str(go), "env", "GOROOT"]).stdout.strip())
+        applets = run([str(BUSYBOX), "--list"]).stdout.split()
+        write_go_builder_rootfs(
+            tarball, goroot=goroot, busybox=BUSYBOX, applets=applets, ca_bundle=CA_BUNDLE
+        )
+        engine.import_rootfs(
+            tarball,
+            reference,
+            changes=[
+                "ENV PATH=/usr/local/go/bin:/go/bin:/usr/local/bin:/usr/bin:/bin",
+                "ENV GOPATH=/go",
+                "ENV GOTOOLCHAIN=local",
+                "ENV CGO_ENABLED=0",
+                "WORKDIR /src",
+            ],
+        )
+        engine.push(reference)
+
+    def down(self) -> None:
+        """Images live in the registry; nothing runs."""

@@ -1,0 +1,77 @@
+"""The local Prefect server (SQLite) that keeps run history, logs and artifacts."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import httpx
+
+from seamline.settings import Settings
+from seamline.stack.daemon import Daemon, port_open
+from seamline.stack.model import ComponentStatus
+
+
+def prefect_environment(settings: Settings) -> dict[str, str]:
+    """Environment for any process that talks to the local Prefect server."""
+    home = settings.state_dir / "prefect"
+    return {
+        "PREFECT_HOME": str(home),
+        "PREFECT_API_URL": settings.prefect_api_url,
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{home / 'prefect.db'}",
+        "PREFECT_LOGGING_LEVEL": "WARNING",
+    }
+
+
+class PrefectService:
+    name = "prefect-server"
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        env = prefect_environment(settings)
+        env.pop("PREFECT_API_URL")
+        env["PREFECT_UI_API_URL"] = settings.prefect_api_url
+        self._daemon = Daemon(
+            name=self.name,
+            argv=[
+                str(Path(sys.executable).with_name("prefect")),
+                "server",
+                "start",
+                "--host",
+                settings.prefect_host,
+                "--port",
+                str(settings.prefect_port),
+            ],
+            state_dir=settings.state_dir,
+            endpoint=f"{settings.prefect_host}:{settings.prefect_port}",
+            occupied=lambda: port_open(settings.prefect_host, settings.prefect_port),
+            healthy=self._healthy,
+            env=env,
+            start_timeout_s=max(120.0, settings.service_timeout_s),
+            fix_port_hint=f"free port {settings.prefect_port} or set SEAMLINE_PREFECT_PORT",
+        )
+
+    def _healthy(self) -> bool:
+        try:
+            response = httpx.get(f"{self._settings.prefect_api_url}/health", timeout=2.0)
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200 and response.json() is True
+
+    def status(self) -> ComponentStatus:
+        if self._healthy():
+            return ComponentStatus(self.name, True, self._settings.prefect_ui_url)
+        return ComponentStatus(
+            self.name,
+            False,
+            f"{self._settings.prefect_api_url}/health does not answer",
+            "run `seamline stack up`",
+        )
+
+    def up(self) -> None:
+        (self._settings.state_dir / "prefect").mkdir(parents=True, exist_ok=True)
+        self._daemon.start()
+
+    def down(self) -> None:
+        self._daemon.stop()

@@ -1,0 +1,93 @@
+"""The cosign key pair for local key-based signing, and its generated password.
+
+The password lives in ``<state>/secrets/cosign.password`` (0600, folder 0700) and is
+handed to cosign through its environment only.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import stat
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from seamline.adapters.cosign import Cosign
+from seamline.errors import StateCorrupt
+from seamline.settings import Settings
+from seamline.stack.model import ComponentStatus
+from seamline.toolchain import locate
+
+
+class SigningKey:
+    name = "signing-key"
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self.directory = settings.state_dir / "secrets"
+
+    @property
+    def key(self) -> Path:
+        return self.directory / "cosign.key"
+
+    @property
+    def public_key(self) -> Path:
+        return self.directory / "cosign.pub"
+
+    @property
+    def password_file(self) -> Path:
+        return self.directory / "cosign.password"
+
+    def password(self) -> SecretStr:
+        if self._settings.cosign_password is not None:
+            return self._settings.cosign_password
+        try:
+            mode = stat.S_IMODE(self.password_file.stat().st_mode)
+        except FileNotFoundError as e:
+            raise StateCorrupt(
+                f"{self.password_file} is missing but {self.key} exists",
+                hint="run `seamline stack down --purge` and `seamline stack up` for a new key",
+            ) from e
+        if mode & 0o077:
+            raise StateCorrupt(
+                f"{self.password_file} is readable by others (mode {mode:o})",
+                hint=f"chmod 600 {self.password_file}",
+            )
+        value = self.password_file.read_text().strip()
+        if not value:
+            raise StateCorrupt(f"{self.password_file} is empty", hint="purge and recreate the key")
+        return SecretStr(value)
+
+    def cosign(self) -> Cosign:
+        return Cosign(binary=locate("cosign", self._settings.tools_dir), password=self.password())
+
+    def status(self) -> ComponentStatus:
+        if not self.key.exists() or not self.public_key.exists():
+            return ComponentStatus(self.name, False, "no key pair yet", "run `seamline stack up`")
+        derived = self.cosign().public_key_of(self.key)
+        if derived is None or derived != self.public_key.read_text().strip():
+            return ComponentStatus(
+                self.name,
+                False,
+                f"{self.key} does not open with the stored password or does not match "
+                f"{self.public_key.name}",
+                "run `seamline stack down --purge` then `seamline stack up`",
+            )
+        return ComponentStatus(self.name, True, str(self.public_key))
+
+    def up(self) -> None:
+        if self.key.exists():
+            self.password()  # fails loudly on a broken state
+            return
+        self.directory.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.directory, 0o700)
+        if self._settings.cosign_password is None:
+            fd = os.open(self.password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as sink:
+                sink.write(secrets.token_urlsafe(32))
+        self.cosign().generate_key_pair(self.directory)
+        os.chmod(self.key, 0o600)
+
+    def down(self) -> None:
+        """Nothing runs."""

@@ -1,0 +1,31 @@
+"""The pinned toolchain as a stack component: healthy when every tool matches its pin."""
+
+from __future__ import annotations
+
+from seamline.settings import Settings
+from seamline.stack.model import ComponentStatus
+from seamline.toolchain import INSTALL_HINT, ToolReport, probe, read_pins
+
+
+class ToolchainCheck:
+    name = "toolchain"
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    def reports(self) -> list[ToolReport]:
+        pins = read_pins(self._settings.toolchain_file)
+        return [probe(pin, self._settings.tools_dir) for pin in pins]
+
+    def status(self) -> ComponentStatus:
+        bad = [r for r in self.reports() if not r.ok]
+        if bad:
+            detail = ", ".join(f"{r.name} {r.found or 'missing'} (pin {r.pinned})" for r in bad)
+            return ComponentStatus(self.name, False, detail, INSTALL_HINT)
+        return ComponentStatus(self.name, True, "all tools at their pinned versions")
+
+    def up(self) -> None:
+        """Tools are installed by scripts/install-tools.sh; `up` only reports."""
+
+    def down(self) -> None:
+        """Nothing runs."""
