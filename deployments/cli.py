@@ -86,15 +86,26 @@ def _cmd_doctor(settings: Settings, as_json: bool) -> int:
     reports = ToolchainCheck(settings).reports()
     for r in reports:
         mark = "ok " if r.ok else "BAD"
-        log.info("  [%s] %-14s %-10s pin %-8s %s", mark, r.name, r.found or "missing", r.pinned,
-                 r.path or "")
+        log.info(
+            "  [%s] %-14s %-10s pin %-8s %s",
+            mark,
+            r.name,
+            r.found or "missing",
+            r.pinned,
+            r.path or "",
+        )
     if as_json:
         _emit(
             {
                 "ok": all(r.ok for r in reports),
                 "tools": [
-                    {"name": r.name, "pinned": r.pinned, "found": r.found, "path": r.path,
-                     "ok": r.ok}
+                    {
+                        "name": r.name,
+                        "pinned": r.pinned,
+                        "found": r.found,
+                        "path": r.path,
+                        "ok": r.ok,
+                    }
                     for r in reports
                 ],
             }

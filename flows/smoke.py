@@ -20,4 +20,3 @@ def smoke(settings: Settings, names: list[str]) -> list[ComponentStatus]:
         description="Local stack health as seen from a flow run",
     )
     return statuses
-

@@ -64,9 +64,10 @@ def run(
     if not argv:
         raise ValueError("run() needs a non-empty argv")
     shown = redact(" ".join(argv), secrets)
-    if shutil.which(argv[0], path=_environment(env).get("PATH")) is None and not Path(
-        argv[0]
-    ).is_file():
+    if (
+        shutil.which(argv[0], path=_environment(env).get("PATH")) is None
+        and not Path(argv[0]).is_file()
+    ):
         raise ToolMissing(
             f"{argv[0]} not found on PATH",
             hint=hint or "run `make setup` to install the pinned tools",
@@ -85,7 +86,8 @@ def run(
     )
     out: list[str] = []
     err: list[str] = []
-    assert proc.stdout is not None and proc.stderr is not None
+    if proc.stdout is None or proc.stderr is None:  # pragma: no cover - PIPE always set
+        raise RuntimeError("subprocess pipes missing")
     pumps = [
         threading.Thread(target=_pump, args=(proc.stdout, out, "|", secrets), daemon=True),
         threading.Thread(target=_pump, args=(proc.stderr, err, "!", secrets), daemon=True),
@@ -140,9 +142,10 @@ def spawn_daemon(
 ) -> int:
     """Start a long-running service detached from this process; return its pid."""
     argv = [str(a) for a in argv]
-    if shutil.which(argv[0], path=_environment(env).get("PATH")) is None and not Path(
-        argv[0]
-    ).is_file():
+    if (
+        shutil.which(argv[0], path=_environment(env).get("PATH")) is None
+        and not Path(argv[0]).is_file()
+    ):
         raise ToolMissing(f"{argv[0]} not found on PATH", hint="run `make setup`")
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with log_file.open("ab") as sink:

@@ -7,18 +7,19 @@ from typing import Any
 
 import docker
 import docker.errors
+from docker import DockerClient
 
 from seamline.errors import ServiceUnavailable, ToolFailed
 
 
 class DockerEngine:
-    def __init__(self, *, client: docker.DockerClient) -> None:
+    def __init__(self, *, client: DockerClient) -> None:
         self._client = client
 
     @classmethod
     def connect(cls, base_url: str, *, timeout: int = 600) -> DockerEngine:
         try:
-            client = docker.DockerClient(base_url=base_url, timeout=timeout)
+            client = DockerClient(base_url=base_url, timeout=timeout)
         except docker.errors.DockerException as e:
             raise ServiceUnavailable(
                 f"cannot reach the Docker Engine at {base_url}: {e}",
@@ -29,7 +30,7 @@ class DockerEngine:
     @staticmethod
     def reachable(base_url: str) -> bool:
         try:
-            client = docker.DockerClient(base_url=base_url, timeout=5)
+            client = DockerClient(base_url=base_url, timeout=5)
             try:
                 return bool(client.ping())
             finally:

@@ -69,7 +69,8 @@ class RegistryClient:
         if response.status_code == 404:
             return None
         self._raise_for(response, f"HEAD manifest {repository}:{reference}")
-        return response.headers.get("Docker-Content-Digest")
+        digest: str | None = response.headers.get("Docker-Content-Digest")
+        return digest
 
     def manifest(self, repository: str, reference: str) -> dict[str, Any] | None:
         response = self._request(
@@ -98,9 +99,7 @@ class RegistryClient:
             self._raise_for(put, f"upload blob {digest} to {repository}")
         return Descriptor(media_type, digest, len(data))
 
-    def put_manifest(
-        self, repository: str, reference: str, manifest: dict[str, Any]
-    ) -> str:
+    def put_manifest(self, repository: str, reference: str, manifest: dict[str, Any]) -> str:
         body = json.dumps(manifest, separators=(",", ":"), sort_keys=True).encode()
         response = self._request(
             "PUT",

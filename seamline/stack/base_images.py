@@ -33,7 +33,7 @@ def go_version(settings: Settings) -> str:
 
 def _split(reference: str) -> tuple[str, str]:
     name, _, tag = reference.rpartition(":")
-    registry, _, repository = name.partition("/")
+    _registry, _, repository = name.partition("/")
     return repository, tag
 
 
@@ -65,7 +65,10 @@ class BaseImages:
         missing = self._missing()
         if missing:
             return ComponentStatus(
-                self.name, False, f"not in registry: {', '.join(missing)}", "run `seamline stack up`"
+                self.name,
+                False,
+                f"not in registry: {', '.join(missing)}",
+                "run `seamline stack up`",
             )
         return ComponentStatus(self.name, True, ", ".join(self.references().values()))
 

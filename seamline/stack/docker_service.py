@@ -34,9 +34,11 @@ class DockerService:
             ],
             state_dir=settings.state_dir,
             endpoint=host,
-            occupied=lambda: host.startswith(SOCKET_PREFIX)
-            and os.path.exists(host.removeprefix(SOCKET_PREFIX))
-            and DockerEngine.reachable(host),
+            occupied=lambda: (
+                host.startswith(SOCKET_PREFIX)
+                and os.path.exists(host.removeprefix(SOCKET_PREFIX))
+                and DockerEngine.reachable(host)
+            ),
             healthy=lambda: DockerEngine.reachable(host),
             start_timeout_s=60.0,
         )

@@ -33,7 +33,7 @@ class GitopsRemote:
         if self.path.exists() and any(self.path.iterdir()):
             raise StateCorrupt(
                 f"{self.path} exists but is not a Git repository with a {BRANCH} branch",
-                hint=f"move it away (or `seamline stack down --purge`) and run `stack up` again",
+                hint="move it away (or `seamline stack down --purge`) and run `stack up` again",
             )
         source = self._settings.example_repo
         if not (source / "seamline.toml").is_file():

@@ -87,7 +87,9 @@ class TrivyDbMirror:
         published = self.published_inputs()
         ref = self._settings.trivy_db()
         if published is None:
-            return ComponentStatus(self.name, False, f"{ref} not published", "run `seamline stack up`")
+            return ComponentStatus(
+                self.name, False, f"{ref} not published", "run `seamline stack up`"
+            )
         if published != self.inputs_digest():
             return ComponentStatus(
                 self.name,

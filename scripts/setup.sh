@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Everything seamline needs on this machine, idempotent:
+#   1. host packages (Debian, as root): docker.io, docker-registry, busybox-static,
+#      ca-certificates, tzdata, git;
+#   2. the Python venv in .venv from constraints.txt;
+#   3. the pinned Go tools (scripts/install-tools.sh).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+say() { printf '[setup] %s\n' "$*" >&2; }
+
+missing=()
+command -v git >/dev/null 2>&1 || missing+=(git)
+command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
+[ -x /bin/busybox ] && [ -z "$(ldd /bin/busybox 2>/dev/null | grep -v 'not a dynamic')" ] \
+  || missing+=(busybox-static)
+[ -f /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
+[ -d /usr/share/zoneinfo ] || missing+=(tzdata)
+if ! command -v dockerd >/dev/null 2>&1 && ! docker info >/dev/null 2>&1; then
+  missing+=(docker.io)
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+  else
+    say "missing: ${missing[*]}; install them (Debian: apt-get install ${missing[*]}) and rerun"
+    exit 3
+  fi
+fi
+
+python=${PYTHON:-python3}
+if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+  say "Python >= 3.11 is needed as \`$python\`: install it or set PYTHON=/path/to/python3.11"
+  exit 3
+fi
+stamp=.venv/.seamline-deps
+want=$(cat constraints.txt pyproject.toml | sha256sum | cut -d' ' -f1)
+if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  say "creating the Python environment in .venv"
+  "$python" -m venv .venv
+  .venv/bin/pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]' >&2
+  echo "$want" > "$stamp"
+fi
+
+scripts/install-tools.sh

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from seamline.errors import UsageError
+from seamline.settings import Settings
+
+
+def test_defaults_describe_the_local_stack(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    s = Settings()
+    assert s.registry == "127.0.0.1:5000"
+    assert s.prefect_api_url == "http://127.0.0.1:4200/api"
+    assert s.go_builder("1.26.8") == "127.0.0.1:5000/seamline/go-builder:1.26.8"
+    assert s.runtime() == "127.0.0.1:5000/seamline/static:nonroot"
+    assert s.trivy_db() == "127.0.0.1:5000/seamline/trivy-db:2"
+
+
+def test_environment_overrides(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SEAMLINE_REGISTRY_PORT", "5999")
+    monkeypatch.setenv("SEAMLINE_RUNTIME_IMAGE", "gcr.io/distroless/static-debian12:nonroot")
+    s = Settings()
+    assert s.registry == "127.0.0.1:5999"
+    assert s.runtime() == "gcr.io/distroless/static-debian12:nonroot"
+
+
+def test_toml_settings_table(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "seamline.toml").write_text(
+        '[settings]\nprefect_port = 4300\n\n[pipeline]\nregistry = "x"\n'
+    )
+    assert Settings().prefect_port == 4300
+    monkeypatch.setenv("SEAMLINE_PREFECT_PORT", "4400")
+    assert Settings().prefect_port == 4400
+
+
+def test_bad_toml_is_a_usage_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "seamline.toml").write_text("[settings\n")
+    with pytest.raises(UsageError, match="not valid TOML"):
+        Settings()
+
+
+def test_secret_is_not_shown(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SEAMLINE_COSIGN_PASSWORD", "pw-never-shown")
+    s = Settings()
+    assert "pw-never-shown" not in repr(s)
+    assert "pw-never-shown" not in s.model_dump_json()
