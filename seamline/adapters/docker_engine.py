@@ -50,6 +50,40 @@ class DockerEngine:
         except docker.errors.APIError as e:
             raise ToolFailed(f"docker import of {reference} failed: {e}") from e
 
+    def build(
+        self,
+        *,
+        context: Path,
+        dockerfile: str,
+        tag: str,
+        build_args: dict[str, str],
+        labels: dict[str, str] | None = None,
+    ) -> str:
+        """Build with the classic builder, no network for `RUN`; return the image id."""
+        try:
+            image, _logs = self._client.images.build(
+                path=str(context),
+                dockerfile=dockerfile,
+                tag=tag,
+                buildargs=build_args,
+                labels=labels or {},
+                network_mode="none",
+                rm=True,
+                forcerm=True,
+            )
+        except docker.errors.BuildError as e:
+            tail = "".join(str(chunk.get("stream", "")) for chunk in e.build_log)[-2000:]
+            raise ToolFailed(
+                f"docker build of {tag} failed: {e.msg}", stderr_tail=tail.strip()
+            ) from e
+        except docker.errors.APIError as e:
+            raise ToolFailed(f"docker build of {tag} failed: {e}") from e
+        return str(image.id)
+
+    def image_config(self, reference: str) -> dict[str, Any]:
+        config: dict[str, Any] = self._client.images.get(reference).attrs["Config"]
+        return config
+
     def push(self, reference: str) -> str:
         """Push ``reference`` and return the digest the registry reported."""
         repository, _, tag = reference.rpartition(":")

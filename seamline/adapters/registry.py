@@ -88,11 +88,11 @@ class RegistryClient:
         if head.status_code != 200:
             start = self._request("POST", f"/v2/{repository}/blobs/uploads/")
             self._raise_for(start, f"start blob upload to {repository}")
-            location = start.headers["Location"]
+            # The upload URL carries its own state in the query: add to it, never replace it.
+            location = httpx.URL(start.headers["Location"]).copy_merge_params({"digest": digest})
             put = self._request(
                 "PUT",
-                location,
-                params={"digest": digest},
+                str(location),
                 content=data,
                 headers={"Content-Type": "application/octet-stream"},
             )

@@ -23,8 +23,12 @@ class MemoryRegistry:
             return httpx.Response(200)
         if "/blobs/uploads/" in path and request.method == "POST":
             self.uploads += 1
-            return httpx.Response(202, headers={"Location": f"/upload/{self.uploads}"})
+            return httpx.Response(
+                202, headers={"Location": f"/upload/{self.uploads}?_state=opaque"}
+            )
         if path.startswith("/upload/") and request.method == "PUT":
+            if request.url.params.get("_state") != "opaque":
+                return httpx.Response(404, text="BLOB_UPLOAD_INVALID")
             digest = request.url.params["digest"]
             if sha256_digest(request.content) != digest:
                 return httpx.Response(400, text="DIGEST_INVALID")
@@ -43,8 +47,9 @@ class MemoryRegistry:
                 return httpx.Response(404)
             body = self.manifests[ref]
             headers = {"Docker-Content-Digest": sha256_digest(body)}
-            return httpx.Response(200, content=b"" if request.method == "HEAD" else body,
-                                  headers=headers)
+            return httpx.Response(
+                200, content=b"" if request.method == "HEAD" else body, headers=headers
+            )
         return httpx.Response(500, text="unexpected")
 
 
@@ -56,8 +61,11 @@ def test_push_artifact_and_read_it_back() -> None:
     layer = client.push_blob("a/b", b"layer-bytes", "application/x-test")
     again = client.push_blob("a/b", b"layer-bytes", "application/x-test")
     assert layer == again and registry.uploads == 1
-    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                "layers": [layer.as_json()]}
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "layers": [layer.as_json()],
+    }
     digest = client.put_manifest("a/b", "2", manifest)
     assert client.manifest_digest("a/b", "2") == digest
     assert client.manifest("a/b", "2") == json.loads(registry.manifests["2"])

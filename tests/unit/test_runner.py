@@ -44,8 +44,9 @@ def test_environment_is_passed() -> None:
 
 
 def test_stdin_text() -> None:
-    result = run([sys.executable, "-c", "import sys; print(sys.stdin.read().upper())"],
-                 stdin_text="abc")
+    result = run(
+        [sys.executable, "-c", "import sys; print(sys.stdin.read().upper())"], stdin_text="abc"
+    )
     assert result.stdout.strip() == "ABC"
 
 

@@ -1,0 +1,69 @@
+"""Trivy: vulnerability scan of an image, as a JSON report, against a chosen DB repository."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from seamline.errors import ToolFailed
+from seamline.runner import run
+
+
+@dataclass(frozen=True)
+class TrivyScan:
+    report: dict[str, Any]
+    exit_code: int
+
+
+class Trivy:
+    def __init__(self, *, binary: Path, cache_dir: Path, db_repository: str) -> None:
+        self._binary = binary
+        self._cache_dir = cache_dir
+        self._db_repository = db_repository
+
+    def scan_image(
+        self, reference: str, *, severities: list[str], fail_exit_code: int = 0
+    ) -> TrivyScan:
+        """Scan ``reference`` from its registry. Findings decide nothing here: policy reads the
+        report. A non-zero ``fail_exit_code`` makes trivy itself exit with it on findings."""
+        result = run(
+            [
+                str(self._binary),
+                "image",
+                "--cache-dir",
+                str(self._cache_dir),
+                "--db-repository",
+                self._db_repository,
+                "--skip-java-db-update",
+                "--skip-version-check",
+                "--scanners",
+                "vuln",
+                "--image-src",
+                "remote",
+                "--insecure",
+                "--format",
+                "json",
+                "--quiet",
+                "--severity",
+                ",".join(severities),
+                "--exit-code",
+                str(fail_exit_code),
+                reference,
+            ],
+            timeout=900,
+            check=False,
+        )
+        if result.returncode not in (0, fail_exit_code) or not result.stdout.strip():
+            raise ToolFailed(
+                f"trivy could not scan {reference} (exit {result.returncode})",
+                returncode=result.returncode,
+                stderr_tail=result.stderr[-2000:],
+                hint="check the trivy DB mirror with `seamline stack status`",
+            )
+        try:
+            report: dict[str, Any] = json.loads(result.stdout)
+        except json.JSONDecodeError as e:
+            raise ToolFailed(f"trivy printed no JSON report for {reference}: {e}") from e
+        return TrivyScan(report=report, exit_code=result.returncode)
