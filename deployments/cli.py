@@ -24,6 +24,7 @@ from seamline.stack.signing_key import SigningKey
 from seamline.stack.stack import Stack
 from seamline.stack.toolchain_check import ToolchainCheck
 from seamline.stack.trivy_mirror import TrivyDbMirror
+from seamline.toolchain import INSTALL_HINT
 
 log = logging.getLogger("seamline.cli")
 
@@ -110,7 +111,10 @@ def _cmd_doctor(settings: Settings, as_json: bool) -> int:
                 ],
             }
         )
-    return 0 if all(r.ok for r in reports) else 3
+    if not all(r.ok for r in reports):
+        log.error("fix: %s", INSTALL_HINT)
+        return 3
+    return 0
 
 
 def _cmd_stack(settings: Settings, args: argparse.Namespace) -> int:

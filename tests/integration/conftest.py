@@ -1,0 +1,109 @@
+"""The real local stack for integration tests: brought up once per session by the CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from seamline.adapters.docker_engine import DockerEngine
+from seamline.pipeline_config import PipelineConfig, load_pipeline_config
+from seamline.settings import PROJECT_ROOT, Settings
+from seamline.stack.base_images import go_version
+
+SEAMLINE = Path(sys.executable).with_name("seamline")
+VULNERABLE = PROJECT_ROOT / "tests" / "fixtures" / "vulnerable-service"
+
+
+def seamline(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(SEAMLINE), *args], capture_output=True, text=True, timeout=1800, env=env, check=False
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark integration tests; run the ones that stop the shared stack last."""
+    for item in items:
+        if "tests/integration" in str(item.fspath):
+            item.add_marker(pytest.mark.integration)
+    items.sort(key=lambda item: item.get_closest_marker("restarts_stack") is not None)
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return Settings()
+
+
+@pytest.fixture(scope="session")
+def stack_up(settings: Settings) -> dict[str, Any]:
+    """`seamline stack up --json`, which must succeed with every component healthy."""
+    result = seamline("stack", "up", "--json")
+    assert result.returncode == 0, result.stderr
+    payload: dict[str, Any] = json.loads(result.stdout)
+    assert payload["healthy"], payload
+    return payload
+
+
+@pytest.fixture(scope="session")
+def engine(stack_up: dict[str, Any], settings: Settings) -> Iterator[DockerEngine]:
+    engine = DockerEngine.connect(settings.docker_host)
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="session")
+def bookstore() -> PipelineConfig:
+    return load_pipeline_config(PROJECT_ROOT / "examples" / "bookstore")
+
+
+@dataclass(frozen=True)
+class BuiltImage:
+    name: str
+    reference: str  # repository:tag
+    digest: str  # from the registry
+
+    @property
+    def by_digest(self) -> str:
+        return f"{self.reference.rpartition(':')[0]}@{self.digest}"
+
+
+def _build_and_push(
+    engine: DockerEngine, settings: Settings, name: str, context: Path, repository: str
+) -> BuiltImage:
+    reference = f"{repository}:it-{name}"
+    engine.build(
+        context=context,
+        dockerfile="Dockerfile",
+        tag=reference,
+        build_args={
+            "GO_BUILDER_IMAGE": settings.go_builder(go_version(settings)),
+            "RUNTIME_IMAGE": settings.runtime(),
+        },
+        labels={"org.opencontainers.image.source": "examples/bookstore"},
+    )
+    return BuiltImage(name, reference, engine.push(reference))
+
+
+@pytest.fixture(scope="session")
+def bookstore_images(
+    engine: DockerEngine, settings: Settings, bookstore: PipelineConfig
+) -> dict[str, BuiltImage]:
+    return {
+        s.name: _build_and_push(
+            engine, settings, s.name, bookstore.context_of(s), bookstore.target_repository(s)
+        )
+        for s in bookstore.services
+    }
+
+
+@pytest.fixture(scope="session")
+def vulnerable_image(engine: DockerEngine, settings: Settings) -> BuiltImage:
+    return _build_and_push(
+        engine, settings, "vulnerable", VULNERABLE, f"{settings.registry}/fixtures/vulnerable"
+    )
