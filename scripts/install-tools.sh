@@ -32,15 +32,17 @@ install_tool() {  # name module version
     say "$name $version: cached"
   else
     say "$name $version: building from the Go module proxy (one-time, a few minutes)"
-    mkdir -p "$dest.tmp"
-    local ldflags=""
+    rm -rf "$dest.tmp" && mkdir -p "$dest.tmp"
+    local ldflags="" experiment=""
     case $name in
-      trivy) ldflags="-X github.com/aquasecurity/trivy/pkg/version/app.ver=${version#v}" ;;
+      # trivy's release builds set GOEXPERIMENT=jsonv2; its sources need encoding/json/v2.
+      trivy) ldflags="-X github.com/aquasecurity/trivy/pkg/version/app.ver=${version#v}"
+             experiment=jsonv2 ;;
       syft) ldflags="-X main.version=${version#v}" ;;
       cosign) ldflags="-X sigs.k8s.io/release-utils/version.gitVersion=$version" ;;
       golangci-lint) ldflags="-X main.version=${version#v}" ;;
     esac
-    GOBIN="$dest.tmp" go install -ldflags "$ldflags" "$module@$version"
+    GOBIN="$dest.tmp" GOEXPERIMENT="$experiment" go install -ldflags "$ldflags" "$module@$version"
     rm -rf "$dest" && mv "$dest.tmp" "$dest"
   fi
   ln -sfn "$dest/$name" "$bin_dir/$name"

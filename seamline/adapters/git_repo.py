@@ -41,3 +41,37 @@ def seed_bare_remote(source: Path, bare: Path, *, branch: str, message: str) -> 
     except git.exc.GitError as e:
         shutil.rmtree(bare, ignore_errors=True)
         raise ToolFailed(f"seeding the GitOps remote {bare} failed: {e}") from e
+
+
+class PushRejected(ToolFailed):
+    """The remote moved on while we worked (non-fast-forward): fetch and redo, then retry."""
+
+
+def clone(remote: str, dest: Path, *, branch: str) -> git.Repo:
+    try:
+        return git.Repo.clone_from(remote, dest, branch=branch, depth=1)
+    except git.exc.GitError as e:
+        raise ToolFailed(
+            f"cannot clone {remote} (branch {branch}): {e}",
+            hint="check the GitOps remote URL and that the branch exists",
+        ) from e
+
+
+def commit_all(repo: git.Repo, message: str) -> str | None:
+    """Commit every change in the work tree; None when there is nothing to commit."""
+    repo.git.add(A=True)
+    if not repo.index.diff("HEAD"):
+        return None
+    commit = repo.index.commit(message, author=AUTHOR, committer=AUTHOR)
+    return str(commit.hexsha)
+
+
+def push(repo: git.Repo, *, branch: str) -> None:
+    infos = repo.remote("origin").push(f"HEAD:refs/heads/{branch}")
+    for info in infos:
+        if info.flags & (git.PushInfo.REJECTED | git.PushInfo.REMOTE_FAILURE):
+            raise PushRejected(f"push to {branch} was rejected: the remote moved on")
+        if info.flags & git.PushInfo.ERROR:
+            raise ToolFailed(f"git push to {branch} failed: {info.summary.strip()}")
+    if not infos or infos.error is not None:
+        raise ToolFailed(f"git push to {branch} failed: {infos.error}")

@@ -60,7 +60,12 @@ class SigningKey:
         return SecretStr(value)
 
     def cosign(self) -> Cosign:
-        return Cosign(binary=locate("cosign", self._settings.tools_dir), password=self.password())
+        return Cosign.from_key(
+            binary=locate("cosign", self._settings.tools_dir),
+            key=self.key,
+            public_key=self.public_key,
+            password=self.password(),
+        )
 
     def status(self) -> ComponentStatus:
         if not self.key.exists() or not self.public_key.exists():

@@ -7,7 +7,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
+from seamline.adapters.cosign import Cosign
 from seamline.adapters.kustomize import Kustomize
 from seamline.adapters.syft import Syft
 from seamline.adapters.trivy import Trivy
@@ -131,9 +133,8 @@ def test_cosign_sign_and_verify_round_trip(
     key = SigningKey(settings)
     cosign = key.cosign()
     image = bookstore_images["orders"]
-    cosign.sign(image.by_digest, key.key)
-    verified = cosign.verify(image.by_digest, key.public_key)
-    claims = json.loads(verified.stdout)
+    cosign.sign(image.by_digest)
+    claims = cosign.verify(image.by_digest)
     assert claims[0]["critical"]["image"]["docker-manifest-digest"] == image.digest
 
     other = subprocess.run(
@@ -145,11 +146,18 @@ def test_cosign_sign_and_verify_round_trip(
         check=True,
     )
     assert other.returncode == 0
+    stranger = Cosign.from_key(
+        binary=locate("cosign", settings.tools_dir),
+        key=tmp_path / "cosign.key",
+        public_key=tmp_path / "cosign.pub",
+        password=SecretStr("other"),
+    )
     with pytest.raises(ToolFailed):
-        cosign.verify(image.by_digest, tmp_path / "cosign.pub")
+        stranger.verify(image.by_digest)
+    assert not stranger.is_signed(image.by_digest)
     unsigned = bookstore_images["storefront"]
     with pytest.raises(ToolFailed):
-        cosign.verify(unsigned.by_digest, key.public_key)
+        cosign.verify(unsigned.by_digest)
 
 
 @pytest.mark.parametrize("overlay", ["dev", "staging", "prod"])

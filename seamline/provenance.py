@@ -1,0 +1,72 @@
+"""The SLSA v1 provenance predicate seamline attests for every image it builds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from seamline import __version__
+
+BUILD_TYPE = "https://seamline.dev/buildtypes/docker-classic/v1"
+PREDICATE_TYPE = "https://slsa.dev/provenance/v1"
+
+
+@dataclass(frozen=True)
+class BuildFacts:
+    """What went into one image build; everything the predicate states comes from here."""
+
+    builder_id: str
+    source_repo: str
+    source_commit: str
+    service: str
+    context: str
+    dockerfile: str
+    build_args: dict[str, str]
+    base_images: dict[str, str]  # reference -> sha256:digest
+    flow_run_id: str
+    flow_run_url: str
+    started: datetime
+    finished: datetime
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def _digest_map(digest: str) -> dict[str, str]:
+    algorithm, _, value = digest.partition(":")
+    return {algorithm: value}
+
+
+def slsa_provenance(facts: BuildFacts) -> dict[str, Any]:
+    """A SLSA v1 ``predicate`` (the part cosign wraps into an in-toto statement)."""
+    dependencies: list[dict[str, Any]] = [
+        {
+            "uri": f"git+{facts.source_repo}",
+            "digest": {"gitCommit": facts.source_commit},
+        }
+    ]
+    dependencies += [
+        {"uri": f"oci://{reference}", "digest": _digest_map(digest)}
+        for reference, digest in sorted(facts.base_images.items())
+    ]
+    return {
+        "buildDefinition": {
+            "buildType": BUILD_TYPE,
+            "externalParameters": {
+                "source": {"repository": facts.source_repo, "revision": facts.source_commit},
+                "service": facts.service,
+                "context": facts.context,
+                "dockerfile": facts.dockerfile,
+                "buildArgs": dict(sorted(facts.build_args.items())),
+            },
+            "internalParameters": {"flowRunId": facts.flow_run_id, **facts.extra},
+            "resolvedDependencies": dependencies,
+        },
+        "runDetails": {
+            "builder": {"id": facts.builder_id, "version": {"seamline": __version__}},
+            "metadata": {
+                "invocationId": facts.flow_run_url,
+                "startedOn": facts.started.isoformat(),
+                "finishedOn": facts.finished.isoformat(),
+            },
+        },
+    }

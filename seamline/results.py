@@ -1,0 +1,78 @@
+"""Typed results that pipeline stages hand each other (and that Prefect persists)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Event = Literal["push", "pull_request"]
+SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN")
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A checkout of the source repository at one commit."""
+
+    path: str
+    repo: str
+    commit: str
+
+
+@dataclass(frozen=True)
+class BuildTestResult:
+    service: str
+    tests_passed: int
+    tests_failed: int
+    tests_skipped: int
+
+
+@dataclass(frozen=True)
+class BuiltImage:
+    service: str
+    image_id: str
+    local_ref: str
+    base_digests: dict[str, str]
+    build_args: dict[str, str]
+
+
+@dataclass(frozen=True)
+class PushedImage:
+    service: str
+    repository: str  # registry/repo
+    digest: str
+
+    @property
+    def ref(self) -> str:
+        return f"{self.repository}@{self.digest}"
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    service: str
+    scanned_ref: str
+    counts: dict[str, int]
+    passed: bool
+    summary: str
+    db_version: str
+
+
+@dataclass(frozen=True)
+class SbomResult:
+    service: str
+    path: str
+    package_count: int
+
+
+@dataclass(frozen=True)
+class SignResult:
+    service: str
+    ref: str
+    signature: str
+    attestations: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class BumpResult:
+    overlay: str
+    commit: str | None
+    images: dict[str, str]  # kustomize image name -> repository@digest
