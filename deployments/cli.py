@@ -56,6 +56,13 @@ def _parser() -> argparse.ArgumentParser:
 
     smoke = sub.add_parser("smoke", help="check the stack from a Prefect flow run")
     smoke.add_argument("--json", action="store_true")
+
+    run = sub.add_parser("run", help="run the CI flow on a repository")
+    run.add_argument("--repo", help="source repository URL or path (default: the GitOps remote)")
+    run.add_argument("--ref", default="main", help="branch, tag or commit (default: main)")
+    run.add_argument("--event", choices=["push", "pull_request"], default="push")
+    run.add_argument("--overlay", default="", help="overlay to bump (default: the repo's)")
+    run.add_argument("--json", action="store_true", help="one JSON object on stdout")
     return parser
 
 
@@ -157,9 +164,7 @@ def _cmd_smoke(settings: Settings, as_json: bool) -> int:
 
 
 def _known_secrets(settings: Settings) -> list[str]:
-    found = []
-    if settings.cosign_password is not None:
-        found.append(settings.cosign_password.get_secret_value())
+    found = settings.secrets()
     key = SigningKey(settings)
     if key.password_file.is_file():
         found.append(key.password_file.read_text().strip())
@@ -174,13 +179,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings = Settings()
         except ValidationError as e:
             raise UsageError(f"invalid settings: {e}", hint="check SEAMLINE_* variables") from e
-        configure(verbose=args.verbose, secrets=_known_secrets(settings))
+        secrets = _known_secrets(settings)
+        configure(verbose=args.verbose, secrets=secrets)
         if args.command == "doctor":
             return _cmd_doctor(settings, args.json)
         if args.command == "stack":
             return _cmd_stack(settings, args)
         if args.command == "mirror":
             return _cmd_mirror(settings, args.json)
+        if args.command == "run":
+            from deployments.run_command import run_ci
+
+            return run_ci(settings, args, secrets)
         return _cmd_smoke(settings, args.json)
     except SeamlineError as e:
         log.error("error: %s", e.diagnostics())

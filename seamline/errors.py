@@ -10,7 +10,8 @@
         ├── PortInUse             a port the stack needs is taken by someone else
         └── StateCorrupt          the state folder holds something unreadable
 
-Every message says what went wrong and, in ``hint``, what to do next.
+Every message says what went wrong and, in ``hint``, what to do next. ``transient`` marks
+the faults worth a retry (network, registry 5xx, a git push race); a gate failure never is.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 class SeamlineError(Exception):
     exit_code = 1
+    transient = False
 
     def __init__(self, message: str, *, hint: str = "") -> None:
         super().__init__(message)
@@ -35,6 +37,12 @@ class UsageError(SeamlineError):
 class GateFailure(SeamlineError):
     exit_code = 1
 
+    def __init__(
+        self, message: str, *, hint: str = "", details: dict[str, object] | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.details = details or {}
+
 
 class EnvironmentProblem(SeamlineError):
     exit_code = 3
@@ -46,11 +54,18 @@ class ToolMissing(EnvironmentProblem):
 
 class ToolFailed(EnvironmentProblem):
     def __init__(
-        self, message: str, *, hint: str = "", returncode: int = 1, stderr_tail: str = ""
+        self,
+        message: str,
+        *,
+        hint: str = "",
+        returncode: int = 1,
+        stderr_tail: str = "",
+        transient: bool = False,
     ) -> None:
         super().__init__(message, hint=hint)
         self.returncode = returncode
         self.stderr_tail = stderr_tail
+        self.transient = transient
 
     def diagnostics(self) -> str:
         text = super().diagnostics()
@@ -58,7 +73,7 @@ class ToolFailed(EnvironmentProblem):
 
 
 class ServiceUnavailable(EnvironmentProblem):
-    pass
+    transient = True
 
 
 class PortInUse(EnvironmentProblem):

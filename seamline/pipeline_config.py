@@ -38,6 +38,7 @@ class PipelineSection(BaseModel):
     overlay_root: str = "kustomize/overlays"
     default_overlay: str = "dev"
     lint_config: str | None = None
+    allowlist: str | None = None
 
 
 class PipelineConfig(BaseModel):

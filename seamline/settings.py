@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 from pydantic.fields import FieldInfo
@@ -72,6 +72,22 @@ class Settings(BaseSettings):
     cosign_password: SecretStr | None = None
     service_timeout_s: float = Field(default=60.0, gt=0)
 
+    source_repo: str = ""
+    gitops_remote: str = ""
+    gitops_branch: str = "main"
+    overlay: str = ""
+    scan_order: Literal["push-then-scan", "scan-then-push"] = "push-then-scan"
+    gate_severities: str = "HIGH,CRITICAL"
+    ignore_unfixed: bool = False
+    builder_id: str = "https://seamline.dev/builders/local"
+
+    signing_mode: Literal["key", "keyless"] = "key"
+    oidc_token: SecretStr | None = None
+    certificate_identity: str = ""
+    certificate_oidc_issuer: str = ""
+    fulcio_url: str = "https://fulcio.sigstore.dev"
+    rekor_url: str = "https://rekor.sigstore.dev"
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -104,6 +120,17 @@ class Settings(BaseSettings):
 
     def runtime(self) -> str:
         return self.runtime_image or f"{self.registry}/seamline/static:nonroot"
+
+    def default_gitops_remote(self) -> str:
+        return self.gitops_remote or str(self.state_dir / "gitops" / "bookstore.git")
+
+    def default_source_repo(self) -> str:
+        return self.source_repo or self.default_gitops_remote()
+
+    def secrets(self) -> list[str]:
+        """Every secret value the settings hold, for redaction."""
+        values = [self.cosign_password, self.oidc_token]
+        return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
 
     def trivy_db(self) -> str:
         return self.trivy_db_repository or f"{self.registry}/seamline/trivy-db:2"

@@ -92,11 +92,13 @@ class DockerEngine:
             records: Any = self._client.api.push(repository, tag=tag, stream=True, decode=True)
             for record in records:
                 if "error" in record:
-                    raise ToolFailed(f"docker push {reference} failed: {record['error']}")
+                    raise ToolFailed(
+                        f"docker push {reference} failed: {record['error']}", transient=True
+                    )
                 aux = record.get("aux") or {}
                 digest = aux.get("Digest", digest)
         except docker.errors.APIError as e:
-            raise ToolFailed(f"docker push {reference} failed: {e}") from e
+            raise ToolFailed(f"docker push {reference} failed: {e}", transient=True) from e
         if not digest.startswith("sha256:"):
             raise ToolFailed(f"docker push {reference} reported no digest")
         return digest

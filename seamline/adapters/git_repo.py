@@ -46,6 +46,9 @@ def seed_bare_remote(source: Path, bare: Path, *, branch: str, message: str) -> 
 class PushRejected(ToolFailed):
     """The remote moved on while we worked (non-fast-forward): fetch and redo, then retry."""
 
+    def __init__(self, message: str) -> None:
+        super().__init__(message, transient=True)
+
 
 def clone(remote: str, dest: Path, *, branch: str) -> git.Repo:
     try:

@@ -44,9 +44,11 @@ class GoToolchain:
     def _env(self) -> dict[str, str]:
         return {**_GO_ENV, "GOLANGCI_LINT_CACHE": str(self._cache_dir / "golangci-lint")}
 
-    def build(self, module: Path) -> CompletedRun:
+    def build(self, module: Path, out_dir: Path) -> CompletedRun:
+        """Compile every package; binaries go to ``out_dir``, never into the source tree."""
+        out_dir.mkdir(parents=True, exist_ok=True)
         return run(
-            [str(self._go), "build", "-o", "/dev/null", "./..."],
+            [str(self._go), "build", "-o", f"{out_dir}/", "./..."],
             cwd=module,
             env=self._env(),
             timeout=600,

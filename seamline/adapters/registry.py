@@ -126,4 +126,5 @@ class RegistryClient:
                 f"registry refused {what}: HTTP {response.status_code}",
                 returncode=response.status_code,
                 stderr_tail=response.text[:500],
+                transient=response.status_code >= 500,
             )

@@ -24,10 +24,18 @@ class Trivy:
         self._db_repository = db_repository
 
     def scan_image(
-        self, reference: str, *, severities: list[str], fail_exit_code: int = 0
+        self,
+        reference: str,
+        *,
+        severities: list[str],
+        local: bool = False,
+        fail_exit_code: int = 0,
     ) -> TrivyScan:
-        """Scan ``reference`` from its registry. Findings decide nothing here: policy reads the
-        report. A non-zero ``fail_exit_code`` makes trivy itself exit with it on findings."""
+        """Scan ``reference`` from its registry (or the local Docker Engine when ``local``).
+
+        Findings decide nothing here: policy reads the report. A non-zero
+        ``fail_exit_code`` makes trivy itself exit with it on findings.
+        """
         result = run(
             [
                 str(self._binary),
@@ -41,7 +49,7 @@ class Trivy:
                 "--scanners",
                 "vuln",
                 "--image-src",
-                "remote",
+                "docker" if local else "remote",
                 "--insecure",
                 "--format",
                 "json",

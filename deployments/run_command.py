@@ -1,0 +1,112 @@
+"""`seamline run`: check everything first, run the CI flow, report on stderr and stdout."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from seamline.errors import EnvironmentProblem, SeamlineError, ServiceUnavailable, ToolMissing
+from seamline.settings import Settings
+from seamline.stack.prefect_service import prefect_environment
+from seamline.stack.stack import Stack
+
+log = logging.getLogger("seamline.cli")
+REQUIRED = (
+    "toolchain",
+    "docker",
+    "registry",
+    "prefect-server",
+    "signing-key",
+    "base-images",
+    "trivy-db",
+)
+SERVICE_KEYS = (
+    "name",
+    "image",
+    "digest",
+    "findings",
+    "gate",
+    "sbom",
+    "signed",
+    "attestations",
+    "cached",
+)
+
+
+def preflight(settings: Settings, *, needs_gitops: bool) -> None:
+    """Fail in seconds, before any build, when a tool or service is missing."""
+    required = [*REQUIRED, "gitops-remote"] if needs_gitops else list(REQUIRED)
+    statuses = {s.name: s for s in Stack(settings).status()}
+    bad = [statuses[name] for name in required if not statuses[name].healthy]
+    if bad:
+        detail = "; ".join(f"{s.name}: {s.detail}" for s in bad)
+        error = ToolMissing if bad[0].name == "toolchain" else ServiceUnavailable
+        raise error(f"the local stack is not ready: {detail}", hint=bad[0].hint)
+
+
+def public_report(report: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "flow_run_id": report["flow_run_id"],
+        "state": report["state"],
+        "event": report["event"],
+        "commit": report["commit"],
+        "overlay": report["overlay"],
+        "services": [{k: s[k] for k in SERVICE_KEYS} for s in report["services"]],
+        "errors": report["errors"],
+    }
+
+
+def exit_code(report: dict[str, Any]) -> int:
+    kinds = {e["kind"] for e in report["errors"]}
+    if "environment" in kinds or "error" in kinds:
+        return EnvironmentProblem.exit_code
+    return 1 if kinds else 0
+
+
+def _print_summary(report: dict[str, Any]) -> None:
+    for s in report["services"]:
+        findings = s["findings"] or {}
+        counts = " ".join(f"{k[0]}{v}" for k, v in findings.items()) or "-"
+        log.info(
+            "  %-16s gate %-7s findings %-16s %s%s",
+            s["name"],
+            s["gate"],
+            counts,
+            s["digest"] or "(no digest)",
+            " (cached)" if s["cached"] else "",
+        )
+    for e in report["errors"]:
+        log.error(
+            "  error: %s%s: %s",
+            f"{e['service']}: " if e["service"] else "",
+            e["stage"],
+            e["message"],
+        )
+    log.info("commit: %s", report["commit"] or "none")
+    log.info("flow run: %s", report["flow_run_url"])
+
+
+def run_ci(settings: Settings, args: argparse.Namespace, secrets: Sequence[str]) -> int:
+    repo = args.repo or settings.default_source_repo()
+    preflight(settings, needs_gitops=args.event == "push")
+    os.environ.update(prefect_environment(settings))
+    from flows.ci import ci  # Prefect reads its settings at import
+    from seamline.prefect_logging import redact_prefect_logs
+
+    redact_prefect_logs(secrets)
+    log.info("seamline: %s run of %s @ %s", args.event, repo, args.ref)
+    state = ci(settings, repo, args.ref, args.event, args.overlay, return_state=True)
+    report = state.result(raise_on_failure=False)
+    if isinstance(report, SeamlineError):
+        raise report  # failed before any service ran: bad repo, ref or seamline.toml
+    if not isinstance(report, dict):
+        raise EnvironmentProblem(f"the flow run ended without a report: {report!r}")
+    _print_summary(report)
+    if args.json:
+        sys.stdout.write(json.dumps(public_report(report), indent=2) + "\n")
+    return exit_code(report)

@@ -1,0 +1,67 @@
+"""The CI flow: per service build-test → image → push → scan gate → SBOM → sign & attest,
+then one gathering bump of the overlay. Wiring only; every stage lives in ``tasks/``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, unmapped
+from prefect.client.schemas.objects import State
+from prefect.futures import PrefectFuture
+from prefect.runtime import flow_run
+
+from flows.run_report import RunReporter
+from seamline.pipeline_config import load_pipeline_config
+from seamline.policy.digests import ServiceOutcome
+from seamline.results import Event
+from seamline.settings import Settings
+from tasks.build_test import build_test
+from tasks.bump import bump_overlay
+from tasks.checkout import checkout
+from tasks.context import RunContext
+from tasks.evidence import publish_evidence
+from tasks.image import build_image
+from tasks.push import push_image
+from tasks.sbom import make_sbom
+from tasks.scan import scan_image
+from tasks.sign import sign_and_attest
+
+
+@flow(name="seamline-ci", flow_run_name="{event}-{ref}")
+def ci(settings: Settings, repo: str, ref: str, event: Event, overlay: str) -> State[Any]:
+    workspace = checkout(settings, repo, ref)
+    config = load_pipeline_config(Path(workspace.path))
+    run_id = str(flow_run.get_id())
+    ctx = RunContext(
+        settings=settings,
+        workspace=workspace,
+        config=config,
+        event=event,
+        overlay=overlay or config.pipeline.default_overlay,
+        flow_run_id=run_id,
+        flow_run_url=f"{settings.prefect_ui_url}/runs/flow-run/{run_id}",
+    )
+    names = [s.name for s in config.services]
+    reporter = RunReporter(ctx)
+
+    tested = build_test.map(unmapped(ctx), names)
+    built = build_image.map(unmapped(ctx), names, tested)
+    stages: dict[str, list[PrefectFuture[Any]]] = {"build-test": tested, "image": built}
+    if event == "pull_request":
+        stages["scan"] = scan_image.map(unmapped(ctx), names, built)
+        return reporter.finish(stages, bump=None, publish=publish_evidence)
+
+    if settings.scan_order == "push-then-scan":
+        pushed = push_image.map(unmapped(ctx), built)
+        scanned = scan_image.map(unmapped(ctx), names, pushed)
+    else:
+        scanned = scan_image.map(unmapped(ctx), names, built)
+        pushed = push_image.map(unmapped(ctx), built, scanned)
+    sboms = make_sbom.map(unmapped(ctx), pushed, scanned)
+    signed = sign_and_attest.map(unmapped(ctx), built, pushed, scanned, sboms)
+    stages.update({"push": pushed, "scan": scanned, "sbom": sboms, "sign": signed})
+
+    outcomes: list[ServiceOutcome] = reporter.outcomes(stages)
+    bump = bump_overlay.submit(ctx, outcomes)
+    return reporter.finish(stages, bump=bump, publish=publish_evidence)

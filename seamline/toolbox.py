@@ -1,0 +1,79 @@
+"""Builds each adapter from the settings: the one place that knows where tools live."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from seamline.adapters.cosign import Cosign, KeylessIdentity
+from seamline.adapters.docker_engine import DockerEngine
+from seamline.adapters.go_toolchain import GoToolchain
+from seamline.adapters.kustomize import Kustomize
+from seamline.adapters.registry import RegistryClient
+from seamline.adapters.syft import Syft
+from seamline.adapters.trivy import Trivy
+from seamline.errors import UsageError
+from seamline.settings import Settings
+from seamline.stack.signing_key import SigningKey
+from seamline.toolchain import locate
+
+
+@dataclass(frozen=True)
+class Toolbox:
+    settings: Settings
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.settings.state_dir / "cache"
+
+    def go(self) -> GoToolchain:
+        return GoToolchain(
+            go=locate("go", self.settings.tools_dir),
+            golangci_lint=locate("golangci-lint", self.settings.tools_dir),
+            cache_dir=self.cache_dir,
+        )
+
+    def docker(self) -> DockerEngine:
+        return DockerEngine.connect(self.settings.docker_host)
+
+    def registry(self) -> RegistryClient:
+        return RegistryClient.for_url(self.settings.registry_url)
+
+    def trivy(self) -> Trivy:
+        return Trivy(
+            binary=locate("trivy", self.settings.tools_dir),
+            cache_dir=self.cache_dir / "trivy",
+            db_repository=self.settings.trivy_db(),
+        )
+
+    def syft(self) -> Syft:
+        return Syft(
+            binary=locate("syft", self.settings.tools_dir),
+            cache_dir=self.cache_dir / "syft",
+            insecure_http=True,
+        )
+
+    def cosign(self) -> Cosign:
+        """Key mode on the local stack; keyless (OIDC token) when the settings say so."""
+        if self.settings.signing_mode == "key":
+            return SigningKey(self.settings).cosign()
+        s = self.settings
+        if s.oidc_token is None or not s.certificate_identity or not s.certificate_oidc_issuer:
+            raise UsageError(
+                "keyless signing needs an OIDC identity token and the identity to verify",
+                hint="set SEAMLINE_OIDC_TOKEN, SEAMLINE_CERTIFICATE_IDENTITY and "
+                "SEAMLINE_CERTIFICATE_OIDC_ISSUER, or SEAMLINE_SIGNING_MODE=key",
+            )
+        return Cosign.keyless_mode(
+            binary=locate("cosign", s.tools_dir),
+            identity=KeylessIdentity(
+                identity_token=s.oidc_token,
+                certificate_identity=s.certificate_identity,
+                certificate_oidc_issuer=s.certificate_oidc_issuer,
+                fulcio_url=s.fulcio_url,
+                rekor_url=s.rekor_url,
+            ),
+        )
+
+    def kustomize(self) -> Kustomize:
+        return Kustomize(binary=locate("kustomize", self.settings.tools_dir))

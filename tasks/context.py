@@ -1,0 +1,34 @@
+"""What every stage of one run needs to know, handed to each task."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from seamline.pipeline_config import PipelineConfig, ServiceSpec
+from seamline.results import Event, Workspace
+from seamline.settings import Settings
+from seamline.toolbox import Toolbox
+
+
+@dataclass(frozen=True)
+class RunContext:
+    settings: Settings
+    workspace: Workspace
+    config: PipelineConfig
+    event: Event
+    overlay: str
+    flow_run_id: str
+    flow_run_url: str
+
+    @property
+    def tools(self) -> Toolbox:
+        return Toolbox(self.settings)
+
+    def service(self, name: str) -> ServiceSpec:
+        return next(s for s in self.config.services if s.name == name)
+
+    def evidence_dir(self, service: str) -> Path:
+        path = self.settings.state_dir / "evidence" / self.flow_run_id / service
+        path.mkdir(parents=True, exist_ok=True)
+        return path

@@ -1,0 +1,56 @@
+"""Stage push: the image goes to the registry, and its digest comes back from the registry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import task
+from prefect.context import TaskRunContext
+from prefect.logging import get_run_logger
+
+from seamline.errors import ToolFailed
+from seamline.results import BuiltImage, PushedImage, ScanResult
+from tasks.cache_keys import stage_key
+from tasks.context import RunContext
+from tasks.retry_policy import transient_only
+
+
+def _key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
+    image: BuiltImage = parameters["image"]
+    return stage_key("push", image.image_id, image.local_ref.rpartition(":")[0])
+
+
+@task(
+    name="push",
+    cache_key_fn=_key,
+    persist_result=True,
+    retries=3,
+    retry_delay_seconds=[2, 5, 10],
+    retry_condition_fn=transient_only,
+)
+def push_image(
+    ctx: RunContext, image: BuiltImage, scanned: ScanResult | None = None
+) -> PushedImage:
+    """Push ``image``; with scan-then-push, ``scanned`` is the passed local scan it waits on."""
+    repository, _, tag = image.local_ref.rpartition(":")
+    engine = ctx.tools.docker()
+    try:
+        reported = engine.push(image.local_ref)
+    finally:
+        engine.close()
+    name = repository.removeprefix(ctx.settings.registry + "/")
+    registry = ctx.tools.registry()
+    try:
+        by_tag = registry.manifest_digest(name, tag)
+        by_digest = registry.manifest_digest(name, reported)
+    finally:
+        registry.close()
+    if by_tag != reported or by_digest != reported:
+        raise ToolFailed(
+            f"{image.service}: the registry holds {by_tag} for {image.local_ref}, "
+            f"not the pushed {reported}",
+            hint="another push raced this one; rerun",
+            transient=True,
+        )
+    get_run_logger().info("%s: pushed %s@%s", image.service, repository, reported)
+    return PushedImage(image.service, repository, reported)
