@@ -1,5 +1,5 @@
 # The two commands of the README: `make demo` (set up, start the local stack, run the
-# main job) and `make test` (set up, run the whole test suite). `.ci/run` calls `make test`.
+# Bookstore pipeline) and `make test` (set up, run the whole test suite). `.ci/run` calls `make test`.
 SEAMLINE := .venv/bin/seamline
 
 .PHONY: setup demo test lint stack-down bench
@@ -9,7 +9,7 @@ setup:
 
 demo: setup
 	@$(SEAMLINE) stack up
-	@$(SEAMLINE) smoke
+	@$(SEAMLINE) run
 
 test: setup
 	@scripts/test.sh
