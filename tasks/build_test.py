@@ -8,7 +8,8 @@ from prefect import task
 from prefect.context import TaskRunContext
 from prefect.logging import get_run_logger
 
-from seamline.errors import GateFailure
+from seamline.adapters.go_toolchain import LINT_FINDINGS
+from seamline.errors import GateFailure, ToolFailed
 from seamline.results import BuildTestResult
 from tasks.cache_keys import source_key, stage_key
 from tasks.context import RunContext
@@ -38,6 +39,11 @@ def build_test(ctx: RunContext, service: str) -> BuildTestResult:
         ("go vet", go.vet(module)),
         ("golangci-lint", go.lint(module, ctx.config.root / lint if lint else None)),
     ):
+        if step == "golangci-lint" and result.returncode not in (0, LINT_FINDINGS):
+            raise ToolFailed(
+                f"{service}: golangci-lint could not run (exit {result.returncode})",
+                stderr_tail=(result.stdout + result.stderr).strip()[-2000:],
+            )
         if result.returncode != 0:
             raise GateFailure(
                 f"{service}: {step} failed:\n{(result.stdout + result.stderr).strip()[-3000:]}",

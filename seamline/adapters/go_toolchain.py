@@ -8,6 +8,7 @@ from pathlib import Path
 
 from seamline.runner import CompletedRun, run
 
+LINT_FINDINGS = 1
 _GO_ENV = {"CGO_ENABLED": "0", "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod"}
 
 
@@ -61,7 +62,8 @@ class GoToolchain:
         )
 
     def lint(self, module: Path, config: Path | None) -> CompletedRun:
-        argv = [str(self._lint), "run"]
+        """Exit code 1 means findings (see LINT_FINDINGS); anything else is a tool fault."""
+        argv = [str(self._lint), "run", "--allow-parallel-runners"]
         if config is not None:
             argv += ["--config", str(config)]
         return run([*argv, "./..."], cwd=module, env=self._env(), timeout=900, check=False)

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -129,7 +130,8 @@ def test_one_file_change_changes_one_digest(
     before = {s["name"]: s["digest"] for s in run(bookstore_remote)[1]["services"]}
     work = git.Repo.clone_from(str(bookstore_remote), tmp_path / "work")
     page = tmp_path / "work" / "app" / "storefront" / "static" / "index.html"
-    page.write_text(page.read_text().replace("</body>", "<!-- new copy --></body>"))
+    # unique per test run: the caches outlive the test session
+    page.write_text(page.read_text().replace("</body>", f"<!-- {uuid.uuid4()} --></body>"))
     work.git.add(A=True)
     work.index.commit("storefront: new copy", author=AUTHOR, committer=AUTHOR)
     work.remote("origin").push("HEAD:refs/heads/main").raise_if_error()
@@ -146,8 +148,8 @@ def test_one_file_change_changes_one_digest(
     diff = head.parents[0].diff(head, create_patch=True)
     assert [d.a_path for d in diff] == ["kustomize/overlays/dev/kustomization.yaml"]
     patch = diff[0].diff.decode().splitlines()
-    added = [line[1:].strip() for line in patch if line.startswith("+")]
-    removed = [line[1:].strip() for line in patch if line.startswith("-")]
+    added = [line[1:].strip(" -") for line in patch if line.startswith("+")]
+    removed = [line[1:].strip(" -") for line in patch if line.startswith("-")]
     assert added == [f"digest: {after['storefront']}"]
     assert removed == [f"digest: {before['storefront']}"]
 
@@ -158,7 +160,7 @@ def test_pull_request_pushes_signs_and_commits_nothing(
     work = git.Repo.clone_from(str(bookstore_remote), tmp_path / "work")
     work.git.checkout("-b", "feature")
     main_go = tmp_path / "work" / "app" / "catalog" / "main.go"
-    main_go.write_text(main_go.read_text() + "\n// feature branch change\n")
+    main_go.write_text(main_go.read_text() + f"\n// feature {uuid.uuid4()}\n")
     work.git.add(A=True)
     work.index.commit("catalog: feature", author=AUTHOR, committer=AUTHOR)
     work.remote("origin").push("HEAD:refs/heads/feature").raise_if_error()
