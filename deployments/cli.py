@@ -63,6 +63,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--event", choices=["push", "pull_request"], default="push")
     run.add_argument("--overlay", default="", help="overlay to bump (default: the repo's)")
     run.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    run.add_argument(
+        "--tool-timings",
+        metavar="FILE",
+        help="append one JSON line per tool call (tool, task, service, seconds) to FILE",
+    )
     return parser
 
 

@@ -7,10 +7,13 @@ import json
 import logging
 import os
 import sys
+import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from seamline.errors import EnvironmentProblem, SeamlineError, ServiceUnavailable, ToolMissing
+from seamline.runner import ToolObserver, add_observer
 from seamline.settings import Settings
 from seamline.stack.prefect_service import prefect_environment
 from seamline.stack.stack import Stack
@@ -91,6 +94,25 @@ def _print_summary(report: dict[str, Any]) -> None:
     log.info("flow run: %s", report["flow_run_url"])
 
 
+def _timings_writer(path: Path) -> ToolObserver:
+    from prefect.context import TaskRunContext
+
+    lock = threading.Lock()
+
+    def write(tool: str, seconds: float) -> None:
+        context = TaskRunContext.get()
+        task, service = None, None
+        if context is not None:
+            task = context.task.name
+            params = context.parameters
+            service = params.get("service") or getattr(params.get("image"), "service", None)
+        line = json.dumps({"tool": tool, "task": task, "service": service, "seconds": seconds})
+        with lock, path.open("a") as sink:
+            sink.write(line + "\n")
+
+    return write
+
+
 def run_ci(settings: Settings, args: argparse.Namespace, secrets: Sequence[str]) -> int:
     repo = args.repo or settings.default_source_repo()
     preflight(settings, needs_gitops=args.event == "push")
@@ -99,6 +121,8 @@ def run_ci(settings: Settings, args: argparse.Namespace, secrets: Sequence[str])
     from seamline.prefect_logging import redact_prefect_logs
 
     redact_prefect_logs(secrets)
+    if args.tool_timings:
+        add_observer(_timings_writer(Path(args.tool_timings)))
     log.info("seamline: %s run of %s @ %s", args.event, repo, args.ref)
     state = ci(settings, repo, args.ref, args.event, args.overlay, return_state=True)
     report = state.result(raise_on_failure=False)

@@ -13,7 +13,8 @@ import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -23,6 +24,28 @@ from seamline.redaction import redact
 
 log = logging.getLogger("seamline.runner")
 TAIL_LINES = 20
+
+# Called with (tool name, seconds) after every external command or SDK call is timed; the
+# CLI's --tool-timings uses it to show where a run's time went.
+ToolObserver = Callable[[str, float], None]
+_observers: list[ToolObserver] = []
+
+
+def add_observer(observer: ToolObserver) -> None:
+    _observers.append(observer)
+
+
+def record(tool: str, seconds: float) -> None:
+    for observer in list(_observers):
+        observer(tool, seconds)
+
+
+@contextmanager
+def timed(tool: str) -> Iterator[None]:
+    """Time a tool call that does not go through ``run`` (an SDK call) for the observers."""
+    started = time.monotonic()
+    yield
+    record(tool, time.monotonic() - started)
 
 
 @dataclass(frozen=True)
@@ -119,6 +142,7 @@ def run(
         stderr="".join(err),
         seconds=time.monotonic() - started,
     )
+    record(f"{Path(argv[0]).name} {argv[1] if len(argv) > 1 else ''}".strip(), result.seconds)
     if check and returncode != 0:
         raise ToolFailed(
             f"{shown} exited with {returncode}",

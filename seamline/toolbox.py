@@ -44,6 +44,7 @@ class Toolbox:
             binary=locate("trivy", self.settings.tools_dir),
             cache_dir=self.cache_dir / "trivy",
             db_repository=self.settings.trivy_db(),
+            docker_host=self.settings.docker_host,
         )
 
     def syft(self) -> Syft:

@@ -6,10 +6,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import git
 from prefect import task
 
-from seamline.errors import ToolFailed, UsageError
+from seamline.adapters.git_repo import checkout_ref
 from seamline.results import Workspace
 from seamline.settings import Settings
 from tasks.retry_policy import transient_only
@@ -21,18 +20,10 @@ def checkout(settings: Settings, repo: str, ref: str) -> Workspace:
     root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix="incoming-", dir=root))
     try:
-        clone = git.Repo.clone_from(repo, staging, no_checkout=True)
-    except git.exc.GitCommandError as e:
-        raise ToolFailed(f"cannot clone {repo}: {e.stderr.strip()}", transient=True) from e
-    try:
-        clone.git.checkout(ref)
-    except git.exc.GitCommandError as e:
+        commit = checkout_ref(repo, staging, ref)
+    except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
-        raise UsageError(
-            f"{repo} has no ref {ref!r}", hint="pass a branch, tag or commit that exists"
-        ) from e
-    commit = str(clone.head.commit.hexsha)
-    clone.close()
+        raise
     final = root / commit
     if final.exists():
         shutil.rmtree(staging)

@@ -10,6 +10,7 @@ import docker.errors
 from docker import DockerClient
 
 from seamline.errors import ServiceUnavailable, ToolFailed
+from seamline.runner import timed
 
 
 class DockerEngine:
@@ -61,16 +62,17 @@ class DockerEngine:
     ) -> str:
         """Build with the classic builder, no network for `RUN`; return the image id."""
         try:
-            image, _logs = self._client.images.build(
-                path=str(context),
-                dockerfile=dockerfile,
-                tag=tag,
-                buildargs=build_args,
-                labels=labels or {},
-                network_mode="none",
-                rm=True,
-                forcerm=True,
-            )
+            with timed("docker build"):
+                image, _logs = self._client.images.build(
+                    path=str(context),
+                    dockerfile=dockerfile,
+                    tag=tag,
+                    buildargs=build_args,
+                    labels=labels or {},
+                    network_mode="none",
+                    rm=True,
+                    forcerm=True,
+                )
         except docker.errors.BuildError as e:
             tail = "".join(str(chunk.get("stream", "")) for chunk in e.build_log)[-2000:]
             raise ToolFailed(
@@ -89,14 +91,15 @@ class DockerEngine:
         repository, _, tag = reference.rpartition(":")
         digest = ""
         try:
-            records: Any = self._client.api.push(repository, tag=tag, stream=True, decode=True)
-            for record in records:
-                if "error" in record:
-                    raise ToolFailed(
-                        f"docker push {reference} failed: {record['error']}", transient=True
-                    )
-                aux = record.get("aux") or {}
-                digest = aux.get("Digest", digest)
+            with timed("docker push"):
+                records: Any = self._client.api.push(repository, tag=tag, stream=True, decode=True)
+                for entry in records:
+                    if "error" in entry:
+                        raise ToolFailed(
+                            f"docker push {reference} failed: {entry['error']}", transient=True
+                        )
+                    aux = entry.get("aux") or {}
+                    digest = aux.get("Digest", digest)
         except docker.errors.APIError as e:
             raise ToolFailed(f"docker push {reference} failed: {e}", transient=True) from e
         if not digest.startswith("sha256:"):

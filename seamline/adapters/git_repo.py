@@ -8,7 +8,8 @@ from pathlib import Path
 
 import git
 
-from seamline.errors import ToolFailed
+from seamline.errors import ToolFailed, UsageError
+from seamline.runner import timed
 
 AUTHOR = git.Actor("seamline", "seamline@localhost")
 IGNORED = shutil.ignore_patterns(".git", "__pycache__", "*.pyc")
@@ -52,7 +53,8 @@ class PushRejected(ToolFailed):
 
 def clone(remote: str, dest: Path, *, branch: str) -> git.Repo:
     try:
-        return git.Repo.clone_from(remote, dest, branch=branch, depth=1)
+        with timed("git clone"):
+            return git.Repo.clone_from(remote, dest, branch=branch, depth=1)
     except git.exc.GitError as e:
         raise ToolFailed(
             f"cannot clone {remote} (branch {branch}): {e}",
@@ -70,7 +72,8 @@ def commit_all(repo: git.Repo, message: str) -> str | None:
 
 
 def push(repo: git.Repo, *, branch: str) -> None:
-    infos = repo.remote("origin").push(f"HEAD:refs/heads/{branch}")
+    with timed("git push"):
+        infos = repo.remote("origin").push(f"HEAD:refs/heads/{branch}")
     for info in infos:
         if info.flags & (git.PushInfo.REJECTED | git.PushInfo.REMOTE_FAILURE):
             raise PushRejected(f"push to {branch} was rejected: the remote moved on")
@@ -78,3 +81,21 @@ def push(repo: git.Repo, *, branch: str) -> None:
             raise ToolFailed(f"git push to {branch} failed: {info.summary.strip()}")
     if not infos or infos.error is not None:
         raise ToolFailed(f"git push to {branch} failed: {infos.error}")
+
+
+def checkout_ref(remote: str, dest: Path, ref: str) -> str:
+    """Clone ``remote`` into ``dest`` with ``ref`` checked out; return the commit SHA."""
+    try:
+        with timed("git clone"):
+            repo = git.Repo.clone_from(remote, dest, no_checkout=True)
+    except git.exc.GitCommandError as e:
+        raise ToolFailed(f"cannot clone {remote}: {e.stderr.strip()}", transient=True) from e
+    try:
+        repo.git.checkout(ref)
+    except git.exc.GitCommandError as e:
+        raise UsageError(
+            f"{remote} has no ref {ref!r}", hint="pass a branch, tag or commit that exists"
+        ) from e
+    finally:
+        repo.close()
+    return str(git.Repo(dest).head.commit.hexsha)

@@ -18,8 +18,11 @@ class TrivyScan:
 
 
 class Trivy:
-    def __init__(self, *, binary: Path, cache_dir: Path, db_repository: str) -> None:
+    def __init__(
+        self, *, binary: Path, cache_dir: Path, db_repository: str, docker_host: str
+    ) -> None:
         self._binary = binary
+        self._docker_host = docker_host
         self._cache_dir = cache_dir
         self._db_repository = db_repository
 
@@ -50,6 +53,8 @@ class Trivy:
                 "vuln",
                 "--image-src",
                 "docker" if local else "remote",
+                "--docker-host",
+                self._docker_host,
                 "--insecure",
                 "--format",
                 "json",

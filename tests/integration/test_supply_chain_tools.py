@@ -97,6 +97,7 @@ def test_trivy_adapter_reports_without_failing(
         binary=locate("trivy", settings.tools_dir),
         cache_dir=trivy_cache,
         db_repository=settings.trivy_db(),
+        docker_host=settings.docker_host,
     )
     scan = trivy.scan_image(vulnerable_image.by_digest, severities=["HIGH", "CRITICAL"])
     assert scan.exit_code == 0
@@ -108,6 +109,7 @@ def test_trivy_adapter_fails_on_a_missing_image(settings: Settings, trivy_cache:
         binary=locate("trivy", settings.tools_dir),
         cache_dir=trivy_cache,
         db_repository=settings.trivy_db(),
+        docker_host=settings.docker_host,
     )
     missing = f"{settings.registry}/fixtures/none@sha256:" + "0" * 64
     with pytest.raises(ToolFailed, match="could not scan"):

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The same tool commands seamline runs, with the same flags, as a plain sequential script:
+# the baseline bench/pipeline.py measures seamline against.
+#   bench/baseline.sh WORKTREE GITOPS_REMOTE REPOSITORY_PREFIX
+# Prints "line <service> <seconds>" per service and "total <seconds>" to stdout.
+set -euo pipefail
+work=$1 remote=$2 prefix=$3
+root=$(cd "$(dirname "$0")/.." && pwd)
+tools=$root/.tools/bin
+state=$root/.seamline
+reg=127.0.0.1:5000
+builder=$reg/seamline/go-builder:$(go env GOVERSION | sed 's/^go//')
+runtime=$reg/seamline/static:nonroot
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+export CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-mod=mod DOCKER_BUILDKIT=0
+export COSIGN_PASSWORD; COSIGN_PASSWORD=$(cat "$state/secrets/cosign.password")
+export COSIGN_YES=true SYFT_CHECK_FOR_APP_UPDATE=false SYFT_REGISTRY_INSECURE_USE_HTTP=true
+key=$state/secrets/cosign.key pub=$state/secrets/cosign.pub
+reg_flags=(--allow-http-registry --allow-insecure-registry)
+now() { date +%s%N; }
+since() { local ns=$(( $(now) - $1 )); printf '%d.%03d' $((ns / 1000000000)) $(((ns / 1000000) % 1000)); }
+start_all=$(now)
+declare -A refs
+for svc in catalog orders payments-worker storefront; do
+  start=$(now)
+  cd "$work/app/$svc"
+  go build -o "$out/$svc/" ./...
+  go vet ./...
+  "$tools/golangci-lint" run --allow-parallel-runners --config "$work/.golangci.yml" ./... >/dev/null
+  go test -json -count=1 ./... >/dev/null
+  image=$reg/$prefix/$svc
+  docker build -q --network none --build-arg "GO_BUILDER_IMAGE=$builder" \
+    --build-arg "RUNTIME_IMAGE=$runtime" -t "$image:bench" . >/dev/null 2>&1
+  docker push -q "$image:bench" >/dev/null
+  digest=$(docker inspect --format '{{index .RepoDigests 0}}' "$image:bench" | cut -d@ -f2)
+  ref=$image@$digest
+  "$tools/trivy" image --cache-dir "$state/cache/trivy" --db-repository "$reg/seamline/trivy-db:2" \
+    --skip-java-db-update --skip-version-check --scanners vuln --image-src remote --insecure \
+    --format json --quiet --severity CRITICAL,HIGH,MEDIUM,LOW,UNKNOWN --exit-code 1 "$ref" \
+    > "$out/$svc.trivy.json"
+  "$tools/syft" scan "registry:$ref" -o spdx-json -q > "$out/$svc.spdx.json"
+  "$tools/cosign" verify --key "$pub" --insecure-ignore-tlog=true "${reg_flags[@]}" "$ref" \
+    >/dev/null 2>&1 || true
+  "$tools/cosign" sign --key "$key" --tlog-upload=false "${reg_flags[@]}" "$ref" 2>/dev/null
+  printf '{"buildDefinition":{"buildType":"bench"},"runDetails":{"builder":{"id":"bench"}}}' \
+    > "$out/$svc.provenance.json"
+  "$tools/cosign" attest --key "$key" --tlog-upload=false "${reg_flags[@]}" --type spdxjson \
+    --predicate "$out/$svc.spdx.json" "$ref" 2>/dev/null
+  "$tools/cosign" attest --key "$key" --tlog-upload=false "${reg_flags[@]}" \
+    --type slsaprovenance1 --predicate "$out/$svc.provenance.json" "$ref" 2>/dev/null
+  "$tools/cosign" verify --key "$pub" --insecure-ignore-tlog=true "${reg_flags[@]}" \
+    --output json "$ref" >/dev/null 2>&1
+  for type in spdxjson slsaprovenance1; do
+    "$tools/cosign" verify-attestation --key "$pub" --insecure-ignore-tlog=true \
+      "${reg_flags[@]}" --type "$type" --output json "$ref" >/dev/null 2>&1
+  done
+  for kind in signature attestation attestation; do
+    "$tools/cosign" triangulate --type "$kind" "${reg_flags[@]}" "$ref" >/dev/null
+  done
+  refs[$svc]=$ref
+  echo "line $svc $(since "$start")"
+done
+gitops=$out/gitops
+git clone -q --depth 1 "$remote" "$gitops"
+cd "$gitops/kustomize/overlays/dev"
+for svc in "${!refs[@]}"; do
+  "$tools/kustomize" edit set image "bookstore/$svc=${refs[$svc]}"
+done
+"$tools/kustomize" build . >/dev/null
+cd "$gitops"
+git add -A
+git -c user.name=bench -c user.email=bench@localhost commit -qm "bench: set image digests"
+git push -q origin HEAD:main
+echo "total $(since "$start_all")"

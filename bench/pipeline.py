@@ -1,0 +1,211 @@
+"""Benchmark: seamline's CI flow against bench/baseline.sh (the same tool commands run one
+after another), side by side in one run, medians over N rounds; writes bench/RESULTS.md.
+
+    .venv/bin/python bench/pipeline.py [--rounds 3]
+
+Each round makes a fresh copy of the Bookstore whose services carry a new nonce source
+file, so nothing of earlier rounds is cached (Go, golangci-lint, Docker or seamline), then:
+cold baseline and cold seamline (order alternating), a warm seamline rerun, and a seamline
+run after one service changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from seamline.adapters.git_repo import AUTHOR, seed_bare_remote  # noqa: E402
+
+SEAMLINE = Path(sys.executable).with_name("seamline")
+RESULTS = ROOT / "bench" / "RESULTS.md"
+MARK = "<!-- pipeline -->"
+SERVICES = ["catalog", "orders", "payments-worker", "storefront"]
+CHANGED = "storefront"
+
+
+def _nonce(tree: Path, service: str) -> None:
+    (tree / "app" / service / "bench_nonce.go").write_text(
+        f"package main\n\n// bench nonce {uuid.uuid4()}\n"
+    )
+
+
+def fresh_remote(work: Path, name: str, nonces: Path) -> Path:
+    remote = work / f"{name}.git"
+    seed_bare_remote(nonces, remote, branch="main", message="bench seed")
+    return remote
+
+
+def timed(argv: list[str], env: dict[str, str]) -> tuple[float, subprocess.CompletedProcess[str]]:
+    started = time.perf_counter()
+    result = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+    return time.perf_counter() - started, result
+
+
+def seamline_run(remote: Path, timings: Path | None = None) -> tuple[float, dict[str, object]]:
+    env = dict(os.environ, SEAMLINE_GITOPS_REMOTE=str(remote))
+    argv = [str(SEAMLINE), "run", "--repo", str(remote), "--json"]
+    if timings is not None:
+        argv += ["--tool-timings", str(timings)]
+    seconds, result = timed(argv, env)
+    if result.returncode != 0:
+        raise SystemExit(f"seamline run failed ({result.returncode}):\n{result.stderr[-3000:]}")
+    return seconds, json.loads(result.stdout)
+
+
+def baseline_run(tree: Path, remote: Path, prefix: str) -> tuple[float, dict[str, float]]:
+    clone = tree.parent / f"{prefix.replace('/', '-')}-work"
+    subprocess.run(["git", "clone", "-q", str(remote), str(clone)], check=True)
+    seconds, result = timed(
+        [str(ROOT / "bench" / "baseline.sh"), str(clone), str(remote), prefix], dict(os.environ)
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"baseline failed:\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}")
+    lines = {
+        parts[1]: float(parts[2])
+        for parts in (line.split() for line in result.stdout.splitlines())
+        if parts and parts[0] == "line"
+    }
+    return seconds, lines
+
+
+def critical_path(timings: Path) -> float:
+    per_service: dict[str, float] = defaultdict(float)
+    shared = 0.0
+    for line in timings.read_text().splitlines():
+        entry = json.loads(line)
+        if entry["service"]:
+            per_service[entry["service"]] += entry["seconds"]
+        else:
+            shared += entry["seconds"]
+    return shared + max(per_service.values(), default=0.0)
+
+
+def change_one(remote: Path, work: Path) -> None:
+    import git
+
+    clone = git.Repo.clone_from(str(remote), work / "change")
+    _nonce(work / "change", CHANGED)
+    clone.git.add(A=True)
+    clone.index.commit(f"{CHANGED}: bench change", author=AUTHOR, committer=AUTHOR)
+    clone.remote("origin").push("HEAD:refs/heads/main").raise_if_error()
+
+
+def one_round(index: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix="seamline-bench-") as tmp:
+        work = Path(tmp)
+        tree = work / "tree"
+        shutil.copytree(ROOT / "examples" / "bookstore", tree)
+        for service in SERVICES:
+            _nonce(tree, service)
+        seamline_remote = fresh_remote(work, "seamline", tree)
+        baseline_remote = fresh_remote(work, "baseline", tree)
+        timings = work / "timings.jsonl"
+        prefix = f"bench-baseline-{index}"
+        if index % 2 == 0:
+            base_s, lines = baseline_run(tree, baseline_remote, prefix)
+            cold_s, _ = seamline_run(seamline_remote, timings)
+        else:
+            cold_s, _ = seamline_run(seamline_remote, timings)
+            base_s, lines = baseline_run(tree, baseline_remote, prefix)
+        warm_s, warm = seamline_run(seamline_remote)
+        if warm["commit"] is not None:
+            raise SystemExit("warm rerun committed: caching is broken")
+        change_one(seamline_remote, work)
+        changed_s, _ = seamline_run(seamline_remote)
+        path = critical_path(timings)
+        return {
+            "baseline": base_s,
+            "cold": cold_s,
+            "warm": warm_s,
+            "changed": changed_s,
+            "single_line": lines[CHANGED],
+            "critical_path": path,
+            "overhead": cold_s - path,
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=3)
+    rounds = parser.parse_args().rounds
+    subprocess.run([str(SEAMLINE), "stack", "up"], check=True, capture_output=True)
+    results = []
+    for index in range(rounds):
+        results.append(one_round(index))
+        print(json.dumps(results[-1]), file=sys.stderr)
+    med = {key: statistics.median(r[key] for r in results) for key in results[0]}
+    ratio = statistics.median(r["cold"] / r["baseline"] for r in results)
+    changed_ratio = statistics.median(r["changed"] / r["single_line"] for r in results)
+    overhead = statistics.median(r["overhead"] / r["cold"] for r in results)
+    rows = [
+        (
+            "cold full run, seamline / baseline script",
+            f"{med['cold']:.1f} s / {med['baseline']:.1f} s = {ratio:.2f}",
+            "≤ 0.8",
+        ),
+        ("warm rerun, nothing changed (whole command)", f"{med['warm']:.1f} s", "≤ 5 s"),
+        (
+            f"one service changed ({CHANGED}) / its single-service cold line",
+            f"{med['changed']:.1f} s / {med['single_line']:.1f} s = {changed_ratio:.2f}",
+            "≤ 1.2",
+        ),
+        (
+            "orchestration overhead: (wall - tool critical path) / wall",
+            f"({med['cold']:.1f} - {med['critical_path']:.1f}) / {med['cold']:.1f} = "
+            f"{overhead:.0%}",
+            "≤ 10 %",
+        ),
+    ]
+    section = "\n".join(
+        [
+            MARK,
+            "## CI flow against a sequential script of the same tool commands",
+            "",
+            f"Command: `.venv/bin/python bench/pipeline.py --rounds {rounds}` "
+            f"({datetime.now(UTC):%Y-%m-%d}, {platform.machine()}, {os.cpu_count()} cores); "
+            "medians over the rounds, each round side by side.",
+            "",
+            "| measure | result | target |",
+            "|---|---|---|",
+            *[f"| {a} | {b} | {c} |" for a, b, c in rows],
+            "",
+            "Per round (seconds):",
+            "",
+            "| round | baseline | cold | warm | changed | single line | tool critical path |",
+            "|---|---|---|---|---|---|---|",
+            *[
+                f"| {i + 1} | {r['baseline']:.1f} | {r['cold']:.1f} | {r['warm']:.1f} | "
+                f"{r['changed']:.1f} | {r['single_line']:.1f} | {r['critical_path']:.1f} |"
+                for i, r in enumerate(results)
+            ],
+            MARK,
+        ]
+    )
+    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+    if MARK in text:
+        head, _, rest = text.partition(MARK)
+        _, _, tail = rest.partition(MARK)
+        text = head + section + tail
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    RESULTS.write_text(text)
+    print(section)
+
+
+if __name__ == "__main__":
+    main()
