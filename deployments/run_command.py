@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import os
@@ -115,9 +116,13 @@ def _timings_writer(path: Path) -> ToolObserver:
 
 def run_ci(settings: Settings, args: argparse.Namespace, secrets: Sequence[str]) -> int:
     repo = args.repo or settings.default_source_repo()
+    os.environ.update(prefect_environment(settings))  # Prefect reads its settings at import
+    # Importing Prefect takes seconds: let it overlap with the preflight's waiting on I/O.
+    importer = threading.Thread(target=importlib.import_module, args=("flows.ci",), daemon=True)
+    importer.start()
     preflight(settings, needs_gitops=args.event == "push")
-    os.environ.update(prefect_environment(settings))
-    from flows.ci import ci  # Prefect reads its settings at import
+    importer.join()
+    from flows.ci import ci
     from seamline.prefect_logging import redact_prefect_logs
 
     redact_prefect_logs(secrets)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from dataclasses import dataclass
@@ -84,12 +85,33 @@ def locate(name: str, tools_dir: Path) -> Path:
     return Path(found)
 
 
-def probe(pin: ToolPin, tools_dir: Path) -> ToolReport:
+def probe(pin: ToolPin, tools_dir: Path, cache: Path | None = None) -> ToolReport:
+    """Ask the tool its version; with ``cache``, only when the binary changed since."""
     try:
         binary = locate(pin.name, tools_dir)
     except ToolMissing:
         return ToolReport(pin.name, pin.version, None, None)
+    stat = binary.resolve().stat()
+    fingerprint = f"{binary.resolve()}:{stat.st_mtime_ns}:{stat.st_size}"
+    known = _read_cache(cache)
+    if fingerprint in known:
+        return ToolReport(pin.name, pin.version, known[fingerprint], str(binary))
     args, pattern = _VERSION_PROBES[pin.name]
     result = run([str(binary), *args], check=False, timeout=30)
     match = re.search(pattern, result.stdout + result.stderr)
-    return ToolReport(pin.name, pin.version, match.group(1) if match else None, str(binary))
+    found = match.group(1) if match else None
+    if cache is not None and found is not None:
+        known[fingerprint] = found
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_text(json.dumps(known, indent=1, sort_keys=True))
+    return ToolReport(pin.name, pin.version, found, str(binary))
+
+
+def _read_cache(cache: Path | None) -> dict[str, str]:
+    if cache is None or not cache.is_file():
+        return {}
+    try:
+        data = json.loads(cache.read_text())
+    except json.JSONDecodeError:
+        return {}  # a cache, not state: rebuilt on the next probe
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}

@@ -73,6 +73,9 @@ def bump_overlay(ctx: RunContext, outcomes: list[ServiceOutcome]) -> BumpResult:
     remote = ctx.settings.default_gitops_remote()
     branch = ctx.settings.gitops_branch
     logger = get_run_logger()
+    if _already_current(ctx, remote, branch, images):
+        logger.info("overlay %s already at these digests: no commit", ctx.overlay)
+        return BumpResult(ctx.overlay, None, images)
     name = lock_name(remote, ctx.overlay)
     ensure_lock(name)
     with concurrency(name, occupy=1, strict=True, timeout_seconds=600):
@@ -92,3 +95,11 @@ def bump_overlay(ctx: RunContext, outcomes: list[ServiceOutcome]) -> BumpResult:
                 logger.info("committed %s to %s (%s)", sha[:12], branch, ctx.overlay)
                 return BumpResult(ctx.overlay, sha, images)
     raise PushRejected(f"{branch} kept moving: gave up after {PUSH_ATTEMPTS} attempts")
+
+
+def _already_current(ctx: RunContext, remote: str, branch: str, images: dict[str, str]) -> bool:
+    """True when the overlay on the remote already holds these digests (no lock needed)."""
+    with tempfile.TemporaryDirectory(prefix="seamline-bump-check-") as tmp:
+        repo = clone(remote, Path(tmp) / "gitops", branch=branch)
+        _apply(ctx, Path(tmp) / "gitops", images)
+        return not repo.is_dirty(untracked_files=True)

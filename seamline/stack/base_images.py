@@ -9,6 +9,7 @@ SEAMLINE_GO_BUILDER_IMAGE / SEAMLINE_RUNTIME_IMAGE at upstream images instead.
 from __future__ import annotations
 
 import tempfile
+from functools import cache
 from pathlib import Path
 
 from seamline.adapters.docker_engine import DockerEngine
@@ -27,8 +28,12 @@ HOST_FILES_HINT = "run `make setup` (as root it installs ca-certificates, tzdata
 
 
 def go_version(settings: Settings) -> str:
-    go = locate("go", settings.tools_dir)
-    return run([str(go), "env", "GOVERSION"]).stdout.strip().removeprefix("go")
+    return _go_version(str(locate("go", settings.tools_dir)))
+
+
+@cache
+def _go_version(go: str) -> str:
+    return run([go, "env", "GOVERSION"]).stdout.strip().removeprefix("go")
 
 
 def _split(reference: str) -> tuple[str, str]:

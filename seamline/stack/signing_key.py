@@ -67,9 +67,17 @@ class SigningKey:
             password=self.password(),
         )
 
+    def _fingerprint(self) -> str:
+        files = [self.key, self.public_key, self.password_file]
+        return ";".join(f"{p.name}:{p.stat().st_mtime_ns}" for p in files if p.exists())
+
     def status(self) -> ComponentStatus:
         if not self.key.exists() or not self.public_key.exists():
             return ComponentStatus(self.name, False, "no key pair yet", "run `seamline stack up`")
+        checked = self._settings.state_dir / "cache" / "signing-key.checked"
+        fingerprint = self._fingerprint()
+        if checked.is_file() and checked.read_text() == fingerprint:
+            return ComponentStatus(self.name, True, str(self.public_key))
         derived = self.cosign().public_key_of(self.key)
         if derived is None or derived != self.public_key.read_text().strip():
             return ComponentStatus(
@@ -79,6 +87,8 @@ class SigningKey:
                 f"{self.public_key.name}",
                 "run `seamline stack down --purge` then `seamline stack up`",
             )
+        checked.parent.mkdir(parents=True, exist_ok=True)
+        checked.write_text(fingerprint)
         return ComponentStatus(self.name, True, str(self.public_key))
 
     def up(self) -> None:

@@ -15,7 +15,8 @@ class ToolchainCheck:
 
     def reports(self) -> list[ToolReport]:
         pins = read_pins(self._settings.toolchain_file)
-        return [probe(pin, self._settings.tools_dir) for pin in pins]
+        cache = self._settings.state_dir / "cache" / "tool-versions.json"
+        return [probe(pin, self._settings.tools_dir, cache) for pin in pins]
 
     def status(self) -> ComponentStatus:
         bad = [r for r in self.reports() if not r.ok]
