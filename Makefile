@@ -22,3 +22,4 @@ stack-down:
 
 bench: setup
 	@.venv/bin/python bench/stack_up.py
+	@.venv/bin/python bench/pipeline.py

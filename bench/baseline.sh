@@ -1,15 +1,14 @@
 #!/usr/bin/env bash
 # The same tool commands seamline runs, with the same flags, as a plain sequential script:
 # the baseline bench/pipeline.py measures seamline against.
-#   bench/baseline.sh WORKTREE GITOPS_REMOTE REPOSITORY_PREFIX
+#   bench/baseline.sh WORKTREE GITOPS_REMOTE REPOSITORY_PREFIX GO_BUILDER_IMAGE
 # Prints "line <service> <seconds>" per service and "total <seconds>" to stdout.
 set -euo pipefail
-work=$1 remote=$2 prefix=$3
+work=$1 remote=$2 prefix=$3 builder=$4
 root=$(cd "$(dirname "$0")/.." && pwd)
 tools=$root/.tools/bin
 state=$root/.seamline
 reg=127.0.0.1:5000
-builder=$reg/seamline/go-builder:$(go env GOVERSION | sed 's/^go//')
 runtime=$reg/seamline/static:nonroot
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT

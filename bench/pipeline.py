@@ -30,7 +30,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from seamline.adapters.git_repo import AUTHOR, seed_bare_remote  # noqa: E402
+from seamline.settings import Settings  # noqa: E402
+from seamline.stack.base_images import builder_tag  # noqa: E402
 
+BUILDER = Settings().go_builder(builder_tag(Settings()))
 SEAMLINE = Path(sys.executable).with_name("seamline")
 RESULTS = ROOT / "bench" / "RESULTS.md"
 MARK = "<!-- pipeline -->"
@@ -71,7 +74,8 @@ def baseline_run(tree: Path, remote: Path, prefix: str) -> tuple[float, dict[str
     clone = tree.parent / f"{prefix.replace('/', '-')}-work"
     subprocess.run(["git", "clone", "-q", str(remote), str(clone)], check=True)
     seconds, result = timed(
-        [str(ROOT / "bench" / "baseline.sh"), str(clone), str(remote), prefix], dict(os.environ)
+        [str(ROOT / "bench" / "baseline.sh"), str(clone), str(remote), prefix, BUILDER],
+        dict(os.environ),
     )
     if result.returncode != 0:
         raise SystemExit(f"baseline failed:\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}")
@@ -108,12 +112,17 @@ def change_one(remote: Path, work: Path) -> None:
 def one_round(index: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="seamline-bench-") as tmp:
         work = Path(tmp)
-        tree = work / "tree"
-        shutil.copytree(ROOT / "examples" / "bookstore", tree)
-        for service in SERVICES:
-            _nonce(tree, service)
-        seamline_remote = fresh_remote(work, "seamline", tree)
-        baseline_remote = fresh_remote(work, "baseline", tree)
+        # Each side gets its own nonces: neither may reuse the other's Go, lint or Docker
+        # layer caches.
+        trees = {}
+        for side in ("seamline", "baseline"):
+            trees[side] = work / f"{side}-tree"
+            shutil.copytree(ROOT / "examples" / "bookstore", trees[side])
+            for service in SERVICES:
+                _nonce(trees[side], service)
+        seamline_remote = fresh_remote(work, "seamline", trees["seamline"])
+        baseline_remote = fresh_remote(work, "baseline", trees["baseline"])
+        tree = trees["baseline"]
         timings = work / "timings.jsonl"
         prefix = f"bench-baseline-{index}"
         if index % 2 == 0:

@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+# Part of every cache key: bump it whenever a result type below changes shape, so a cached
+# result of the old shape is never handed to new code.
+RESULTS_VERSION = 2
+
 Event = Literal["push", "pull_request"]
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN")
 
@@ -33,6 +37,8 @@ class BuiltImage:
     local_ref: str
     base_digests: dict[str, str]
     build_args: dict[str, str]
+    started: str  # ISO 8601, for the provenance
+    finished: str
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from functools import cache
 from pathlib import Path
 
 from seamline.content_hash import tree_hash, value_hash
+from seamline.results import RESULTS_VERSION
 from seamline.toolchain import read_pins
 from tasks.context import RunContext
 
@@ -33,4 +34,4 @@ def source_key(ctx: RunContext, service: str) -> str:
 
 
 def stage_key(stage: str, *parts: object) -> str:
-    return f"seamline-{stage}-{value_hash(*parts)}"
+    return f"seamline-{stage}-{value_hash(RESULTS_VERSION, *parts)}"

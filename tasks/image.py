@@ -11,7 +11,7 @@ from prefect.logging import get_run_logger
 
 from seamline.errors import UsageError
 from seamline.results import BuildTestResult, BuiltImage
-from seamline.stack.base_images import go_version
+from seamline.stack.base_images import builder_tag
 from tasks.cache_keys import source_key, stage_key
 from tasks.context import RunContext
 from tasks.retry_policy import transient_only
@@ -19,7 +19,7 @@ from tasks.retry_policy import transient_only
 
 def build_args(ctx: RunContext) -> dict[str, str]:
     return {
-        "GO_BUILDER_IMAGE": ctx.settings.go_builder(go_version(ctx.settings)),
+        "GO_BUILDER_IMAGE": ctx.settings.go_builder(builder_tag(ctx.settings)),
         "RUNTIME_IMAGE": ctx.settings.runtime(),
     }
 
@@ -79,6 +79,7 @@ def build_image(ctx: RunContext, service: str, tested: BuildTestResult) -> Built
         "org.opencontainers.image.title": service,
     }
     engine = ctx.tools.docker()
+    started = datetime.now(UTC)
     try:
         image_id = engine.build(
             context=ctx.config.context_of(spec),
@@ -90,4 +91,7 @@ def build_image(ctx: RunContext, service: str, tested: BuildTestResult) -> Built
     finally:
         engine.close()
     get_run_logger().info("%s: built %s as %s", service, tag, image_id[:19])
-    return BuiltImage(service, image_id, tag, bases, args)
+    finished = datetime.now(UTC)
+    return BuiltImage(
+        service, image_id, tag, bases, args, started.isoformat(), finished.isoformat()
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,6 @@ def sign_and_attest(
     """Runs only after the scan gate passed (``scanned``): nothing failing is ever signed."""
     logger = get_run_logger()
     cosign = ctx.tools.cosign()
-    started = datetime.now(UTC)
     if cosign.is_signed(image.ref):
         logger.info("%s: %s already carries a valid signature", image.service, image.digest)
     else:
@@ -62,8 +61,8 @@ def sign_and_attest(
         base_images={ref: digest for ref, digest in built.base_digests.items() if digest},
         flow_run_id=ctx.flow_run_id,
         flow_run_url=ctx.flow_run_url,
-        started=started,
-        finished=datetime.now(UTC),
+        started=datetime.fromisoformat(built.started),
+        finished=datetime.fromisoformat(built.finished),
     )
     provenance = Path(sbom.path).with_suffix(".provenance.json")
     provenance.write_text(json.dumps(slsa_provenance(facts), indent=1))

@@ -18,7 +18,12 @@ from seamline.errors import ToolMissing
 from seamline.runner import run
 from seamline.settings import Settings
 from seamline.stack.model import ComponentStatus
-from seamline.stack.rootfs import NONROOT_UID, write_go_builder_rootfs, write_static_rootfs
+from seamline.stack.rootfs import (
+    BUILDER_GOCACHE,
+    NONROOT_UID,
+    write_go_builder_rootfs,
+    write_static_rootfs,
+)
 from seamline.toolchain import locate
 
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
@@ -27,8 +32,16 @@ BUSYBOX = Path("/bin/busybox")
 HOST_FILES_HINT = "run `make setup` (as root it installs ca-certificates, tzdata, busybox-static)"
 
 
+# Part of the builder's tag: bump when what goes into the builder image changes.
+BUILDER_RECIPE = 2
+
+
 def go_version(settings: Settings) -> str:
     return _go_version(str(locate("go", settings.tools_dir)))
+
+
+def builder_tag(settings: Settings) -> str:
+    return f"{go_version(settings)}-r{BUILDER_RECIPE}"
 
 
 @cache
@@ -51,7 +64,7 @@ class BaseImages:
 
     def references(self) -> dict[str, str]:
         return {
-            "go-builder": self._settings.go_builder(go_version(self._settings)),
+            "go-builder": self._settings.go_builder(builder_tag(self._settings)),
             "runtime": self._settings.runtime(),
         }
 
@@ -117,8 +130,26 @@ class BaseImages:
         go = locate("go", self._settings.tools_dir)
         goroot = Path(run([str(go), "env", "GOROOT"]).stdout.strip())
         applets = run([str(BUSYBOX), "--list"]).stdout.split()
+        gocache = tarball.parent / "go-build-cache"
+        # A build cache holding the standard library compiled the way seamline Dockerfiles
+        # compile (static, -trimpath): every image build then compiles only its own code.
+        run(
+            [str(go), "build", "-trimpath", "std"],
+            env={
+                "GOCACHE": str(gocache),
+                "CGO_ENABLED": "0",
+                "GOFLAGS": "",
+                "GOTOOLCHAIN": "local",
+            },
+            timeout=1800,
+        )
         write_go_builder_rootfs(
-            tarball, goroot=goroot, busybox=BUSYBOX, applets=applets, ca_bundle=CA_BUNDLE
+            tarball,
+            goroot=goroot,
+            busybox=BUSYBOX,
+            applets=applets,
+            ca_bundle=CA_BUNDLE,
+            gocache=gocache,
         )
         engine.import_rootfs(
             tarball,
@@ -126,6 +157,7 @@ class BaseImages:
             changes=[
                 "ENV PATH=/usr/local/go/bin:/go/bin:/usr/local/bin:/usr/bin:/bin",
                 "ENV GOPATH=/go",
+                f"ENV GOCACHE={BUILDER_GOCACHE}",
                 "ENV GOTOOLCHAIN=local",
                 "ENV CGO_ENABLED=0",
                 "WORKDIR /src",

@@ -14,6 +14,7 @@ PASSWD = (
 )
 GROUP = f"root:x:0:\nnonroot:x:{NONROOT_UID}:\n"
 GOROOT_SKIP = {"test", "doc", "misc", "api"}
+BUILDER_GOCACHE = "/root/.cache/go-build"
 
 
 def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes, mode: int = 0o644) -> None:
@@ -57,9 +58,16 @@ def write_static_rootfs(dest: Path, *, ca_bundle: Path, zoneinfo: Path) -> None:
 
 
 def write_go_builder_rootfs(
-    dest: Path, *, goroot: Path, busybox: Path, applets: list[str], ca_bundle: Path
+    dest: Path,
+    *,
+    goroot: Path,
+    busybox: Path,
+    applets: list[str],
+    ca_bundle: Path,
+    gocache: Path | None = None,
 ) -> None:
-    """The Go toolchain at /usr/local/go plus a static busybox as the shell for `RUN`."""
+    """The Go toolchain at /usr/local/go plus a static busybox as the shell for `RUN`,
+    and, when given, a Go build cache at BUILDER_GOCACHE."""
     with tarfile.open(dest, "w") as tar:
         _add_common(tar, ca_bundle)
         for d in ("bin", "usr/bin", "usr/local", "go", "src"):
@@ -72,3 +80,6 @@ def write_go_builder_rootfs(
         for entry in sorted(goroot.iterdir()):
             if entry.name not in GOROOT_SKIP:
                 tar.add(str(entry), f"usr/local/go/{entry.name}")
+        if gocache is not None:
+            _add_dir(tar, "root/.cache")
+            tar.add(str(gocache), BUILDER_GOCACHE.lstrip("/"))

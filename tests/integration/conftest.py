@@ -15,7 +15,7 @@ import pytest
 from seamline.adapters.docker_engine import DockerEngine
 from seamline.pipeline_config import PipelineConfig, load_pipeline_config
 from seamline.settings import PROJECT_ROOT, Settings
-from seamline.stack.base_images import go_version
+from seamline.stack.base_images import builder_tag
 
 SEAMLINE = Path(sys.executable).with_name("seamline")
 VULNERABLE = PROJECT_ROOT / "tests" / "fixtures" / "vulnerable-service"
@@ -82,7 +82,7 @@ def _build_and_push(
         dockerfile="Dockerfile",
         tag=reference,
         build_args={
-            "GO_BUILDER_IMAGE": settings.go_builder(go_version(settings)),
+            "GO_BUILDER_IMAGE": settings.go_builder(builder_tag(settings)),
             "RUNTIME_IMAGE": settings.runtime(),
         },
         labels={"org.opencontainers.image.source": "examples/bookstore"},

@@ -39,13 +39,22 @@ def test_go_builder_has_toolchain_and_shell(tmp_path: Path) -> None:
     (goroot / "test").mkdir()
     busybox = tmp_path / "busybox"
     busybox.write_text("bb")
+    gocache = tmp_path / "gocache"
+    (gocache / "0a").mkdir(parents=True)
+    (gocache / "0a" / "0a1b-d").write_bytes(b"compiled")
     out = tmp_path / "go.tar"
     write_go_builder_rootfs(
-        out, goroot=goroot, busybox=busybox, applets=["busybox", "sh", "ls"], ca_bundle=ca
+        out,
+        goroot=goroot,
+        busybox=busybox,
+        applets=["busybox", "sh", "ls"],
+        ca_bundle=ca,
+        gocache=gocache,
     )
     with tarfile.open(out) as tar:
         names = set(tar.getnames())
         sh = tar.getmember("bin/sh")
     assert {"usr/local/go/bin/go", "bin/busybox", "bin/ls"} <= names
+    assert "root/.cache/go-build/0a/0a1b-d" in names
     assert sh.issym() and sh.linkname == "busybox"
     assert "usr/local/go/test" not in names

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import stat
 from pathlib import Path
 
@@ -50,3 +51,20 @@ def test_probe_missing_tool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     report = probe(ToolPin("cosign", "2.6.5", minimum=False), tmp_path)
     assert report.found is None
     assert not report.ok
+
+
+def test_probe_cache_skips_the_tool_until_it_changes(tmp_path: Path) -> None:
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    _fake_tool(tools, "syft", "Version: 1.57.1")
+    cache = tmp_path / "cache.json"
+    pin = ToolPin("syft", "1.57.1", minimum=False)
+    assert probe(pin, tools, cache).found == "1.57.1"
+    calls = tmp_path / "calls"
+    (tools / "syft").write_text(f"#!/bin/sh\necho x >> {calls}\necho 'Version: 1.57.1'\n")
+    stat = (tools / "syft").stat()
+    os.utime(tools / "syft", ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    assert probe(pin, tools, cache).found == "1.57.1"
+    assert calls.read_text().count("x") == 1  # changed binary: asked once
+    assert probe(pin, tools, cache).found == "1.57.1"
+    assert calls.read_text().count("x") == 1  # unchanged since: answered from the cache
