@@ -46,19 +46,19 @@ def ci(settings: Settings, repo: str, ref: str, event: Event, overlay: str) -> S
     reporter = RunReporter(ctx)
 
     tested = build_test.map(unmapped(ctx), names)
-    built = build_image.map(unmapped(ctx), names, tested)
+    built = build_image.map(unmapped(ctx), names)
     stages: dict[str, list[PrefectFuture[Any]]] = {"build-test": tested, "image": built}
     if event == "pull_request":
         stages["scan"] = scan_image.map(unmapped(ctx), names, built)
         return reporter.finish(stages, bump=None, publish=publish_evidence)
 
     if settings.scan_order == "push-then-scan":
-        pushed = push_image.map(unmapped(ctx), built)
+        pushed = push_image.map(unmapped(ctx), built, tested)
         scanned = scan_image.map(unmapped(ctx), names, pushed)
     else:
         scanned = scan_image.map(unmapped(ctx), names, built)
-        pushed = push_image.map(unmapped(ctx), built, scanned)
-    sboms = make_sbom.map(unmapped(ctx), pushed, scanned)
+        pushed = push_image.map(unmapped(ctx), built, tested, scanned)
+    sboms = make_sbom.map(unmapped(ctx), pushed)
     signed = sign_and_attest.map(unmapped(ctx), built, pushed, scanned, sboms)
     stages.update({"push": pushed, "scan": scanned, "sbom": sboms, "sign": signed})
 

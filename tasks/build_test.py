@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from prefect import task
@@ -29,28 +30,34 @@ def _key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
     retry_condition_fn=transient_only,
 )
 def build_test(ctx: RunContext, service: str) -> BuildTestResult:
+    """The four checks run side by side; every failing one is reported, none retried."""
     logger = get_run_logger()
     spec = ctx.service(service)
     module = ctx.config.context_of(spec)
     go = ctx.tools.go()
     lint = ctx.config.pipeline.lint_config
-    for step, result in (
-        ("go build", go.build(module, ctx.settings.state_dir / "cache" / "bin" / service)),
-        ("go vet", go.vet(module)),
-        ("golangci-lint", go.lint(module, ctx.config.root / lint if lint else None)),
-    ):
-        if step == "golangci-lint" and result.returncode not in (0, LINT_FINDINGS):
-            raise ToolFailed(
-                f"{service}: golangci-lint could not run (exit {result.returncode})",
-                stderr_tail=(result.stdout + result.stderr).strip()[-2000:],
-            )
-        if result.returncode != 0:
-            raise GateFailure(
-                f"{service}: {step} failed:\n{(result.stdout + result.stderr).strip()[-3000:]}",
-                hint=f"run `{step}` in {spec.context} and fix what it reports",
-            )
-        logger.info("%s: %s ok (%.1f s)", service, step, result.seconds)
-    result, counts = go.test(module)
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix=f"build-test-{service}") as pool:
+        checks = {
+            "go build": pool.submit(
+                go.build, module, ctx.settings.state_dir / "cache" / "bin" / service
+            ),
+            "go vet": pool.submit(go.vet, module),
+            "golangci-lint": pool.submit(go.lint, module, ctx.config.root / lint if lint else None),
+        }
+        tested = pool.submit(go.test, module)
+        results = {step: future.result() for step, future in checks.items()}
+        test_run, counts = tested.result()
+    lint_run = results["golangci-lint"]
+    if lint_run.returncode not in (0, LINT_FINDINGS):
+        raise ToolFailed(
+            f"{service}: golangci-lint could not run (exit {lint_run.returncode})",
+            stderr_tail=(lint_run.stdout + lint_run.stderr).strip()[-2000:],
+        )
+    failures = [
+        f"{step} failed:\n{(result.stdout + result.stderr).strip()[-3000:]}"
+        for step, result in results.items()
+        if result.returncode != 0
+    ]
     logger.info(
         "%s: go test: %d passed, %d failed, %d skipped",
         service,
@@ -58,10 +65,13 @@ def build_test(ctx: RunContext, service: str) -> BuildTestResult:
         counts.failed,
         counts.skipped,
     )
-    if result.returncode != 0:
-        failing = ", ".join(counts.failures) or result.stderr.strip()[-2000:]
+    if test_run.returncode != 0:
+        failing = ", ".join(counts.failures) or test_run.stderr.strip()[-2000:]
+        failures.append(f"go test failed ({counts.failed} failing): {failing}")
+    if failures:
         raise GateFailure(
-            f"{service}: go test failed ({counts.failed} failing): {failing}",
-            hint=f"run `go test ./...` in {spec.context}",
+            f"{service}: " + "\n".join(failures),
+            hint=f"run the failing checks in {spec.context} and fix what they report",
         )
+    logger.info("%s: go build, go vet, golangci-lint ok", service)
     return BuildTestResult(service, counts.passed, counts.failed, counts.skipped)

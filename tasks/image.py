@@ -10,7 +10,7 @@ from prefect.context import TaskRunContext
 from prefect.logging import get_run_logger
 
 from seamline.errors import UsageError
-from seamline.results import BuildTestResult, BuiltImage
+from seamline.results import BuiltImage
 from seamline.stack.base_images import builder_tag
 from tasks.cache_keys import source_key, stage_key
 from tasks.context import RunContext
@@ -67,7 +67,9 @@ def _key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
     retry_delay_seconds=3,
     retry_condition_fn=transient_only,
 )
-def build_image(ctx: RunContext, service: str, tested: BuildTestResult) -> BuiltImage:
+def build_image(ctx: RunContext, service: str) -> BuiltImage:
+    """Builds a local image only, alongside build-test: nothing leaves the machine before
+    the push, which waits for the tests."""
     spec = ctx.service(service)
     args = build_args(ctx)
     bases = base_digests(ctx, args)

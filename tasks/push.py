@@ -9,7 +9,7 @@ from prefect.context import TaskRunContext
 from prefect.logging import get_run_logger
 
 from seamline.errors import ToolFailed
-from seamline.results import BuiltImage, PushedImage, ScanResult
+from seamline.results import BuildTestResult, BuiltImage, PushedImage, ScanResult
 from tasks.cache_keys import stage_key
 from tasks.context import RunContext
 from tasks.retry_policy import transient_only
@@ -29,9 +29,10 @@ def _key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
     retry_condition_fn=transient_only,
 )
 def push_image(
-    ctx: RunContext, image: BuiltImage, scanned: ScanResult | None = None
+    ctx: RunContext, image: BuiltImage, tested: BuildTestResult, scanned: ScanResult | None = None
 ) -> PushedImage:
-    """Push ``image``; with scan-then-push, ``scanned`` is the passed local scan it waits on."""
+    """Push ``image`` once its tests passed (``tested``) and, with scan-then-push, its local
+    scan passed the gate (``scanned``)."""
     repository, _, tag = image.local_ref.rpartition(":")
     engine = ctx.tools.docker()
     try:

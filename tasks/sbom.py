@@ -10,7 +10,7 @@ from prefect.context import TaskRunContext
 from prefect.logging import get_run_logger
 
 from seamline.errors import ToolFailed
-from seamline.results import PushedImage, SbomResult, ScanResult
+from seamline.results import PushedImage, SbomResult
 from tasks.cache_keys import stage_key, tool_versions
 from tasks.context import RunContext
 from tasks.retry_policy import transient_only
@@ -29,8 +29,8 @@ def _key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
     retry_delay_seconds=5,
     retry_condition_fn=transient_only,
 )
-def make_sbom(ctx: RunContext, image: PushedImage, scanned: ScanResult) -> SbomResult:
-    """Runs after the scan gate passed (``scanned``)."""
+def make_sbom(ctx: RunContext, image: PushedImage) -> SbomResult:
+    """Runs beside the scan: an SBOM signs nothing; the signing step waits for both."""
     document = ctx.tools.syft().spdx_json(image.ref)
     packages = document.get("packages")
     if document.get("spdxVersion", "").startswith("SPDX-") is False or not packages:
