@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+import contextvars
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from prefect import task
 from prefect.context import TaskRunContext
@@ -15,6 +17,8 @@ from seamline.results import BuildTestResult
 from tasks.cache_keys import source_key, stage_key
 from tasks.context import RunContext
 from tasks.retry_policy import transient_only
+
+T = TypeVar("T")
 
 
 def _key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
@@ -37,14 +41,19 @@ def build_test(ctx: RunContext, service: str) -> BuildTestResult:
     go = ctx.tools.go()
     lint = ctx.config.pipeline.lint_config
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix=f"build-test-{service}") as pool:
+
+        def submit(fn: Callable[..., T], *args: Any) -> Future[T]:
+            # each thread gets its own copy of this task's context (its run logger, timings)
+            return pool.submit(contextvars.copy_context().run, fn, *args)
+
         checks = {
-            "go build": pool.submit(
+            "go build": submit(
                 go.build, module, ctx.settings.state_dir / "cache" / "bin" / service
             ),
-            "go vet": pool.submit(go.vet, module),
-            "golangci-lint": pool.submit(go.lint, module, ctx.config.root / lint if lint else None),
+            "go vet": submit(go.vet, module),
+            "golangci-lint": submit(go.lint, module, ctx.config.root / lint if lint else None),
         }
-        tested = pool.submit(go.test, module)
+        tested = submit(go.test, module)
         results = {step: future.result() for step, future in checks.items()}
         test_run, counts = tested.result()
     lint_run = results["golangci-lint"]
