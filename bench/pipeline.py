@@ -29,13 +29,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from results_file import write_section  # noqa: E402
+
 from seamline.adapters.git_repo import AUTHOR, seed_bare_remote  # noqa: E402
 from seamline.settings import Settings  # noqa: E402
 from seamline.stack.base_images import builder_tag  # noqa: E402
 
 BUILDER = Settings().go_builder(builder_tag(Settings()))
 SEAMLINE = Path(sys.executable).with_name("seamline")
-RESULTS = ROOT / "bench" / "RESULTS.md"
 MARK = "<!-- pipeline -->"
 SERVICES = ["catalog", "orders", "payments-worker", "storefront"]
 CHANGED = "storefront"
@@ -193,40 +194,28 @@ def main() -> None:
             "≤ 10 %",
         ),
     ]
-    section = "\n".join(
-        [
-            MARK,
-            "## CI flow against a sequential script of the same tool commands",
-            "",
-            f"Command: `.venv/bin/python bench/pipeline.py --rounds {rounds}` "
-            f"({datetime.now(UTC):%Y-%m-%d}, {platform.machine()}, {os.cpu_count()} cores); "
-            "medians over the rounds, each round side by side.",
-            "",
-            "| measure | result | target |",
-            "|---|---|---|",
-            *[f"| {a} | {b} | {c} |" for a, b, c in rows],
-            "",
-            "Per round (seconds):",
-            "",
-            "| round | baseline | cold | warm | changed | single line | tool critical path |",
-            "|---|---|---|---|---|---|---|",
-            *[
-                f"| {i + 1} | {r['baseline']:.1f} | {r['cold']:.1f} | {r['warm']:.1f} | "
-                f"{r['changed']:.1f} | {r['single_line']:.1f} | {r['critical_path']:.1f} |"
-                for i, r in enumerate(results)
-            ],
-            MARK,
-        ]
-    )
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    if MARK in text:
-        head, _, rest = text.partition(MARK)
-        _, _, tail = rest.partition(MARK)
-        text = head + section + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    RESULTS.write_text(text)
-    print(section)
+    lines = [
+        "## CI flow against a sequential script of the same tool commands",
+        "",
+        f"Command: `.venv/bin/python bench/pipeline.py --rounds {rounds}` "
+        f"({datetime.now(UTC):%Y-%m-%d}, {platform.machine()}, {os.cpu_count()} cores); "
+        "medians over the rounds, each round side by side.",
+        "",
+        "| measure | result | target |",
+        "|---|---|---|",
+        *[f"| {a} | {b} | {c} |" for a, b, c in rows],
+        "",
+        "Per round (seconds):",
+        "",
+        "| round | baseline | cold | warm | changed | single line | tool critical path |",
+        "|---|---|---|---|---|---|---|",
+        *[
+            f"| {i + 1} | {r['baseline']:.1f} | {r['cold']:.1f} | {r['warm']:.1f} | "
+            f"{r['changed']:.1f} | {r['single_line']:.1f} | {r['critical_path']:.1f} |"
+            for i, r in enumerate(results)
+        ],
+    ]
+    print(write_section(MARK, lines))
 
 
 if __name__ == "__main__":

@@ -15,9 +15,10 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from results_file import write_section
+
 ROOT = Path(__file__).resolve().parents[1]
 SEAMLINE = Path(sys.executable).with_name("seamline")
-RESULTS = ROOT / "bench" / "RESULTS.md"
 MARK = "<!-- stack-up -->"
 
 
@@ -34,32 +35,20 @@ def main() -> None:
     timed("stack", "up")  # make sure everything runs before measuring
     up = [timed("stack", "up") for _ in range(runs)]
     status = [timed("stack", "status", "--json") for _ in range(runs)]
-    section = "\n".join(
-        [
-            MARK,
-            "## Warm `seamline stack up` (everything already running)",
-            "",
-            f"Command: `.venv/bin/python bench/stack_up.py --runs {runs}` "
-            f"({datetime.now(UTC):%Y-%m-%d}, {platform.machine()}, {_cores()} cores)",
-            "",
-            "| command | median s | min s | max s | target |",
-            "|---|---|---|---|---|",
-            f"| `stack up` (warm) | {statistics.median(up):.2f} | {min(up):.2f} | "
-            f"{max(up):.2f} | ≤ 15 s |",
-            f"| `stack status --json` | {statistics.median(status):.2f} | {min(status):.2f} | "
-            f"{max(status):.2f} | |",
-            MARK,
-        ]
-    )
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    if MARK in text:
-        head, _, rest = text.partition(MARK)
-        _, _, tail = rest.partition(MARK)
-        text = head + section + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    RESULTS.write_text(text)
-    print(section)
+    lines = [
+        "## Warm `seamline stack up` (everything already running)",
+        "",
+        f"Command: `.venv/bin/python bench/stack_up.py --runs {runs}` "
+        f"({datetime.now(UTC):%Y-%m-%d}, {platform.machine()}, {_cores()} cores)",
+        "",
+        "| command | median s | min s | max s | target |",
+        "|---|---|---|---|---|",
+        f"| `stack up` (warm) | {statistics.median(up):.2f} | {min(up):.2f} | "
+        f"{max(up):.2f} | ≤ 15 s |",
+        f"| `stack status --json` | {statistics.median(status):.2f} | {min(status):.2f} | "
+        f"{max(status):.2f} | |",
+    ]
+    print(write_section(MARK, lines))
 
 
 def _cores() -> int:
