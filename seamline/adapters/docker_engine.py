@@ -39,9 +39,6 @@ class DockerEngine:
         except Exception:  # any failure to talk means: not reachable
             return False
 
-    def version(self) -> str:
-        return str(self._client.version().get("Version", "unknown"))
-
     def import_rootfs(self, tarball: Path, reference: str, changes: list[str]) -> None:
         repository, _, tag = reference.rpartition(":")
         try:
@@ -81,10 +78,6 @@ class DockerEngine:
         except docker.errors.APIError as e:
             raise ToolFailed(f"docker build of {tag} failed: {e}") from e
         return str(image.id)
-
-    def image_config(self, reference: str) -> dict[str, Any]:
-        config: dict[str, Any] = self._client.images.get(reference).attrs["Config"]
-        return config
 
     def push(self, reference: str) -> str:
         """Push ``reference`` and return the digest the registry reported."""

