@@ -121,8 +121,13 @@ class Settings(BaseSettings):
     def runtime(self) -> str:
         return self.runtime_image or f"{self.registry}/seamline/static:nonroot"
 
+    @property
+    def local_gitops_remote(self) -> Path:
+        """The bare repository the local stack seeds and serves."""
+        return self.state_dir / "gitops" / "bookstore.git"
+
     def default_gitops_remote(self) -> str:
-        return self.gitops_remote or str(self.state_dir / "gitops" / "bookstore.git")
+        return self.gitops_remote or str(self.local_gitops_remote)
 
     def default_source_repo(self) -> str:
         return self.source_repo or self.default_gitops_remote()

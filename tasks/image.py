@@ -9,6 +9,7 @@ from prefect import task
 from prefect.context import TaskRunContext
 from prefect.logging import get_run_logger
 
+from seamline.adapters.registry import split_reference
 from seamline.errors import UsageError
 from seamline.results import BuiltImage
 from seamline.stack.base_images import builder_tag
@@ -34,8 +35,7 @@ def base_digests(ctx: RunContext, args: dict[str, str]) -> dict[str, str]:
             if not reference.startswith(prefix):
                 digests[reference] = ""  # upstream base: resolved by the daemon at build time
                 continue
-            name, _, tag = reference.removeprefix(prefix).rpartition(":")
-            digest = registry.manifest_digest(name, tag)
+            digest = registry.manifest_digest(*split_reference(reference, ctx.settings.registry))
             if digest is None:
                 raise UsageError(
                     f"base image {reference} is not in the registry",

@@ -11,12 +11,12 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.context import TaskRunContext
 from prefect.logging import get_run_logger
 
+from seamline.adapters.registry import split_reference
 from seamline.errors import GateFailure
 from seamline.policy.allowlist import AllowList, load_allowlist
 from seamline.policy.findings import parse_trivy_report
 from seamline.policy.gate import GatePolicy, evaluate_gate
 from seamline.results import SEVERITIES, BuiltImage, PushedImage, ScanResult
-from seamline.stack.trivy_mirror import split_repository
 from tasks.cache_keys import stage_key
 from tasks.context import RunContext
 from tasks.retry_policy import transient_only
@@ -37,7 +37,7 @@ def trivy_db_version(ctx: RunContext) -> str:
     registry = ctx.tools.registry()
     try:
         if ctx.settings.trivy_db().startswith(ctx.settings.registry + "/"):
-            name, tag = split_repository(ctx.settings.trivy_db(), ctx.settings.registry)
+            name, tag = split_reference(ctx.settings.trivy_db(), ctx.settings.registry)
             return registry.manifest_digest(name, tag) or "missing"
     finally:
         registry.close()

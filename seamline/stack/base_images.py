@@ -13,7 +13,7 @@ from functools import cache
 from pathlib import Path
 
 from seamline.adapters.docker_engine import DockerEngine
-from seamline.adapters.registry import RegistryClient
+from seamline.adapters.registry import RegistryClient, split_reference
 from seamline.errors import ToolMissing
 from seamline.runner import run
 from seamline.settings import Settings
@@ -49,12 +49,6 @@ def _go_version(go: str) -> str:
     return run([go, "env", "GOVERSION"]).stdout.strip().removeprefix("go")
 
 
-def _split(reference: str) -> tuple[str, str]:
-    name, _, tag = reference.rpartition(":")
-    _registry, _, repository = name.partition("/")
-    return repository, tag
-
-
 class BaseImages:
     name = "base-images"
 
@@ -72,7 +66,8 @@ class BaseImages:
         return [
             ref
             for ref in self.references().values()
-            if self._registry.manifest_digest(*_split(ref)) is None
+            if self._registry.manifest_digest(*split_reference(ref, self._settings.registry))
+            is None
         ]
 
     def status(self) -> ComponentStatus:

@@ -17,7 +17,7 @@ class GitopsRemote:
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self.path: Path = settings.state_dir / "gitops" / "bookstore.git"
+        self.path: Path = settings.local_gitops_remote
 
     def status(self) -> ComponentStatus:
         head = head_of(self.path, BRANCH)

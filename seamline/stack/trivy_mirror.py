@@ -16,7 +16,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from seamline.adapters.registry import RegistryClient
+from seamline.adapters.registry import RegistryClient, split_reference
 from seamline.errors import UsageError
 from seamline.runner import run
 from seamline.settings import Settings
@@ -27,18 +27,6 @@ DB_LAYER_TYPE = "application/vnd.aquasec.trivy.db.layer.v1.tar+gzip"
 CONFIG_TYPE = "application/vnd.aquasec.trivy.config.v1+json"
 MANIFEST_TYPE = "application/vnd.oci.image.manifest.v1+json"
 INPUTS_ANNOTATION = "dev.seamline.trivy-db.inputs"
-
-
-def split_repository(reference: str, registry: str) -> tuple[str, str]:
-    """``127.0.0.1:5000/seamline/trivy-db:2`` → ``("seamline/trivy-db", "2")``."""
-    prefix = registry + "/"
-    if not reference.startswith(prefix):
-        raise UsageError(
-            f"trivy DB repository {reference} is not in the local registry {registry}",
-            hint="set SEAMLINE_TRIVY_DB_REPOSITORY to <registry>/<repo>:<tag> of the local stack",
-        )
-    name, _, tag = reference.removeprefix(prefix).rpartition(":")
-    return (name, tag) if name else (tag, "2")
 
 
 def pack_db(directory: Path) -> bytes:
@@ -60,7 +48,7 @@ class TrivyDbMirror:
         self._settings = settings
         self._source = settings.project_root / "mirror"
         self._registry = RegistryClient.for_url(settings.registry_url)
-        self.repository, self.tag = split_repository(settings.trivy_db(), settings.registry)
+        self.repository, self.tag = split_reference(settings.trivy_db(), settings.registry)
 
     @property
     def advisories(self) -> Path:

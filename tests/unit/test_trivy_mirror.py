@@ -7,17 +7,18 @@ from pathlib import Path
 
 import pytest
 
+from seamline.adapters.registry import split_reference
 from seamline.errors import UsageError
-from seamline.stack.trivy_mirror import pack_db, split_repository
+from seamline.stack.trivy_mirror import pack_db
 
 
-def test_split_repository() -> None:
-    assert split_repository("127.0.0.1:5000/seamline/trivy-db:2", "127.0.0.1:5000") == (
+def test_split_reference() -> None:
+    assert split_reference("127.0.0.1:5000/seamline/trivy-db:2", "127.0.0.1:5000") == (
         "seamline/trivy-db",
         "2",
     )
-    with pytest.raises(UsageError, match="not in the local registry"):
-        split_repository("mirror.gcr.io/aquasec/trivy-db:2", "127.0.0.1:5000")
+    with pytest.raises(UsageError, match="not in the registry"):
+        split_reference("mirror.gcr.io/aquasec/trivy-db:2", "127.0.0.1:5000")
 
 
 def test_pack_db_is_deterministic(tmp_path: Path) -> None:
