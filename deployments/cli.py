@@ -17,9 +17,9 @@ from pydantic import ValidationError
 
 from seamline.errors import SeamlineError, UsageError
 from seamline.logging_setup import configure
+from seamline.prefect_env import prefect_environment
 from seamline.settings import Settings
 from seamline.stack.model import ComponentStatus
-from seamline.stack.prefect_service import prefect_environment
 from seamline.stack.signing_key import SigningKey
 from seamline.stack.stack import Stack
 from seamline.stack.toolchain_check import ToolchainCheck

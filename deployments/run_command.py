@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from seamline.errors import EnvironmentProblem, SeamlineError, ServiceUnavailable, ToolMissing
+from seamline.prefect_env import prefect_environment
 from seamline.runner import ToolObserver, add_observer
 from seamline.settings import Settings
-from seamline.stack.prefect_service import prefect_environment
 from seamline.stack.stack import Stack
 
 log = logging.getLogger("seamline.cli")

@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     runtime_image: str = ""
     trivy_db_repository: str = ""
 
+    # `seamline run` hands its run to the stack's warm runner, which has Prefect imported
+    # already; off, or with no runner up, the command imports and runs everything itself.
+    warm_runner: bool = True
+
     cosign_password: SecretStr | None = None
     service_timeout_s: float = Field(default=60.0, gt=0)
 

@@ -7,21 +7,10 @@ from pathlib import Path
 
 import httpx
 
+from seamline.prefect_env import prefect_environment
 from seamline.settings import Settings
 from seamline.stack.daemon import Daemon, port_open
 from seamline.stack.model import ComponentStatus
-
-
-def prefect_environment(settings: Settings) -> dict[str, str]:
-    """Environment for any process that talks to the local Prefect server."""
-    home = settings.state_dir / "prefect"
-    return {
-        "PREFECT_HOME": str(home),
-        "PREFECT_API_URL": settings.prefect_api_url,
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{home / 'prefect.db'}",
-        "PREFECT_LOGGING_LEVEL": "INFO",
-    }
 
 
 class PrefectService:

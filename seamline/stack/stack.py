@@ -20,6 +20,7 @@ from seamline.stack.registry_service import RegistryService
 from seamline.stack.signing_key import SigningKey
 from seamline.stack.toolchain_check import ToolchainCheck
 from seamline.stack.trivy_mirror import TrivyDbMirror
+from seamline.stack.warm_runner_service import WarmRunnerService
 
 log = logging.getLogger("seamline.stack")
 STATE_FORMAT = 1
@@ -36,6 +37,7 @@ def components(settings: Settings) -> list[Component]:
         GitopsRemote(settings),
         BaseImages(settings),
         TrivyDbMirror(settings),
+        WarmRunnerService(settings),
     ]
 
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import httpx
 
+from seamline.prefect_env import prefect_environment
 from seamline.settings import Settings
-from seamline.stack.prefect_service import prefect_environment
 
 SECRET = "known-test-secret-5f1c9a"
 SCRIPT = Path(__file__).parent / "scripts" / "leaky_flow.py"

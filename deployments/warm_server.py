@@ -1,0 +1,236 @@
+"""The warm runner: imports Prefect and the flows once, then forks a child per run.
+
+    python -m deployments.warm_server
+
+Started and stopped by ``seamline stack up|down``; speaks the protocol in
+``seamline.warm_runner``. The parent stays single-threaded (it only imports, accepts and
+reaps), so forking it is safe; each child is an ordinary ``seamline`` process from then on.
+"""
+
+from __future__ import annotations
+
+import atexit
+import gc
+import importlib
+import logging
+import os
+import select
+import signal
+import socket
+import sys
+import threading
+import traceback
+from pathlib import Path
+from typing import Any
+
+from seamline.prefect_env import prefect_environment
+from seamline.settings import Settings
+from seamline.warm_runner import (
+    MessageReader,
+    code_fingerprint,
+    prefect_variables,
+    send,
+    socket_path,
+)
+
+log = logging.getLogger("seamline.warm-runner")
+# Imported up front, so a run's child starts with them in memory: the flow and what Prefect
+# imports lazily on a flow's first call.
+PRELOAD = (
+    "deployments.cli",
+    "deployments.run_command",
+    "flows.ci",
+    "flows.smoke",
+    "seamline.prefect_logging",
+    "prefect.flow_engine",
+    "prefect.task_engine",
+    "prefect.task_runners",
+    "prefect.events.clients",
+    "prefect.events.worker",
+    "prefect.logging.handlers",
+    "prefect.artifacts",
+    "prefect.concurrency.sync",
+    "prefect.runtime.flow_run",
+    "docker",
+    "git",
+)
+
+
+class WarmServer:
+    def __init__(self, settings: Settings) -> None:
+        self._path = socket_path(settings)
+        self._prefect = prefect_variables(os.environ)
+        self._fingerprint = code_fingerprint()
+        self._children: set[int] = set()
+        self._listener: socket.socket | None = None
+        self._restart = False
+
+    def serve(self) -> None:
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        self._path.unlink(missing_ok=True)
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(str(self._path))
+        os.chmod(self._path, 0o600)
+        listener.listen(16)
+        self._listener = listener
+        log.info("warm runner %d listening on %s", os.getpid(), self._path)
+        while not self._restart:
+            readable, _, _ = select.select([listener], [], [], 1.0)
+            self._reap()
+            if readable:
+                conn, _ = listener.accept()
+                self._handle(conn)
+        listener.close()
+        self._path.unlink(missing_ok=True)
+        log.info("code changed on disk: restarting to load it")
+        # Replaced in place, not spawned: the pid (and so the stack's pid file) stays true.
+        os.execv(sys.executable, [sys.executable, "-m", "deployments.warm_server"])  # noqa: S606
+
+    def _reap(self) -> None:
+        for pid in list(self._children):
+            done, _ = os.waitpid(pid, os.WNOHANG)
+            if done:
+                self._children.discard(pid)
+
+    def _handle(self, conn: socket.socket) -> None:
+        reader = MessageReader(conn)
+        try:
+            conn.settimeout(5.0)
+            request = reader.next()
+            if request is None:
+                return
+            if request.get("op") == "ping":
+                send(conn, self._identity())
+            elif request.get("op") == "run":
+                self._run(conn, request, reader.fds)
+            else:
+                send(conn, {"refused": f"unknown op {request.get('op')!r}"})
+        except (OSError, ValueError) as e:
+            log.warning("dropped a request: %s", e)
+        finally:
+            for fd in reader.fds:
+                os.close(fd)
+            conn.close()
+
+    def _identity(self) -> dict[str, Any]:
+        return {"pid": os.getpid(), "fingerprint": self._fingerprint, "prefect": self._prefect}
+
+    def _refusal(self, request: dict[str, Any], fds: list[int]) -> str | None:
+        if len(fds) != 3:
+            return "expected stdin, stdout and stderr"
+        if request.get("fingerprint") != self._fingerprint:
+            self._restart = True
+            return "the runner's code is older than the code on disk"
+        if prefect_variables(request.get("env", {})) != self._prefect:
+            return "the run's PREFECT_* environment differs from the runner's"
+        return None
+
+    def _run(self, conn: socket.socket, request: dict[str, Any], fds: list[int]) -> None:
+        refusal = self._refusal(request, fds)
+        if refusal is not None:
+            log.info("refused a run: %s", refusal)
+            send(conn, {"refused": refusal})
+            return
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            _child(conn, self._listener, request, fds)  # never returns
+        self._children.add(pid)
+        log.info("run %s started as pid %d", request["argv"], pid)
+
+
+def _child(
+    conn: socket.socket,
+    listener: socket.socket | None,
+    request: dict[str, Any],
+    fds: list[int],
+) -> None:
+    code = 3
+    answered = threading.Event()
+    log_fd = os.dup(2)  # the runner's log, for what comes after the client has gone
+    try:
+        try:
+            code = _run_in_child(conn, listener, request, fds, answered)
+        except SystemExit as e:  # argparse: usage errors and --help
+            code = e.code if isinstance(e.code, int) else 2
+        except BaseException:
+            traceback.print_exc()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        answered.set()
+        send(conn, {"exit": code})
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        # The client has its answer: what comes after (Prefect uploading its last logs and
+        # events, at exit) goes to the runner's log instead of holding the client's pipes.
+        answered.set()
+        os.dup2(log_fd, 1)
+        os.dup2(log_fd, 2)
+        conn.close()
+        atexit._run_exitfuncs()
+        os._exit(code)
+
+
+def _run_in_child(
+    conn: socket.socket,
+    listener: socket.socket | None,
+    request: dict[str, Any],
+    fds: list[int],
+    answered: threading.Event,
+) -> int:
+    if listener is not None:
+        listener.close()
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    log.handlers.clear()
+    log.propagate = True
+    for target, fd in enumerate(fds):
+        os.dup2(fd, target)
+        os.close(fd)
+    fds.clear()
+    os.chdir(request["cwd"])
+    os.environ.clear()
+    os.environ.update(request["env"])
+    conn.settimeout(None)
+    send(conn, {"pid": os.getpid()})
+    watcher = threading.Thread(
+        target=_interrupt_when_client_leaves, args=(conn, answered), daemon=True
+    )
+    watcher.start()
+    from deployments.cli import main
+
+    return main(request["argv"])
+
+
+def _interrupt_when_client_leaves(conn: socket.socket, answered: threading.Event) -> None:
+    """A client that goes away mid-run (killed, Ctrl-C'd hard) stops the run, as it would
+    stop an in-process one."""
+    try:
+        gone = conn.recv(1) == b""
+    except OSError:
+        gone = True
+    if gone and not answered.is_set():
+        os.kill(os.getpid(), signal.SIGINT)
+
+
+def main() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    settings = Settings()
+    os.environ.update(prefect_environment(settings))  # Prefect reads its settings at import
+    for module in PRELOAD:
+        importlib.import_module(module)
+    gc.collect()
+    gc.freeze()  # keep the imported objects' pages shared with the children
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    os.chdir(Path("/"))
+    WarmServer(settings).serve()
+
+
+if __name__ == "__main__":
+    main()

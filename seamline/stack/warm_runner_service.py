@@ -1,0 +1,59 @@
+"""The warm runner: a process that keeps Prefect and the flows imported for `seamline run`."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from seamline.prefect_env import prefect_environment
+from seamline.settings import Settings
+from seamline.stack.daemon import Daemon
+from seamline.stack.model import ComponentStatus
+from seamline.warm_runner import code_fingerprint, ping, socket_path
+
+
+class WarmRunnerService:
+    name = "warm-runner"
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._socket = socket_path(settings)
+        env = dict(os.environ)
+        env.update(prefect_environment(settings))
+        self._daemon = Daemon(
+            name=self.name,
+            argv=[sys.executable, "-m", "deployments.warm_server"],
+            state_dir=settings.state_dir,
+            endpoint=str(self._socket),
+            occupied=lambda: ping(self._socket) is not None,
+            healthy=self._healthy,
+            env=env,
+            start_timeout_s=max(60.0, settings.service_timeout_s),
+            fix_port_hint=f"stop the process serving {self._socket}",
+        )
+
+    def _healthy(self) -> bool:
+        identity = ping(self._socket)
+        return identity is not None and identity.get("fingerprint") == code_fingerprint()
+
+    def status(self) -> ComponentStatus:
+        if not self._settings.warm_runner:
+            return ComponentStatus(self.name, True, "off (SEAMLINE_WARM_RUNNER=false)")
+        if self._daemon.running() and self._healthy():
+            return ComponentStatus(self.name, True, f"pid {self._daemon.pid()}, {self._socket}")
+        return ComponentStatus(
+            self.name,
+            False,
+            "not running or older than the code: `seamline run` imports Prefect itself",
+            "run `seamline stack up`",
+        )
+
+    def up(self) -> None:
+        if not self._settings.warm_runner:
+            return
+        if self._daemon.running() and not self._healthy():
+            self._daemon.stop()  # serving older code: replace it
+        self._daemon.start()
+
+    def down(self) -> None:
+        self._daemon.stop()

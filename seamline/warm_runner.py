@@ -1,0 +1,160 @@
+"""The warm runner's wire protocol and its client.
+
+Importing Prefect and the flow costs seconds per process. The warm runner (started by
+``seamline stack up``) pays that once: it imports everything, then forks one child per
+``seamline run``. The client hands the child its own stdin, stdout and stderr (passed over a
+Unix socket), its argv, environment and working folder, so the child behaves exactly like
+an in-process run. It answers with ``{"pid": N}`` when it starts and ``{"exit": code}`` once
+the run's result is printed; the child then finishes uploading logs to Prefect on its own.
+
+The runner refuses (and the client runs in-process instead) when its code is not the code
+on disk or when the Prefect environment differs from the one it imported Prefect under.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import socket
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from seamline.settings import PROJECT_ROOT, Settings
+
+PACKAGES = ("seamline", "flows", "tasks", "deployments")
+MAX_MESSAGE = 1 << 20
+# Unix socket paths are limited to 108 bytes (sun_path) on Linux.
+MAX_SOCKET_PATH = 100
+
+
+def socket_path(settings: Settings) -> Path:
+    path = settings.state_dir / "run" / "warm-runner.sock"
+    if len(str(path)) <= MAX_SOCKET_PATH:
+        return path
+    digest = hashlib.sha256(str(settings.state_dir).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"seamline-{digest}.sock"
+
+
+def code_fingerprint(root: Path = PROJECT_ROOT) -> str:
+    """What code a run would execute: every module's path, size and mtime, and Python."""
+    digest = hashlib.sha256(f"{sys.prefix}\0{sys.version}\0{root}".encode())
+    for package in PACKAGES:
+        for path in sorted((root / package).rglob("*.py")):
+            stat = path.stat()
+            digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def prefect_variables(env: Mapping[str, str]) -> dict[str, str]:
+    return {k: v for k, v in env.items() if k.startswith("PREFECT_")}
+
+
+def send(sock: socket.socket, message: Mapping[str, Any], fds: Sequence[int] = ()) -> None:
+    data = (json.dumps(message) + "\n").encode()
+    if fds:
+        socket.send_fds(sock, [data], list(fds))
+    else:
+        sock.sendall(data)
+
+
+class MessageReader:
+    """Newline-framed JSON messages from a stream socket, with any file descriptors that
+    arrive alongside them."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._buffer = b""
+        self.fds: list[int] = []
+
+    def next(self) -> dict[str, Any] | None:
+        while b"\n" not in self._buffer:
+            if len(self._buffer) > MAX_MESSAGE:
+                raise ValueError("warm runner message too long")
+            data, fds, _flags, _addr = socket.recv_fds(self._sock, 65536, 3)
+            self.fds.extend(fds)
+            if not data:
+                return None
+            self._buffer += data
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        message: dict[str, Any] = json.loads(line)
+        return message
+
+
+def ping(path: Path, timeout: float = 2.0) -> dict[str, Any] | None:
+    """The runner's ``{"pid", "fingerprint", "prefect"}``; None when nothing answers."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(timeout)
+            sock.connect(str(path))
+            send(sock, {"op": "ping"})
+            return MessageReader(sock).next()
+    except (OSError, ValueError):
+        return None
+
+
+def run_warm(settings: Settings, argv: Sequence[str], prefect_env: Mapping[str, str]) -> int | None:
+    """Run ``seamline <argv>`` in a child of the warm runner and return its exit code;
+    None when no runner takes the request (the caller then runs in-process)."""
+    path = socket_path(settings)
+    if not path.exists():
+        return None
+    env = dict(os.environ)
+    env.update(prefect_env)
+    request = {
+        "op": "run",
+        "argv": list(argv),
+        "env": env,
+        "cwd": os.getcwd(),
+        "fingerprint": code_fingerprint(),
+    }
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(5.0)
+        sock.connect(str(path))
+        send(sock, request, fds=[0, 1, 2])
+        reader = MessageReader(sock)
+        started = reader.next()
+    except (OSError, ValueError):
+        sock.close()
+        return None
+    if started is None or "pid" not in started:
+        sock.close()
+        return None  # refused: the caller runs in-process instead
+    try:
+        sock.settimeout(None)
+        return _wait_for_exit(reader, int(started["pid"]))
+    finally:
+        sock.close()
+
+
+def _wait_for_exit(reader: MessageReader, pid: int) -> int:
+    """From here on the run has started: it must never be started a second time."""
+    while True:
+        try:
+            message = reader.next()
+        except KeyboardInterrupt:
+            _forward(pid, signal.SIGINT)
+            continue
+        except (OSError, ValueError) as e:
+            message = None
+            sys.stderr.write(f"seamline: lost the warm runner's connection: {e}\n")
+        if message is None:
+            sys.stderr.write(
+                f"seamline: the run's process (pid {pid}) ended without an exit code; "
+                "see .seamline/logs/warm-runner.log\n"
+            )
+            return 3
+        if "exit" in message:
+            return int(message["exit"])
+
+
+def _forward(pid: int, signum: int) -> None:
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:
+        pass

@@ -1,0 +1,101 @@
+"""Real CI runs through the stack's warm runner: the same results as an in-process run, and a
+client that dies takes its run down with it."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import git
+import httpx
+
+from seamline.adapters.git_repo import seed_bare_remote
+from seamline.settings import PROJECT_ROOT, Settings
+from tests.integration.conftest import SEAMLINE, seamline
+
+BOOKSTORE = PROJECT_ROOT / "examples" / "bookstore"
+
+
+def _runner_log(settings: Settings) -> str:
+    return (settings.state_dir / "logs" / "warm-runner.log").read_text()
+
+
+def _children(settings: Settings) -> list[int]:
+    return [int(pid) for pid in re.findall(r"started as pid (\d+)", _runner_log(settings))]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
+def _fresh_remote(tmp_path: Path) -> Path:
+    tree = tmp_path / "tree"
+    shutil.copytree(BOOKSTORE, tree)
+    # A new source file: nothing of this tree is cached, so the run takes a while.
+    (tree / "app" / "catalog" / "nonce.go").write_text(f"package main\n\n// {uuid.uuid4()}\n")
+    remote = tmp_path / "bookstore.git"
+    seed_bare_remote(tree, remote, branch="main", message="Seed Bookstore")
+    return remote
+
+
+def test_stack_reports_the_warm_runner(stack_up: dict[str, Any]) -> None:
+    runner = next(c for c in stack_up["components"] if c["name"] == "warm-runner")
+    assert runner["healthy"], runner
+
+
+def test_a_run_goes_through_the_warm_runner(
+    stack_up: dict[str, Any], settings: Settings, tmp_path: Path
+) -> None:
+    remote = tmp_path / "bookstore.git"
+    seed_bare_remote(BOOKSTORE, remote, branch="main", message="Seed Bookstore")
+    before = _children(settings)
+    env = dict(os.environ, SEAMLINE_GITOPS_REMOTE=str(remote))
+    result = seamline("run", "--repo", str(remote), "--event", "pull_request", "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["state"] == "Completed" and report["commit"] is None
+    assert len(_children(settings)) == len(before) + 1
+    flow_run = httpx.get(
+        f"{settings.prefect_api_url}/flow_runs/{report['flow_run_id']}", timeout=30
+    ).json()
+    assert flow_run["state"]["type"] == "COMPLETED"
+
+
+def test_a_killed_client_stops_its_run(
+    stack_up: dict[str, Any], settings: Settings, tmp_path: Path
+) -> None:
+    remote = _fresh_remote(tmp_path)
+    seeded = git.Repo(remote).commit("main").hexsha
+    before = len(_children(settings))
+    env = dict(os.environ, SEAMLINE_GITOPS_REMOTE=str(remote))
+    client = subprocess.Popen(
+        [str(SEAMLINE), "run", "--repo", str(remote), "--json"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while len(_children(settings)) == before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    child = _children(settings)[-1]
+    assert len(_children(settings)) == before + 1
+    time.sleep(3)  # well inside the build
+    client.send_signal(signal.SIGKILL)
+    client.wait(timeout=30)
+    deadline = time.monotonic() + 120
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not _alive(child), "the run went on without its client"
+    assert git.Repo(remote).commit("main").hexsha == seeded  # nothing committed
