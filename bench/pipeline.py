@@ -88,27 +88,39 @@ def baseline_run(tree: Path, remote: Path, prefix: str) -> tuple[float, dict[str
     return seconds, lines
 
 
+def _busy(intervals: list[tuple[float, float]]) -> float:
+    """Seconds during which at least one of the intervals was running."""
+    total, reach = 0.0, float("-inf")
+    for start, end in sorted(intervals):
+        if end > reach:
+            total += end - max(start, reach)
+            reach = end
+    return total
+
+
 def critical_path(timings: Path) -> float:
-    """The longest chain of tool time through the flow's graph: per service, build-test's
-    checks (side by side) beside the image build, then push, then scan beside SBOM, then
-    signing; plus the run's own checkout and bump."""
-    spent: dict[tuple[str | None, str | None], list[float]] = defaultdict(list)
+    """The longest chain of tool time through the flow's graph. A task's tool time is the
+    time at least one of its tool calls was running (its calls may run side by side). Per
+    service: build-test beside image, then push, then scan → sign-attest beside SBOM, then
+    attest-sbom; plus the run's own checkout and bump."""
+    calls: dict[tuple[str | None, str | None], list[tuple[float, float]]] = defaultdict(list)
     for line in timings.read_text().splitlines():
         entry = json.loads(line)
-        spent[(entry["service"], entry["task"])].append(entry["seconds"])
-    shared = sum(sum(v) for (service, _), v in spent.items() if service is None)
+        calls[(entry["service"], entry["task"])].append(
+            (entry["ended"] - entry["seconds"], entry["ended"])
+        )
+    shared = sum(_busy(v) for (service, _), v in calls.items() if service is None)
     lines = []
-    for service in {service for service, _ in spent if service is not None}:
+    for service in {service for service, _ in calls if service is not None}:
 
-        def total(task: str, service: str | None = service) -> float:
-            return sum(spent.get((service, task), []))
+        def busy(task: str, service: str | None = service) -> float:
+            return _busy(calls.get((service, task), []))
 
-        checks = max(spent.get((service, "build-test"), [0.0]))
         lines.append(
-            max(checks, total("image"))
-            + total("push")
-            + max(total("scan"), total("sbom"))
-            + total("sign-attest")
+            max(busy("build-test"), busy("image"))
+            + busy("push")
+            + max(busy("scan") + busy("sign-attest"), busy("sbom"))
+            + busy("attest-sbom")
         )
     return shared + max(lines, default=0.0)
 
@@ -141,15 +153,20 @@ def one_round(index: int) -> dict[str, float]:
         prefix = f"bench-baseline-{index}"
         if index % 2 == 0:
             base_s, lines = baseline_run(tree, baseline_remote, prefix)
-            cold_s, _ = seamline_run(seamline_remote, timings)
+            cold_s, cold = seamline_run(seamline_remote, timings)
         else:
-            cold_s, _ = seamline_run(seamline_remote, timings)
+            cold_s, cold = seamline_run(seamline_remote, timings)
             base_s, lines = baseline_run(tree, baseline_remote, prefix)
+        if cold["commit"] is None or any(s["cached"] for s in cold["services"]):  # type: ignore[attr-defined]
+            raise SystemExit("the cold run reused cached results: the nonces did not work")
         warm_s, warm = seamline_run(seamline_remote)
         if warm["commit"] is not None:
             raise SystemExit("warm rerun committed: caching is broken")
         change_one(seamline_remote, work)
-        changed_s, _ = seamline_run(seamline_remote)
+        changed_s, changed = seamline_run(seamline_remote)
+        rebuilt = [s["name"] for s in changed["services"] if not s["cached"]]  # type: ignore[attr-defined]
+        if rebuilt != [CHANGED]:
+            raise SystemExit(f"after changing {CHANGED}, seamline rebuilt {rebuilt}")
         path = critical_path(timings)
         return {
             "baseline": base_s,

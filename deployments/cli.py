@@ -66,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--tool-timings",
         metavar="FILE",
-        help="append one JSON line per tool call (tool, task, service, seconds) to FILE",
+        help="append one JSON line per tool call (tool, task, service, seconds, ended) to FILE",
     )
     return parser
 

@@ -9,6 +9,7 @@ import logging
 import os
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -107,7 +108,15 @@ def _timings_writer(path: Path) -> ToolObserver:
             task = context.task.name
             params = context.parameters
             service = params.get("service") or getattr(params.get("image"), "service", None)
-        line = json.dumps({"tool": tool, "task": task, "service": service, "seconds": seconds})
+        line = json.dumps(
+            {
+                "tool": tool,
+                "task": task,
+                "service": service,
+                "seconds": seconds,
+                "ended": time.time(),
+            }
+        )
         with lock, path.open("a") as sink:
             sink.write(line + "\n")
 

@@ -1,5 +1,6 @@
-"""The CI flow: per service build-test → image → push → scan gate → SBOM → sign & attest,
-then one gathering bump of the overlay. Wiring only; every stage lives in ``tasks/``."""
+"""The CI flow: per service build-test → image → push → scan gate → sign & attest
+provenance, SBOM beside the scan and its attestation after both; then one gathering bump of
+the overlay. Wiring only; every stage lives in ``tasks/``."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from seamline.pipeline_config import load_pipeline_config
 from seamline.policy.digests import ServiceOutcome
 from seamline.results import Event
 from seamline.settings import Settings
+from tasks.attest_sbom import attest_sbom
 from tasks.build_test import build_test
 from tasks.bump import bump_overlay
 from tasks.checkout import checkout
@@ -59,8 +61,11 @@ def ci(settings: Settings, repo: str, ref: str, event: Event, overlay: str) -> S
         scanned = scan_image.map(unmapped(ctx), names, built)
         pushed = push_image.map(unmapped(ctx), built, tested, scanned)
     sboms = make_sbom.map(unmapped(ctx), pushed)
-    signed = sign_and_attest.map(unmapped(ctx), built, pushed, scanned, sboms)
-    stages.update({"push": pushed, "scan": scanned, "sbom": sboms, "sign": signed})
+    signed = sign_and_attest.map(unmapped(ctx), built, pushed, scanned)
+    attested = attest_sbom.map(unmapped(ctx), signed, sboms)
+    stages.update(
+        {"push": pushed, "scan": scanned, "sbom": sboms, "sign": signed, "attest-sbom": attested}
+    )
 
     outcomes: list[ServiceOutcome] = reporter.outcomes(stages)
     bump = bump_overlay.submit(ctx, outcomes)

@@ -23,6 +23,9 @@ from seamline.results import (
 )
 from tasks.context import RunContext
 
+# The last stage of a service's line: its result carries every signature and attestation.
+FINAL_STAGE = "attest-sbom"
+
 
 @dataclass(frozen=True)
 class StageState:
@@ -70,11 +73,11 @@ class RunReporter:
         outcomes = []
         for service, by_stage in self._states(stages).items():
             spec = self._ctx.service(service)
-            signed = by_stage.get("sign")
+            attested = by_stage.get(FINAL_STAGE)
             first_error = next((s.error for s in by_stage.values() if s.error), None)
             digest = None
-            if signed is not None and signed.ok:
-                digest = signed.value.ref.partition("@")[2]
+            if attested is not None and attested.ok:
+                digest = attested.value.ref.partition("@")[2]
             outcomes.append(
                 ServiceOutcome(
                     service=service,
@@ -143,7 +146,7 @@ class RunReporter:
             gate = "failed"
         pushed = _value(by_stage, "push", PushedImage)
         sbom = _value(by_stage, "sbom", SbomResult)
-        signed = _value(by_stage, "sign", SignResult)
+        signed = _value(by_stage, FINAL_STAGE, SignResult) or _value(by_stage, "sign", SignResult)
         tests = _value(by_stage, "build-test", BuildTestResult)
         ran = [s for s in by_stage.values() if s.name in ("Completed", "Cached")]
         return {

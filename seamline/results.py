@@ -7,7 +7,7 @@ from typing import Literal
 
 # Part of every cache key: bump it whenever a result type below changes shape, so a cached
 # result of the old shape is never handed to new code.
-RESULTS_VERSION = 2
+RESULTS_VERSION = 3
 
 Event = Literal["push", "pull_request"]
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN")

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import contextvars
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any
 
 from prefect import task
 from prefect.context import TaskRunContext
@@ -17,8 +14,7 @@ from seamline.results import BuildTestResult
 from tasks.cache_keys import source_key, stage_key
 from tasks.context import RunContext
 from tasks.retry_policy import transient_only
-
-T = TypeVar("T")
+from tasks.side_by_side import side_by_side
 
 
 def _key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
@@ -40,22 +36,14 @@ def build_test(ctx: RunContext, service: str) -> BuildTestResult:
     module = ctx.config.context_of(spec)
     go = ctx.tools.go()
     lint = ctx.config.pipeline.lint_config
-    with ThreadPoolExecutor(max_workers=4, thread_name_prefix=f"build-test-{service}") as pool:
-
-        def submit(fn: Callable[..., T], *args: Any) -> Future[T]:
-            # each thread gets its own copy of this task's context (its run logger, timings)
-            return pool.submit(contextvars.copy_context().run, fn, *args)
-
-        checks = {
-            "go build": submit(
-                go.build, module, ctx.settings.state_dir / "cache" / "bin" / service
-            ),
-            "go vet": submit(go.vet, module),
-            "golangci-lint": submit(go.lint, module, ctx.config.root / lint if lint else None),
-        }
-        tested = submit(go.test, module)
-        results = {step: future.result() for step, future in checks.items()}
-        test_run, counts = tested.result()
+    built, vetted, linted, (test_run, counts) = side_by_side(
+        lambda: go.build(module, ctx.settings.state_dir / "cache" / "bin" / service),
+        lambda: go.vet(module),
+        lambda: go.lint(module, ctx.config.root / lint if lint else None),
+        lambda: go.test(module),
+        name=f"build-test-{service}",
+    )
+    results = {"go build": built, "go vet": vetted, "golangci-lint": linted}
     lint_run = results["golangci-lint"]
     if lint_run.returncode not in (0, LINT_FINDINGS):
         raise ToolFailed(

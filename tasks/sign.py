@@ -1,10 +1,11 @@
-"""Stage sign & attest: cosign signs the digest, attests SBOM and SLSA provenance, verifies."""
+"""Stage sign & attest: cosign signs the digest and attests its SLSA provenance, then
+verifies both. The SBOM attestation (``tasks.attest_sbom``) follows once syft is done, so
+signing does not wait for the SBOM."""
 
 from __future__ import annotations
 
 import json
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from prefect import task
@@ -12,12 +13,12 @@ from prefect.context import TaskRunContext
 from prefect.logging import get_run_logger
 
 from seamline.provenance import BuildFacts, slsa_provenance
-from seamline.results import BuiltImage, PushedImage, SbomResult, ScanResult, SignResult
+from seamline.results import BuiltImage, PushedImage, ScanResult, SignResult
 from tasks.cache_keys import stage_key
 from tasks.context import RunContext
 from tasks.retry_policy import transient_only
+from tasks.side_by_side import side_by_side
 
-SBOM_TYPE = "spdxjson"
 PROVENANCE_TYPE = "slsaprovenance1"
 
 
@@ -27,30 +28,9 @@ def _key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
     return stage_key("sign", image.ref, ctx.tools.cosign().identity)
 
 
-@task(
-    name="sign-attest",
-    cache_key_fn=_key,
-    persist_result=True,
-    retries=2,
-    retry_delay_seconds=5,
-    retry_condition_fn=transient_only,
-)
-def sign_and_attest(
-    ctx: RunContext,
-    built: BuiltImage,
-    image: PushedImage,
-    scanned: ScanResult,
-    sbom: SbomResult,
-) -> SignResult:
-    """Runs only after the scan gate passed (``scanned``): nothing failing is ever signed."""
-    logger = get_run_logger()
-    cosign = ctx.tools.cosign()
-    if cosign.is_signed(image.ref):
-        logger.info("%s: %s already carries a valid signature", image.service, image.digest)
-    else:
-        cosign.sign(image.ref)
+def _facts(ctx: RunContext, built: BuiltImage, image: PushedImage) -> BuildFacts:
     spec = ctx.service(image.service)
-    facts = BuildFacts(
+    return BuildFacts(
         builder_id=ctx.settings.builder_id,
         source_repo=ctx.workspace.repo,
         source_commit=ctx.workspace.commit,
@@ -64,20 +44,45 @@ def sign_and_attest(
         started=datetime.fromisoformat(built.started),
         finished=datetime.fromisoformat(built.finished),
     )
-    provenance = Path(sbom.path).with_suffix(".provenance.json")
-    provenance.write_text(json.dumps(slsa_provenance(facts), indent=1))
-    cosign.attest(image.ref, predicate=Path(sbom.path), predicate_type=SBOM_TYPE)
-    cosign.attest(image.ref, predicate=provenance, predicate_type=PROVENANCE_TYPE)
-    cosign.verify(image.ref)
-    for predicate_type in (SBOM_TYPE, PROVENANCE_TYPE):
-        cosign.verify_attestation(image.ref, predicate_type=predicate_type)
-    logger.info("%s: signed and attested %s (verified)", image.service, image.ref)
-    return SignResult(
-        image.service,
-        image.ref,
-        cosign.triangulate(image.ref),
-        (
-            f"{SBOM_TYPE}:{cosign.triangulate(image.ref, kind='attestation')}",
-            f"{PROVENANCE_TYPE}:{cosign.triangulate(image.ref, kind='attestation')}",
-        ),
+
+
+@task(
+    name="sign-attest",
+    cache_key_fn=_key,
+    persist_result=True,
+    retries=2,
+    retry_delay_seconds=5,
+    retry_condition_fn=transient_only,
+)
+def sign_and_attest(
+    ctx: RunContext, built: BuiltImage, image: PushedImage, scanned: ScanResult
+) -> SignResult:
+    """Runs only after the scan gate passed (``scanned``): nothing failing is ever signed."""
+    logger = get_run_logger()
+    cosign = ctx.tools.cosign()
+    folder = ctx.settings.state_dir / "evidence" / "provenance"
+    folder.mkdir(parents=True, exist_ok=True)
+    provenance = folder / f"{image.digest.replace(':', '-')}.json"
+    provenance.write_text(json.dumps(slsa_provenance(_facts(ctx, built, image)), indent=1))
+
+    def sign() -> None:
+        if cosign.is_signed(image.ref):
+            logger.info("%s: %s already carries a valid signature", image.service, image.digest)
+        else:
+            cosign.sign(image.ref)
+
+    # The signature and the attestation live under different tags: written side by side.
+    side_by_side(
+        sign,
+        lambda: cosign.attest(image.ref, predicate=provenance, predicate_type=PROVENANCE_TYPE),
+        name=f"sign-{image.service}",
     )
+    _, _, signature, attestations = side_by_side(
+        lambda: cosign.verify(image.ref),
+        lambda: cosign.verify_attestation(image.ref, predicate_type=PROVENANCE_TYPE),
+        lambda: cosign.triangulate(image.ref),
+        lambda: cosign.triangulate(image.ref, kind="attestation"),
+        name=f"verify-{image.service}",
+    )
+    logger.info("%s: signed %s, provenance attested (verified)", image.service, image.ref)
+    return SignResult(image.service, image.ref, signature, (f"{PROVENANCE_TYPE}:{attestations}",))

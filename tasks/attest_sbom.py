@@ -1,0 +1,47 @@
+"""Stage attest-sbom: cosign attests the SPDX SBOM on the signed digest and verifies it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from prefect import task
+from prefect.context import TaskRunContext
+from prefect.logging import get_run_logger
+
+from seamline.results import SbomResult, SignResult
+from tasks.cache_keys import stage_key
+from tasks.context import RunContext
+from tasks.retry_policy import transient_only
+
+SBOM_TYPE = "spdxjson"
+
+
+def _key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
+    ctx: RunContext = parameters["ctx"]
+    signed: SignResult = parameters["signed"]
+    return stage_key("attest-sbom", signed.ref, ctx.tools.cosign().identity)
+
+
+@task(
+    name="attest-sbom",
+    cache_key_fn=_key,
+    persist_result=True,
+    retries=2,
+    retry_delay_seconds=5,
+    retry_condition_fn=transient_only,
+)
+def attest_sbom(ctx: RunContext, signed: SignResult, sbom: SbomResult) -> SignResult:
+    """After sign-attest (whose provenance attestation shares the digest's attestation
+    tag, so the two never write at once) and after syft."""
+    cosign = ctx.tools.cosign()
+    cosign.attest(signed.ref, predicate=Path(sbom.path), predicate_type=SBOM_TYPE)
+    cosign.verify_attestation(signed.ref, predicate_type=SBOM_TYPE)
+    attestations = cosign.triangulate(signed.ref, kind="attestation")
+    get_run_logger().info("%s: SBOM attested on %s (verified)", signed.service, signed.ref)
+    return SignResult(
+        signed.service,
+        signed.ref,
+        signed.signature,
+        (*signed.attestations, f"{SBOM_TYPE}:{attestations}"),
+    )
