@@ -16,7 +16,7 @@ from typing import Any
 
 from seamline.errors import EnvironmentProblem, SeamlineError, ServiceUnavailable, ToolMissing
 from seamline.prefect_env import prefect_environment
-from seamline.runner import ToolObserver, add_observer
+from seamline.runner import ToolObserver, add_observer, set_base_environment
 from seamline.settings import Settings
 from seamline.stack.stack import Stack
 
@@ -135,6 +135,7 @@ def run_ci(settings: Settings, args: argparse.Namespace, secrets: Sequence[str])
     from seamline.prefect_logging import redact_prefect_logs
 
     redact_prefect_logs(secrets)
+    set_base_environment({"GOMAXPROCS": str(settings.go_max_procs())})
     if args.tool_timings:
         add_observer(_timings_writer(Path(args.tool_timings)))
     log.info("seamline: %s run of %s @ %s", args.event, repo, args.ref)

@@ -57,8 +57,18 @@ class CompletedRun:
     seconds: float
 
 
+# Variables every tool this process starts gets, set once by the entry point (the CLI).
+_base_environment: dict[str, str] = {}
+
+
+def set_base_environment(env: Mapping[str, str]) -> None:
+    _base_environment.clear()
+    _base_environment.update(env)
+
+
 def _environment(env: Mapping[str, str] | None) -> dict[str, str]:
     merged = dict(os.environ)
+    merged.update(_base_environment)
     if env:
         merged.update(env)
     return merged

@@ -85,6 +85,11 @@ class Settings(BaseSettings):
     ignore_unfixed: bool = False
     builder_id: str = "https://seamline.dev/builders/local"
 
+    # Threads (GOMAXPROCS) for each Go tool seamline runs; 0 picks half the cores, at least
+    # one. seamline runs many tools side by side, and a Go tool that assumes every core is
+    # its own spends CPU on threads looking for work the other tools are doing.
+    tool_threads: int = Field(default=0, ge=0)
+
     signing_mode: Literal["key", "keyless"] = "key"
     oidc_token: SecretStr | None = None
     certificate_identity: str = ""
@@ -135,6 +140,9 @@ class Settings(BaseSettings):
 
     def default_source_repo(self) -> str:
         return self.source_repo or self.default_gitops_remote()
+
+    def go_max_procs(self) -> int:
+        return self.tool_threads or max(1, (os.cpu_count() or 2) // 2)
 
     def secrets(self) -> list[str]:
         """Every secret value the settings hold, for redaction."""
