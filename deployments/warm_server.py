@@ -58,7 +58,7 @@ PRELOAD = (
 
 class WarmServer:
     def __init__(self, settings: Settings) -> None:
-        self._path = socket_path(settings)
+        self._path = socket_path(settings.state_dir)
         self._prefect = prefect_variables(os.environ)
         self._fingerprint = code_fingerprint()
         self._children: set[int] = set()
@@ -112,6 +112,21 @@ class WarmServer:
                 os.close(fd)
             conn.close()
 
+    def settings_refusal(self) -> str | None:
+        """In a run's child, with the run's environment and folder in place: would the run
+        use this runner's state folder and Prefect environment?"""
+        try:
+            settings = Settings()
+        except Exception:  # bad settings: the command itself reports them properly
+            return None
+        if socket_path(settings.state_dir) != self._path:
+            return "the run's state folder is not this runner's"
+        env = dict(os.environ)
+        env.update(prefect_environment(settings))
+        if prefect_variables(env) != self._prefect:
+            return "the run's PREFECT_* environment differs from the runner's"
+        return None
+
     def _identity(self) -> dict[str, Any]:
         return {"pid": os.getpid(), "fingerprint": self._fingerprint, "prefect": self._prefect}
 
@@ -121,8 +136,6 @@ class WarmServer:
         if request.get("fingerprint") != self._fingerprint:
             self._restart = True
             return "the runner's code is older than the code on disk"
-        if prefect_variables(request.get("env", {})) != self._prefect:
-            return "the run's PREFECT_* environment differs from the runner's"
         return None
 
     def _run(self, conn: socket.socket, request: dict[str, Any], fds: list[int]) -> None:
@@ -135,9 +148,8 @@ class WarmServer:
         sys.stderr.flush()
         pid = os.fork()
         if pid == 0:
-            _child(conn, self._listener, request, fds)  # never returns
+            _child(conn, self._listener, request, fds, self)  # never returns
         self._children.add(pid)
-        log.info("run %s started as pid %d", request["argv"], pid)
 
 
 def _child(
@@ -145,13 +157,16 @@ def _child(
     listener: socket.socket | None,
     request: dict[str, Any],
     fds: list[int],
+    server: WarmServer,
 ) -> None:
-    code = 3
+    code: int | None = 3
     answered = threading.Event()
     log_fd = os.dup(2)  # the runner's log, for what comes after the client has gone
     try:
         try:
-            code = _run_in_child(conn, listener, request, fds, answered)
+            code = _run_in_child(conn, listener, request, fds, answered, server)
+            if code is None:
+                os._exit(0)  # refused: nothing ran, the client runs it in-process
         except SystemExit as e:  # argparse: usage errors and --help
             code = e.code if isinstance(e.code, int) else 2
         except BaseException:
@@ -170,7 +185,7 @@ def _child(
         os.dup2(log_fd, 2)
         conn.close()
         atexit._run_exitfuncs()
-        os._exit(code)
+        os._exit(code or 0)
 
 
 def _run_in_child(
@@ -179,20 +194,28 @@ def _run_in_child(
     request: dict[str, Any],
     fds: list[int],
     answered: threading.Event,
-) -> int:
+    server: WarmServer,
+) -> int | None:
+    """The run itself; None when it is refused (then the client runs it in-process)."""
     if listener is not None:
         listener.close()
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    os.chdir(request["cwd"])
+    os.environ.clear()
+    os.environ.update(request["env"])
+    refusal = server.settings_refusal()
+    if refusal is not None:
+        log.info("refused a run: %s", refusal)
+        send(conn, {"refused": refusal})
+        return None
+    log.info("run %s started as pid %d", request["argv"], os.getpid())
     log.handlers.clear()
     log.propagate = True
     for target, fd in enumerate(fds):
         os.dup2(fd, target)
         os.close(fd)
     fds.clear()
-    os.chdir(request["cwd"])
-    os.environ.clear()
-    os.environ.update(request["env"])
     conn.settimeout(None)
     send(conn, {"pid": os.getpid()})
     watcher = threading.Thread(

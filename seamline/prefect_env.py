@@ -14,4 +14,5 @@ def prefect_environment(settings: Settings) -> dict[str, str]:
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{home / 'prefect.db'}",
         "PREFECT_LOGGING_LEVEL": "INFO",
+        "DO_NOT_TRACK": "1",  # offline: no client analytics
     }

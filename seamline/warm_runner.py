@@ -8,7 +8,10 @@ an in-process run. It answers with ``{"pid": N}`` when it starts and ``{"exit": 
 the run's result is printed; the child then finishes uploading logs to Prefect on its own.
 
 The runner refuses (and the client runs in-process instead) when its code is not the code
-on disk or when the Prefect environment differs from the one it imported Prefect under.
+on disk, or when the run's settings would use another state folder or another Prefect
+environment than the one it imported Prefect under. The client side imports nothing heavy
+(no pydantic): it finds the socket from ``SEAMLINE_STATE_DIR`` or seamline.toml, and the
+runner's child checks that against the full settings before it starts.
 """
 
 from __future__ import annotations
@@ -20,11 +23,12 @@ import signal
 import socket
 import sys
 import tempfile
+import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from seamline.settings import PROJECT_ROOT, Settings
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 PACKAGES = ("seamline", "flows", "tasks", "deployments")
 MAX_MESSAGE = 1 << 20
@@ -32,12 +36,38 @@ MAX_MESSAGE = 1 << 20
 MAX_SOCKET_PATH = 100
 
 
-def socket_path(settings: Settings) -> Path:
-    path = settings.state_dir / "run" / "warm-runner.sock"
+def socket_path(state_dir: Path) -> Path:
+    path = state_dir / "run" / "warm-runner.sock"
     if len(str(path)) <= MAX_SOCKET_PATH:
         return path
-    digest = hashlib.sha256(str(settings.state_dir).encode()).hexdigest()[:16]
+    digest = hashlib.sha256(str(state_dir).encode()).hexdigest()[:16]
     return Path(tempfile.gettempdir()) / f"seamline-{digest}.sock"
+
+
+def _client_setting(name: str) -> Any:
+    """A setting as the client sees it, without building the settings class: the variable,
+    else the [settings] table of seamline.toml, else None. The runner's child checks the
+    outcome against the real settings, so a wrong guess only costs a refusal."""
+    value = os.environ.get(f"SEAMLINE_{name.upper()}")
+    if value is not None:
+        return value
+    config = Path(os.environ.get("SEAMLINE_CONFIG", "seamline.toml"))
+    if not config.is_file():
+        return None
+    try:
+        table = tomllib.loads(config.read_text()).get("settings", {})
+    except (tomllib.TOMLDecodeError, OSError):
+        return None
+    return table.get(name) if isinstance(table, dict) else None
+
+
+def client_socket() -> Path | None:
+    """Where the client looks for the runner; None when the warm runner is switched off."""
+    warm = _client_setting("warm_runner")
+    if warm is not None and str(warm).strip().lower() in ("0", "false", "f", "no", "n", "off"):
+        return None
+    state_dir = _client_setting("state_dir")
+    return socket_path(Path(state_dir) if state_dir else PROJECT_ROOT / ".seamline")
 
 
 def code_fingerprint(root: Path = PROJECT_ROOT) -> str:
@@ -97,18 +127,16 @@ def ping(path: Path, timeout: float = 2.0) -> dict[str, Any] | None:
         return None
 
 
-def run_warm(settings: Settings, argv: Sequence[str], prefect_env: Mapping[str, str]) -> int | None:
+def run_warm(argv: Sequence[str]) -> int | None:
     """Run ``seamline <argv>`` in a child of the warm runner and return its exit code;
     None when no runner takes the request (the caller then runs in-process)."""
-    path = socket_path(settings)
-    if not path.exists():
+    path = client_socket()
+    if path is None or not path.exists():
         return None
-    env = dict(os.environ)
-    env.update(prefect_env)
     request = {
         "op": "run",
         "argv": list(argv),
-        "env": env,
+        "env": dict(os.environ),
         "cwd": os.getcwd(),
         "fingerprint": code_fingerprint(),
     }

@@ -73,16 +73,21 @@ def bump_overlay(ctx: RunContext, outcomes: list[ServiceOutcome]) -> BumpResult:
     remote = ctx.settings.default_gitops_remote()
     branch = ctx.settings.gitops_branch
     logger = get_run_logger()
-    if _already_current(ctx, remote, branch, images):
-        logger.info("overlay %s already at these digests: no commit", ctx.overlay)
-        return BumpResult(ctx.overlay, None, images)
-    name = lock_name(remote, ctx.overlay)
-    ensure_lock(name)
-    with concurrency(name, occupy=1, strict=True, timeout_seconds=600):
-        for attempt in range(1, PUSH_ATTEMPTS + 1):
-            with tempfile.TemporaryDirectory(prefix="seamline-bump-") as tmp:
-                repo = clone(remote, Path(tmp) / "gitops", branch=branch)
-                _apply(ctx, Path(tmp) / "gitops", images)
+    with tempfile.TemporaryDirectory(prefix="seamline-bump-") as tmp:
+        # Edited before taking the lock, so a run that changes nothing never waits for it.
+        repo = clone(remote, Path(tmp) / "gitops", branch=branch)
+        _apply(ctx, Path(tmp) / "gitops", images)
+        if not repo.is_dirty(untracked_files=True):
+            logger.info("overlay %s already at these digests: no commit", ctx.overlay)
+            return BumpResult(ctx.overlay, None, images)
+        name = lock_name(remote, ctx.overlay)
+        ensure_lock(name)
+        with concurrency(name, occupy=1, strict=True, timeout_seconds=600):
+            for attempt in range(1, PUSH_ATTEMPTS + 1):
+                if attempt > 1:  # lost a push race: start again from the remote's new head
+                    work = Path(tmp) / f"gitops-{attempt}"
+                    repo = clone(remote, work, branch=branch)
+                    _apply(ctx, work, images)
                 sha = commit_all(repo, commit_message(ctx, images))
                 if sha is None:
                     logger.info("overlay %s already at these digests: no commit", ctx.overlay)
@@ -95,11 +100,3 @@ def bump_overlay(ctx: RunContext, outcomes: list[ServiceOutcome]) -> BumpResult:
                 logger.info("committed %s to %s (%s)", sha[:12], branch, ctx.overlay)
                 return BumpResult(ctx.overlay, sha, images)
     raise PushRejected(f"{branch} kept moving: gave up after {PUSH_ATTEMPTS} attempts")
-
-
-def _already_current(ctx: RunContext, remote: str, branch: str, images: dict[str, str]) -> bool:
-    """True when the overlay on the remote already holds these digests (no lock needed)."""
-    with tempfile.TemporaryDirectory(prefix="seamline-bump-check-") as tmp:
-        repo = clone(remote, Path(tmp) / "gitops", branch=branch)
-        _apply(ctx, Path(tmp) / "gitops", images)
-        return not repo.is_dirty(untracked_files=True)

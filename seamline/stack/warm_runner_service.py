@@ -17,7 +17,7 @@ class WarmRunnerService:
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._socket = socket_path(settings)
+        self._socket = socket_path(settings.state_dir)
         env = dict(os.environ)
         env.update(prefect_environment(settings))
         self._daemon = Daemon(

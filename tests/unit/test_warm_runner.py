@@ -126,9 +126,9 @@ def test_changed_code_is_refused_and_the_runner_reloads_in_place(
 
 def test_long_state_paths_get_a_short_socket(tmp_path: Path) -> None:
     deep = tmp_path / ("d" * 120)
-    path = socket_path(Settings(state_dir=deep))
+    path = socket_path(deep)
     assert len(str(path)) <= MAX_SOCKET_PATH
-    assert path != socket_path(Settings(state_dir=tmp_path / ("e" * 120)))
+    assert path != socket_path(tmp_path / ("e" * 120))
 
 
 def test_fingerprint_follows_module_changes(tmp_path: Path) -> None:
