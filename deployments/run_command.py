@@ -10,7 +10,8 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +124,17 @@ def _timings_writer(path: Path) -> ToolObserver:
     return write
 
 
+@contextmanager
+def _heartbeats(enabled: bool) -> Iterator[None]:
+    if enabled:
+        yield
+        return
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
+
+
 def run_ci(settings: Settings, args: argparse.Namespace, secrets: Sequence[str]) -> int:
     repo = args.repo or settings.default_source_repo()
     os.environ.update(prefect_environment(settings))  # Prefect reads its settings at import
@@ -139,7 +151,8 @@ def run_ci(settings: Settings, args: argparse.Namespace, secrets: Sequence[str])
     if args.tool_timings:
         add_observer(_timings_writer(Path(args.tool_timings)))
     log.info("seamline: %s run of %s @ %s", args.event, repo, args.ref)
-    state = ci(settings, repo, args.ref, args.event, args.overlay, return_state=True)
+    with _heartbeats(settings.flow_heartbeats):
+        state = ci(settings, repo, args.ref, args.event, args.overlay, return_state=True)
     report = state.result(raise_on_failure=False)
     if isinstance(report, SeamlineError):
         raise report  # failed before any service ran: bad repo, ref or seamline.toml

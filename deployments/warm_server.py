@@ -25,6 +25,7 @@ from typing import Any
 
 from seamline.prefect_env import prefect_environment
 from seamline.settings import Settings
+from seamline.tls import tls_context
 from seamline.warm_runner import (
     MessageReader,
     code_fingerprint,
@@ -53,6 +54,16 @@ PRELOAD = (
     "prefect.runtime.flow_run",
     "docker",
     "git",
+    "fastapi",
+    "starlette.applications",
+    "anyio._backends._asyncio",
+    "anyio.streams.tls",
+    "opentelemetry.metrics",
+    "opentelemetry._logs",
+    "pydantic.color",
+    "prefect.utilities.visualization",
+    "rich._emoji_codes",
+    "netrc",
 )
 
 
@@ -247,7 +258,11 @@ def main() -> None:
     settings = Settings()
     os.environ.update(prefect_environment(settings))  # Prefect reads its settings at import
     for module in PRELOAD:
-        importlib.import_module(module)
+        try:
+            importlib.import_module(module)
+        except ImportError as e:  # another Prefect version: the run imports what it needs
+            log.warning("not preloaded: %s (%s)", module, e)
+    tls_context()  # built once here, shared by every run's HTTP clients
     gc.collect()
     gc.freeze()  # keep the imported objects' pages shared with the children
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

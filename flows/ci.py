@@ -55,13 +55,13 @@ def ci(settings: Settings, repo: str, ref: str, event: Event, overlay: str) -> S
         return reporter.finish(stages, bump=None, publish=publish_evidence)
 
     if settings.scan_order == "push-then-scan":
-        pushed = push_image.map(unmapped(ctx), built, tested)
+        pushed = push_image.map(unmapped(ctx), built)
         scanned = scan_image.map(unmapped(ctx), names, pushed)
     else:
         scanned = scan_image.map(unmapped(ctx), names, built)
         pushed = push_image.map(unmapped(ctx), built, tested, scanned)
     sboms = make_sbom.map(unmapped(ctx), pushed)
-    signed = sign_and_attest.map(unmapped(ctx), built, pushed, scanned)
+    signed = sign_and_attest.map(unmapped(ctx), built, pushed, scanned, tested)
     attested = attest_sbom.map(unmapped(ctx), signed, sboms)
     stages.update(
         {"push": pushed, "scan": scanned, "sbom": sboms, "sign": signed, "attest-sbom": attested}

@@ -7,6 +7,7 @@ carrying the masked tail of stderr.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import shutil
@@ -55,6 +56,27 @@ class CompletedRun:
     stdout: str
     stderr: str
     seconds: float
+
+
+# CPU niceness for tools started in this context (see ``lower_priority``).
+_niceness: contextvars.ContextVar[int] = contextvars.ContextVar("seamline_niceness", default=0)
+
+
+@contextmanager
+def lower_priority(niceness: int = 10) -> Iterator[None]:
+    """Tools started inside run at a lower CPU priority: for work that is off a run's
+    critical path, so the tools on it get the cores first."""
+    token = _niceness.set(niceness)
+    try:
+        yield
+    finally:
+        _niceness.reset(token)
+
+
+def _prioritized(argv: list[str]) -> list[str]:
+    niceness = _niceness.get()
+    nice = shutil.which("nice") if niceness else None
+    return [nice, "-n", str(niceness), *argv] if nice else argv
 
 
 # Variables every tool this process starts gets, set once by the entry point (the CLI).
@@ -108,7 +130,7 @@ def run(
     log.debug("run: %s", shown)
     started = time.monotonic()
     proc = subprocess.Popen(
-        argv,
+        _prioritized(argv),
         cwd=cwd,
         env=_environment(env),
         stdin=subprocess.PIPE if stdin_text is not None else subprocess.DEVNULL,

@@ -90,6 +90,11 @@ class Settings(BaseSettings):
     # its own spends CPU on threads looking for work the other tools are doing.
     tool_threads: int = Field(default=0, ge=0)
 
+    # Prefect flow-run heartbeats let an automation mark a run whose process died as
+    # crashed. The local stack has no such automation, and the heartbeat thread holds up the
+    # end of every run by up to a second, so they are off unless asked for.
+    flow_heartbeats: bool = False
+
     signing_mode: Literal["key", "keyless"] = "key"
     oidc_token: SecretStr | None = None
     certificate_identity: str = ""

@@ -11,6 +11,7 @@ from prefect.logging import get_run_logger
 from seamline.adapters.go_toolchain import LINT_FINDINGS
 from seamline.errors import GateFailure, ToolFailed
 from seamline.results import BuildTestResult
+from seamline.runner import lower_priority
 from tasks.cache_keys import source_key, stage_key
 from tasks.context import RunContext
 from tasks.retry_policy import transient_only
@@ -36,13 +37,16 @@ def build_test(ctx: RunContext, service: str) -> BuildTestResult:
     module = ctx.config.context_of(spec)
     go = ctx.tools.go()
     lint = ctx.config.pipeline.lint_config
-    built, vetted, linted, (test_run, counts) = side_by_side(
-        lambda: go.build(module, ctx.settings.state_dir / "cache" / "bin" / service),
-        lambda: go.vet(module),
-        lambda: go.lint(module, ctx.config.root / lint if lint else None),
-        lambda: go.test(module),
-        name=f"build-test-{service}",
-    )
+    # The image build beside these leads to push, scan, SBOM and attestations; the checks
+    # are needed only at signing, so they yield the cores to it.
+    with lower_priority():
+        built, vetted, linted, (test_run, counts) = side_by_side(
+            lambda: go.build(module, ctx.settings.state_dir / "cache" / "bin" / service),
+            lambda: go.vet(module),
+            lambda: go.lint(module, ctx.config.root / lint if lint else None),
+            lambda: go.test(module),
+            name=f"build-test-{service}",
+        )
     results = {"go build": built, "go vet": vetted, "golangci-lint": linted}
     lint_run = results["golangci-lint"]
     if lint_run.returncode not in (0, LINT_FINDINGS):

@@ -29,10 +29,15 @@ def _key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
     retry_condition_fn=transient_only,
 )
 def push_image(
-    ctx: RunContext, image: BuiltImage, tested: BuildTestResult, scanned: ScanResult | None = None
+    ctx: RunContext,
+    image: BuiltImage,
+    tested: BuildTestResult | None = None,
+    scanned: ScanResult | None = None,
 ) -> PushedImage:
-    """Push ``image`` once its tests passed (``tested``) and, with scan-then-push, its local
-    scan passed the gate (``scanned``)."""
+    """Push-then-scan pushes as soon as the image is built, so scan and SBOM can start
+    while the tests still run: an image in the registry is not released until it is signed,
+    and nothing is signed before tests and scan pass. Scan-then-push waits for both
+    (``tested``, ``scanned``): nothing failing ever reaches the registry."""
     repository, _, tag = image.local_ref.rpartition(":")
     engine = ctx.tools.docker()
     try:

@@ -13,7 +13,7 @@ from prefect.context import TaskRunContext
 from prefect.logging import get_run_logger
 
 from seamline.provenance import BuildFacts, slsa_provenance
-from seamline.results import BuiltImage, PushedImage, ScanResult, SignResult
+from seamline.results import BuildTestResult, BuiltImage, PushedImage, ScanResult, SignResult
 from tasks.cache_keys import stage_key
 from tasks.context import RunContext
 from tasks.retry_policy import transient_only
@@ -55,9 +55,14 @@ def _facts(ctx: RunContext, built: BuiltImage, image: PushedImage) -> BuildFacts
     retry_condition_fn=transient_only,
 )
 def sign_and_attest(
-    ctx: RunContext, built: BuiltImage, image: PushedImage, scanned: ScanResult
+    ctx: RunContext,
+    built: BuiltImage,
+    image: PushedImage,
+    scanned: ScanResult,
+    tested: BuildTestResult,
 ) -> SignResult:
-    """Runs only after the scan gate passed (``scanned``): nothing failing is ever signed."""
+    """Runs only after the scan gate (``scanned``) and the tests, vet and lint
+    (``tested``) passed: nothing failing is ever signed."""
     logger = get_run_logger()
     cosign = ctx.tools.cosign()
     folder = ctx.settings.state_dir / "evidence" / "provenance"

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from seamline.errors import ServiceUnavailable, ToolFailed, UsageError
+from seamline.tls import tls_context
 
 MANIFEST_TYPES = ", ".join(
     [
@@ -63,7 +64,11 @@ class RegistryClient:
     def for_url(
         cls, base_url: str, *, transport: httpx.BaseTransport | None = None
     ) -> RegistryClient:
-        return cls(client=httpx.Client(base_url=base_url, transport=transport, timeout=30.0))
+        return cls(
+            client=httpx.Client(
+                base_url=base_url, transport=transport, timeout=30.0, verify=tls_context()
+            )
+        )
 
     def close(self) -> None:
         self._http.close()

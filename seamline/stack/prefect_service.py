@@ -11,6 +11,7 @@ from seamline.prefect_env import prefect_environment
 from seamline.settings import Settings
 from seamline.stack.daemon import Daemon, port_open
 from seamline.stack.model import ComponentStatus
+from seamline.tls import tls_context
 
 
 class PrefectService:
@@ -43,7 +44,9 @@ class PrefectService:
 
     def _healthy(self) -> bool:
         try:
-            response = httpx.get(f"{self._settings.prefect_api_url}/health", timeout=2.0)
+            response = httpx.get(
+                f"{self._settings.prefect_api_url}/health", timeout=2.0, verify=tls_context()
+            )
         except httpx.HTTPError:
             return False
         return response.status_code == 200 and response.json() is True
