@@ -19,12 +19,14 @@ import signal
 import socket
 import sys
 import threading
+import time
 import traceback
 from pathlib import Path
 from typing import Any
 
 from seamline.prefect_env import prefect_environment
 from seamline.settings import Settings
+from seamline.stack.daemon import pid_alive
 from seamline.tls import tls_context
 from seamline.warm_runner import (
     MessageReader,
@@ -122,6 +124,15 @@ class WarmServer:
             for fd in reader.fds:
                 os.close(fd)
             conn.close()
+
+    def wait_for_earlier_runs(self, timeout_s: float = 2.0) -> None:
+        """In a run's child: let runs that already answered their clients finish sending
+        their last logs and events first. On SQLite, the Prefect server refuses a new flow
+        run (503, retried by Prefect only after 2 s) while those writes are in flight, so
+        a run waits for them, at most as long as that retry would."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and any(pid_alive(p) for p in self._children):
+            time.sleep(0.02)
 
     def settings_refusal(self) -> str | None:
         """In a run's child, with the run's environment and folder in place: would the run
@@ -221,6 +232,7 @@ def _run_in_child(
         send(conn, {"refused": refusal})
         return None
     log.info("run %s started as pid %d", request["argv"], os.getpid())
+    server.wait_for_earlier_runs()
     log.handlers.clear()
     log.propagate = True
     for target, fd in enumerate(fds):

@@ -22,6 +22,12 @@ class PrefectService:
         env = prefect_environment(settings)
         env.pop("PREFECT_API_URL")
         env["PREFECT_UI_API_URL"] = settings.prefect_api_url
+        # Events are written in batches; on SQLite a batch written while a new run starts
+        # makes the server refuse that run (503, retried by Prefect after 2 s). Short
+        # flushes keep the server's writes close to the run that caused them.
+        env["PREFECT_SERVER_SERVICES_EVENT_PERSISTER_FLUSH_INTERVAL"] = "0.5"
+        env["PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE"] = "100"
+        env["PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL"] = "0.5"
         self._daemon = Daemon(
             name=self.name,
             argv=[
