@@ -22,12 +22,12 @@ class PrefectService:
         env = prefect_environment(settings)
         env.pop("PREFECT_API_URL")
         env["PREFECT_UI_API_URL"] = settings.prefect_api_url
-        # Events are written in batches; on SQLite a batch written while a new run starts
-        # makes the server refuse that run (503, retried by Prefect after 2 s). Short
-        # flushes keep the server's writes close to the run that caused them.
+        # On SQLite, a write transaction of the server's own while a run writes makes the
+        # server refuse the run's request (503, which Prefect retries only after 2 s). By
+        # default the server records each task-run event in a transaction of its own, for
+        # seconds after a run; batched, it writes a run's task runs in a few short ones.
         env["PREFECT_SERVER_SERVICES_EVENT_PERSISTER_FLUSH_INTERVAL"] = "0.5"
         env["PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE"] = "100"
-        env["PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL"] = "0.5"
         self._daemon = Daemon(
             name=self.name,
             argv=[
