@@ -72,3 +72,37 @@ def test_missing_binary_is_tool_missing() -> None:
     assert caught.value.exit_code == 3
     assert "not found" in caught.value.message
     assert caught.value.hint
+
+
+def test_lower_priority_runs_tools_nicer_and_reaches_threads() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from seamline.runner import lower_priority
+    from tasks.side_by_side import side_by_side
+
+    probe = [sys.executable, "-c", "import os; print(os.nice(0))"]
+    base = int(run(probe).stdout)
+    with lower_priority(7):
+        inside = int(run(probe).stdout)
+        in_threads = side_by_side(lambda: int(run(probe).stdout), lambda: 1)
+        with ThreadPoolExecutor(1) as pool:  # a plain thread does not inherit the context
+            plain = pool.submit(lambda: int(run(probe).stdout)).result()
+    assert inside == base + 7
+    assert in_threads == [base + 7, 1]
+    assert plain == base
+    assert int(run(probe).stdout) == base
+    assert run(probe).argv == tuple(probe)  # the recorded argv is the tool's own
+
+
+def test_base_environment_reaches_every_tool_and_yields_to_explicit_env() -> None:
+    from seamline.runner import set_base_environment
+
+    code = "import os; print(os.environ.get('GOMAXPROCS'), os.environ.get('SEAMLINE_PROBE'))"
+    try:
+        set_base_environment({"GOMAXPROCS": "1", "SEAMLINE_PROBE": "base"})
+        assert run([sys.executable, "-c", code]).stdout.split() == ["1", "base"]
+        explicit = run([sys.executable, "-c", code], env={"SEAMLINE_PROBE": "mine"})
+        assert explicit.stdout.split() == ["1", "mine"]
+    finally:
+        set_base_environment({})
+    assert run([sys.executable, "-c", code]).stdout.split()[0] in ("None", str(None))
