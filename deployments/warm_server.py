@@ -100,10 +100,15 @@ class WarmServer:
         os.execv(sys.executable, [sys.executable, "-m", "deployments.warm_server"])  # noqa: S606
 
     def _reap(self) -> None:
-        for pid in list(self._children):
-            done, _ = os.waitpid(pid, os.WNOHANG)
-            if done:
-                self._children.discard(pid)
+        """Reap every finished child, also those of this pid before an in-place restart."""
+        while True:
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            self._children.discard(pid)
 
     def _handle(self, conn: socket.socket) -> None:
         reader = MessageReader(conn)
@@ -157,7 +162,7 @@ class WarmServer:
             return "expected stdin, stdout and stderr"
         if request.get("fingerprint") != self._fingerprint:
             self._restart = True
-            return "the runner's code is older than the code on disk"
+            return "the runner's code is not the code on disk"
         return None
 
     def _run(self, conn: socket.socket, request: dict[str, Any], fds: list[int]) -> None:

@@ -44,7 +44,7 @@ class WarmRunnerService:
         return ComponentStatus(
             self.name,
             False,
-            "not running or older than the code: `seamline run` imports Prefect itself",
+            "not running, or not running the code on disk: `seamline run` imports Prefect itself",
             "run `seamline stack up`",
         )
 

@@ -113,7 +113,7 @@ def test_changed_code_is_refused_and_the_runner_reloads_in_place(
         result = _seamline(env, "run", "--help")
         assert result.returncode == 0 and "--event" in result.stdout
         assert _started_runs(state) == before  # ran in-process
-        assert "older than the code on disk" in _log(state)
+        assert "is not the code on disk" in _log(state)
         _wait_for(lambda: runner.status().healthy)
         assert runner.status().detail.split(",")[0] == pid  # exec'd in place
         assert _seamline(env, "run", "--help").returncode == 0
