@@ -54,7 +54,7 @@ for svc in catalog orders payments-worker storefront; do
     "$tools/cosign" verify-attestation --key "$pub" --insecure-ignore-tlog=true \
       "${reg_flags[@]}" --type "$type" --output json "$ref" >/dev/null 2>&1
   done
-  for kind in signature attestation attestation; do
+  for kind in signature attestation; do
     "$tools/cosign" triangulate --type "$kind" "${reg_flags[@]}" "$ref" >/dev/null
   done
   refs[$svc]=$ref

@@ -19,14 +19,12 @@ import signal
 import socket
 import sys
 import threading
-import time
 import traceback
 from pathlib import Path
 from typing import Any
 
 from seamline.prefect_env import prefect_environment
 from seamline.settings import Settings
-from seamline.stack.daemon import pid_alive
 from seamline.tls import tls_context
 from seamline.warm_runner import (
     MessageReader,
@@ -130,15 +128,6 @@ class WarmServer:
                 os.close(fd)
             conn.close()
 
-    def wait_for_earlier_runs(self, timeout_s: float = 2.0) -> None:
-        """In a run's child: let runs that already answered their clients finish sending
-        their last logs and events first. On SQLite, the Prefect server refuses a new flow
-        run (503, retried by Prefect only after 2 s) while those writes are in flight, so
-        a run waits for them, at most as long as that retry would."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline and any(pid_alive(p) for p in self._children):
-            time.sleep(0.02)
-
     def settings_refusal(self) -> str | None:
         """In a run's child, with the run's environment and folder in place: would the run
         use this runner's state folder and Prefect environment?"""
@@ -154,8 +143,12 @@ class WarmServer:
             return "the run's PREFECT_* environment differs from the runner's"
         return None
 
+    def close_listener(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+
     def _identity(self) -> dict[str, Any]:
-        return {"pid": os.getpid(), "fingerprint": self._fingerprint, "prefect": self._prefect}
+        return {"pid": os.getpid(), "fingerprint": self._fingerprint}
 
     def _refusal(self, request: dict[str, Any], fds: list[int]) -> str | None:
         if len(fds) != 3:
@@ -175,23 +168,19 @@ class WarmServer:
         sys.stderr.flush()
         pid = os.fork()
         if pid == 0:
-            _child(conn, self._listener, request, fds, self)  # never returns
+            _child(conn, request, fds, self)  # never returns
         self._children.add(pid)
 
 
 def _child(
-    conn: socket.socket,
-    listener: socket.socket | None,
-    request: dict[str, Any],
-    fds: list[int],
-    server: WarmServer,
+    conn: socket.socket, request: dict[str, Any], fds: list[int], server: WarmServer
 ) -> None:
     code: int | None = 3
     answered = threading.Event()
     log_fd = os.dup(2)  # the runner's log, for what comes after the client has gone
     try:
         try:
-            code = _run_in_child(conn, listener, request, fds, answered, server)
+            code = _run_in_child(conn, request, fds, answered, server)
             if code is None:
                 os._exit(0)  # refused: nothing ran, the client runs it in-process
         except SystemExit as e:  # argparse: usage errors and --help
@@ -217,15 +206,13 @@ def _child(
 
 def _run_in_child(
     conn: socket.socket,
-    listener: socket.socket | None,
     request: dict[str, Any],
     fds: list[int],
     answered: threading.Event,
     server: WarmServer,
 ) -> int | None:
     """The run itself; None when it is refused (then the client runs it in-process)."""
-    if listener is not None:
-        listener.close()
+    server.close_listener()
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     os.chdir(request["cwd"])
@@ -237,7 +224,6 @@ def _run_in_child(
         send(conn, {"refused": refusal})
         return None
     log.info("run %s started as pid %d", request["argv"], os.getpid())
-    server.wait_for_earlier_runs()
     log.handlers.clear()
     log.propagate = True
     for target, fd in enumerate(fds):

@@ -17,8 +17,7 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from seamline.errors import UsageError
-
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+from seamline.project import DEFAULT_STATE_DIR, PROJECT_ROOT
 
 
 class _TomlTable(PydanticBaseSettingsSource):
@@ -51,7 +50,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SEAMLINE_", extra="ignore", frozen=True)
 
     project_root: Path = PROJECT_ROOT
-    state_dir: Path = PROJECT_ROOT / ".seamline"
+    state_dir: Path = DEFAULT_STATE_DIR
     tools_dir: Path = PROJECT_ROOT / ".tools" / "bin"
     toolchain_file: Path = PROJECT_ROOT / "toolchain.env"
     example_repo: Path = PROJECT_ROOT / "examples" / "bookstore"

@@ -8,15 +8,9 @@ them this shared, fully verifying one instead.
 from __future__ import annotations
 
 import ssl
-import threading
-
-_lock = threading.Lock()
-_context: ssl.SSLContext | None = None
+from functools import cache
 
 
+@cache
 def tls_context() -> ssl.SSLContext:
-    global _context
-    with _lock:
-        if _context is None:
-            _context = ssl.create_default_context()
-        return _context
+    return ssl.create_default_context()

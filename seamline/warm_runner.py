@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+from seamline.project import DEFAULT_STATE_DIR, PROJECT_ROOT
 
 PACKAGES = ("seamline", "flows", "tasks", "deployments")
 MAX_MESSAGE = 1 << 20
@@ -67,7 +67,7 @@ def client_socket() -> Path | None:
     if warm is not None and str(warm).strip().lower() in ("0", "false", "f", "no", "n", "off"):
         return None
     state_dir = _client_setting("state_dir")
-    return socket_path(Path(state_dir) if state_dir else PROJECT_ROOT / ".seamline")
+    return socket_path(Path(state_dir) if state_dir else DEFAULT_STATE_DIR)
 
 
 def code_fingerprint(root: Path = PROJECT_ROOT) -> str:
@@ -116,7 +116,7 @@ class MessageReader:
 
 
 def ping(path: Path, timeout: float = 2.0) -> dict[str, Any] | None:
-    """The runner's ``{"pid", "fingerprint", "prefect"}``; None when nothing answers."""
+    """The runner's ``{"pid", "fingerprint"}``; None when nothing answers."""
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(timeout)

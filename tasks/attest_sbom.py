@@ -37,7 +37,8 @@ def attest_sbom(ctx: RunContext, signed: SignResult, sbom: SbomResult) -> SignRe
     cosign = ctx.tools.cosign()
     cosign.attest(signed.ref, predicate=Path(sbom.path), predicate_type=SBOM_TYPE)
     cosign.verify_attestation(signed.ref, predicate_type=SBOM_TYPE)
-    attestations = cosign.triangulate(signed.ref, kind="attestation")
+    # A digest's attestations all live under the one tag sign-attest already looked up.
+    attestations = signed.attestations[0].partition(":")[2]
     get_run_logger().info("%s: SBOM attested on %s (verified)", signed.service, signed.ref)
     return SignResult(
         signed.service,

@@ -19,6 +19,7 @@ import httpx
 
 from seamline.adapters.git_repo import seed_bare_remote
 from seamline.settings import PROJECT_ROOT, Settings
+from seamline.stack.daemon import pid_alive
 from tests.integration.conftest import SEAMLINE, seamline
 
 BOOKSTORE = PROJECT_ROOT / "examples" / "bookstore"
@@ -30,14 +31,6 @@ def _runner_log(settings: Settings) -> str:
 
 def _children(settings: Settings) -> list[int]:
     return [int(pid) for pid in re.findall(r"started as pid (\d+)", _runner_log(settings))]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
 def _fresh_remote(tmp_path: Path) -> Path:
@@ -95,7 +88,7 @@ def test_a_killed_client_stops_its_run(
     client.send_signal(signal.SIGKILL)
     client.wait(timeout=30)
     deadline = time.monotonic() + 120
-    while _alive(child) and time.monotonic() < deadline:
+    while pid_alive(child) and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert not _alive(child), "the run went on without its client"
+    assert not pid_alive(child), "the run went on without its client"
     assert git.Repo(remote).commit("main").hexsha == seeded  # nothing committed

@@ -158,15 +158,6 @@ def test_messages_carry_file_descriptors() -> None:
             os.close(fd)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
-
-
 def _wait_for(condition: object, timeout: float = 60.0) -> None:
     assert callable(condition)
     deadline = time.monotonic() + timeout
