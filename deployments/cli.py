@@ -61,7 +61,23 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--repo", help="source repository URL or path (default: the GitOps remote)")
     run.add_argument("--ref", default="main", help="branch, tag or commit (default: main)")
     run.add_argument("--event", choices=["push", "pull_request"], default="push")
-    run.add_argument("--overlay", default="", help="overlay to bump (default: the repo's)")
+    run.add_argument(
+        "--overlay",
+        default="",
+        help="overlay to bump: a name under pipeline.overlay_root, and the one "
+        "pipeline.branch_overlays maps the branch to (default: that one)",
+    )
+    run.add_argument(
+        "--branch",
+        default="",
+        help="the branch the commit was pushed to, when --ref is a commit id "
+        "(default: --ref, when it names a branch)",
+    )
+    run.add_argument(
+        "--force",
+        action="store_true",
+        help="move images even when the overlay pins builds from unrelated history",
+    )
     run.add_argument("--json", action="store_true", help="one JSON object on stdout")
     run.add_argument(
         "--tool-timings",

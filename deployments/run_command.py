@@ -15,7 +15,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from seamline.adapters.git_repo import check_remote
 from seamline.errors import EnvironmentProblem, SeamlineError, ServiceUnavailable, ToolMissing
+from seamline.names import check_name, check_ref
 from seamline.prefect_env import prefect_environment
 from seamline.runner import ToolObserver, add_observer, set_base_environment
 from seamline.settings import Settings
@@ -135,8 +137,19 @@ def _heartbeats(enabled: bool) -> Iterator[None]:
         yield
 
 
+def check_request(repo: str, args: argparse.Namespace) -> None:
+    """Bad arguments are exit 2 at once, before Prefect is even imported."""
+    check_remote(repo)
+    check_ref(args.ref)
+    if args.branch:
+        check_ref(args.branch, what="branch")
+    if args.overlay:
+        check_name(args.overlay, what="overlay")
+
+
 def run_ci(settings: Settings, args: argparse.Namespace, secrets: Sequence[str]) -> int:
     repo = args.repo or settings.default_source_repo()
+    check_request(repo, args)
     os.environ.update(prefect_environment(settings))  # Prefect reads its settings at import
     # Importing Prefect takes seconds: let it overlap with the preflight's waiting on I/O.
     importer = threading.Thread(target=importlib.import_module, args=("flows.ci",), daemon=True)
@@ -152,7 +165,16 @@ def run_ci(settings: Settings, args: argparse.Namespace, secrets: Sequence[str])
         add_observer(_timings_writer(Path(args.tool_timings)))
     log.info("seamline: %s run of %s @ %s", args.event, repo, args.ref)
     with _heartbeats(settings.flow_heartbeats):
-        state = ci(settings, repo, args.ref, args.event, args.overlay, return_state=True)
+        state = ci(
+            settings,
+            repo,
+            args.ref,
+            args.event,
+            args.overlay,
+            args.branch,
+            args.force,
+            return_state=True,
+        )
     report = state.result(raise_on_failure=False)
     if isinstance(report, SeamlineError):
         raise report  # failed before any service ran: bad repo, ref or seamline.toml

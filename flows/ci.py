@@ -1,10 +1,9 @@
-"""The CI flow: per service build-test → image → push → scan gate → sign & attest
-provenance, SBOM beside the scan and its attestation after both; then one gathering bump of
-the overlay. Wiring only; every stage lives in ``tasks/``."""
+"""The CI flow: checkout → preflight, then per service build-test → image → push → scan
+gate → sign & attest provenance, SBOM beside the scan and its attestation after both; then
+one gathering bump of the overlay. Wiring only; every stage lives in ``tasks/``."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from prefect import flow, unmapped
@@ -13,7 +12,6 @@ from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
 
 from flows.run_report import RunReporter
-from seamline.pipeline_config import load_pipeline_config
 from seamline.policy.digests import ServiceOutcome
 from seamline.results import Event
 from seamline.settings import Settings
@@ -24,6 +22,7 @@ from tasks.checkout import checkout
 from tasks.context import RunContext
 from tasks.evidence import publish_evidence
 from tasks.image import build_image
+from tasks.preflight import preflight
 from tasks.push import push_image
 from tasks.sbom import make_sbom
 from tasks.scan import scan_image
@@ -31,26 +30,36 @@ from tasks.sign import sign_and_attest
 
 
 @flow(name="seamline-ci", flow_run_name="{event}-{ref}")
-def ci(settings: Settings, repo: str, ref: str, event: Event, overlay: str) -> State[Any]:
-    workspace = checkout(settings, repo, ref)
-    config = load_pipeline_config(Path(workspace.path))
+def ci(
+    settings: Settings,
+    repo: str,
+    ref: str,
+    event: Event,
+    overlay: str = "",
+    branch: str = "",
+    force: bool = False,
+) -> State[Any]:
+    workspace = checkout(settings, repo, ref, branch or None)
+    plan = preflight(settings, workspace, event, overlay, force)
     run_id = str(flow_run.get_id())
     ctx = RunContext(
         settings=settings,
         workspace=workspace,
-        config=config,
+        config=plan.config,
         event=event,
-        overlay=overlay or config.pipeline.default_overlay,
+        overlay=plan.overlay,
+        inputs=plan.inputs,
         flow_run_id=run_id,
         flow_run_url=f"{settings.prefect_ui_url}/runs/flow-run/{run_id}",
+        force=force,
     )
-    names = [s.name for s in config.services]
+    names = [s.name for s in plan.config.services]
     reporter = RunReporter(ctx)
 
     tested = build_test.map(unmapped(ctx), names)
     built = build_image.map(unmapped(ctx), names)
     stages: dict[str, list[PrefectFuture[Any]]] = {"build-test": tested, "image": built}
-    if event == "pull_request":
+    if not ctx.releases:  # a pull request, or a push to a branch that bumps no overlay
         stages["scan"] = scan_image.map(unmapped(ctx), names, built)
         return reporter.finish(stages, bump=None, publish=publish_evidence)
 

@@ -11,6 +11,10 @@ bin_dir="$root/.tools/bin"
 mkdir -p "$bin_dir" "$cache"
 
 say() { printf '[tools] %s\n' "$*" >&2; }
+# The Go tool's own chatter (hundreds of `go: downloading` lines) goes to a log file,
+# named when a build fails; the terminal gets one line per tool.
+log_dir="$root/.tools/logs"
+mkdir -p "$log_dir"
 
 if ! command -v go >/dev/null 2>&1; then
   say "go not found on PATH: install Go >= $GO_MIN_VERSION (https://go.dev/dl or your package manager) and rerun"
@@ -25,13 +29,14 @@ else
 fi
 export CGO_ENABLED=0 GOFLAGS=-trimpath
 
-install_tool() {  # name module version
-  local name=$1 module=$2 version=$3
+install_tool() {  # name module version position count
+  local name=$1 module=$2 version=$3 position=$4 count=$5
   local dest="$cache/$name/$version"
+  local log="$log_dir/$name-$version.log"
   if [ -x "$dest/$name" ]; then
-    say "$name $version: cached"
+    say "($position/$count) $name $version: cached"
   else
-    say "$name $version: building from the Go module proxy (one-time, a few minutes)"
+    say "($position/$count) $name $version: building from the Go module proxy (one-time, a few minutes; log: $log)"
     rm -rf "$dest.tmp" && mkdir -p "$dest.tmp"
     local ldflags="" experiment=""
     case $name in
@@ -42,20 +47,31 @@ install_tool() {  # name module version
       cosign) ldflags="-X sigs.k8s.io/release-utils/version.gitVersion=$version" ;;
       golangci-lint) ldflags="-X main.version=${version#v}" ;;
     esac
-    GOBIN="$dest.tmp" GOEXPERIMENT="$experiment" go install -ldflags "$ldflags" "$module@$version"
+    local started=$SECONDS
+    if ! GOBIN="$dest.tmp" GOEXPERIMENT="$experiment" \
+        go install -ldflags "$ldflags" "$module@$version" >"$log" 2>&1; then
+      say "$name $version: build failed; last lines of $log:"
+      tail -n 15 "$log" >&2
+      exit 3
+    fi
     rm -rf "$dest" && mv "$dest.tmp" "$dest"
+    say "($position/$count) $name $version: built in $((SECONDS - started)) s"
   fi
   ln -sfn "$dest/$name" "$bin_dir/$name"
 }
 
 only=${1:-}
-for spec in \
-  "golangci-lint $GOLANGCI_LINT_MODULE $GOLANGCI_LINT_VERSION" \
-  "kustomize $KUSTOMIZE_MODULE $KUSTOMIZE_VERSION" \
-  "cosign $COSIGN_MODULE $COSIGN_VERSION" \
-  "syft $SYFT_MODULE $SYFT_VERSION" \
-  "trivy $TRIVY_MODULE $TRIVY_VERSION"; do
+specs=(
+  "golangci-lint $GOLANGCI_LINT_MODULE $GOLANGCI_LINT_VERSION"
+  "kustomize $KUSTOMIZE_MODULE $KUSTOMIZE_VERSION"
+  "cosign $COSIGN_MODULE $COSIGN_VERSION"
+  "syft $SYFT_MODULE $SYFT_VERSION"
+  "trivy $TRIVY_MODULE $TRIVY_VERSION"
+)
+position=0
+for spec in "${specs[@]}"; do
   # shellcheck disable=SC2086
   set -- $spec
-  if [ -z "$only" ] || [ "$only" = "$1" ]; then install_tool "$@"; fi
+  position=$((position + 1))
+  if [ -z "$only" ] || [ "$only" = "$1" ]; then install_tool "$@" "$position" "${#specs[@]}"; fi
 done

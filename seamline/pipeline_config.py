@@ -1,17 +1,37 @@
-"""The pipeline config a repository keeps in its ``seamline.toml``: services and overlays."""
+"""The pipeline config a repository keeps in its ``seamline.toml``: services and overlays.
+
+The file comes from the repository under test, so nothing in it is trusted: names follow
+their grammars (``seamline.names``) and every path resolves inside the repository
+(``seamline.repo_paths``), or loading fails with a usage error before anything runs.
+"""
 
 from __future__ import annotations
 
-import re
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from seamline.errors import UsageError
+from seamline.errors import SeamlineError, UsageError
+from seamline.names import (
+    check_image_name,
+    check_name,
+    check_ref,
+    check_registry,
+    check_repository,
+)
+from seamline.repo_paths import folder_inside, inside, regular_file_inside
 
 CONFIG_NAME = "seamline.toml"
-_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+def _valid(check: Callable[[str], str], value: str) -> str:
+    """Turn a names check's UsageError into the ValueError pydantic reports per field."""
+    try:
+        return check(value)
+    except SeamlineError as e:
+        raise ValueError(f"{e.message} ({e.hint})") from None
 
 
 class ServiceSpec(BaseModel):
@@ -26,9 +46,22 @@ class ServiceSpec(BaseModel):
     @field_validator("name")
     @classmethod
     def _valid_name(cls, value: str) -> str:
-        if not _NAME.match(value):
-            raise ValueError("use lowercase letters, digits and dashes")
-        return value
+        return _valid(lambda v: check_name(v, what="service name"), value)
+
+    @field_validator("image")
+    @classmethod
+    def _valid_image(cls, value: str) -> str:
+        return _valid(lambda v: check_image_name(v, what="image"), value)
+
+    @field_validator("repository")
+    @classmethod
+    def _valid_repository(cls, value: str) -> str:
+        return _valid(check_repository, value)
+
+    @property
+    def dockerfile_path(self) -> str:
+        """The Dockerfile relative to the repository root."""
+        return f"{self.context.rstrip('/')}/{self.dockerfile}"
 
 
 class PipelineSection(BaseModel):
@@ -37,8 +70,40 @@ class PipelineSection(BaseModel):
     registry: str
     overlay_root: str = "kustomize/overlays"
     default_overlay: str = "dev"
+    default_branch: str = "main"
+    # Which branch's pushes may bump which overlay; a push to any other branch builds and
+    # scans and bumps nothing. Empty: the default branch bumps the default overlay.
+    branch_overlays: dict[str, str] = Field(default_factory=dict)
     lint_config: str | None = None
     allowlist: str | None = None
+
+    @field_validator("registry")
+    @classmethod
+    def _valid_registry(cls, value: str) -> str:
+        return _valid(check_registry, value)
+
+    @field_validator("default_overlay")
+    @classmethod
+    def _valid_overlay(cls, value: str) -> str:
+        return _valid(lambda v: check_name(v, what="overlay name"), value)
+
+    @field_validator("default_branch")
+    @classmethod
+    def _valid_branch(cls, value: str) -> str:
+        return _valid(lambda v: check_ref(v, what="branch"), value)
+
+    @field_validator("branch_overlays")
+    @classmethod
+    def _valid_mapping(cls, value: dict[str, str]) -> dict[str, str]:
+        for branch, overlay in value.items():
+            _valid(lambda v: check_ref(v, what="branch"), branch)
+            _valid(lambda v: check_name(v, what="overlay name"), overlay)
+        return value
+
+    def overlay_for_branch(self, branch: str | None) -> str | None:
+        """The overlay a push to ``branch`` may bump, or None: build and scan only."""
+        mapping = self.branch_overlays or {self.default_branch: self.default_overlay}
+        return mapping.get(branch) if branch else None
 
 
 class PipelineConfig(BaseModel):
@@ -48,14 +113,35 @@ class PipelineConfig(BaseModel):
     pipeline: PipelineSection
     services: list[ServiceSpec]
 
+    def _inside(self, relative: str, what: str) -> Path:
+        return inside(self.root, relative, what=what, source=CONFIG_NAME)
+
     def context_of(self, service: ServiceSpec) -> Path:
-        return self.root / service.context
+        return self._inside(service.context, f"services.{service.name}.context")
 
     def dockerfile_of(self, service: ServiceSpec) -> Path:
-        return self.context_of(service) / service.dockerfile
+        return self._inside(service.dockerfile_path, f"services.{service.name}.dockerfile")
+
+    def lint_config_path(self) -> Path | None:
+        lint = self.pipeline.lint_config
+        return self._inside(lint, "pipeline.lint_config") if lint else None
+
+    def allowlist_path(self) -> Path | None:
+        listed = self.pipeline.allowlist
+        return self._inside(listed, "pipeline.allowlist") if listed else None
 
     def overlay(self, name: str) -> Path:
-        return self.root / self.pipeline.overlay_root / name
+        return self.overlay_in(self.root, name)
+
+    def overlay_in(self, checkout: Path, name: str) -> Path:
+        """Overlay ``name`` in ``checkout`` (this repository or the GitOps repository)."""
+        check_name(name, what="overlay")
+        return inside(
+            checkout,
+            f"{self.pipeline.overlay_root.rstrip('/')}/{name}",
+            what="pipeline.overlay_root",
+            source=CONFIG_NAME,
+        )
 
     def target_repository(self, service: ServiceSpec) -> str:
         return f"{self.pipeline.registry}/{service.repository}"
@@ -63,15 +149,19 @@ class PipelineConfig(BaseModel):
 
 def load_pipeline_config(root: Path) -> PipelineConfig:
     """Read and check ``<root>/seamline.toml``; every problem names the file and the fix."""
+    root = root.resolve()
     path = root / CONFIG_NAME
-    try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError as e:
+    if not path.exists() and not path.is_symlink():
         raise UsageError(
             f"{path} not found", hint=f"add a {CONFIG_NAME} (see examples/bookstore/{CONFIG_NAME})"
-        ) from e
+        )
+    regular_file_inside(root, CONFIG_NAME, what="the config file", source=CONFIG_NAME)
+    try:
+        data = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as e:
         raise UsageError(f"{path} is not valid TOML: {e}", hint="fix the syntax") from e
+    except UnicodeDecodeError as e:
+        raise UsageError(f"{path} is not UTF-8 text", hint="save it as UTF-8") from e
     try:
         config = PipelineConfig.model_validate({**data, "root": root})
     except ValidationError as e:
@@ -90,15 +180,21 @@ def _check_consistency(config: PipelineConfig, path: Path) -> None:
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise UsageError(f"{path}: service names repeat: {', '.join(duplicates)}")
-    for service in config.services:
-        if not config.dockerfile_of(service).is_file():
-            raise UsageError(
-                f"{path}: service {service.name}: {config.dockerfile_of(service)} does not exist",
-                hint="fix its context/dockerfile paths (relative to seamline.toml)",
-            )
-    overlay = config.overlay(config.pipeline.default_overlay)
-    if not (overlay / "kustomization.yaml").is_file():
+    images = [s.image for s in config.services]
+    repeated = sorted({i for i in images if images.count(i) > 1})
+    if repeated:
         raise UsageError(
-            f"{path}: default overlay {overlay} has no kustomization.yaml",
-            hint="fix pipeline.overlay_root / default_overlay",
+            f"{path}: image names repeat: {', '.join(repeated)}",
+            hint="each service pins its own image in the overlay",
         )
+    for service in config.services:
+        prefix = f"services.{service.name}"
+        folder_inside(config.root, service.context, what=f"{prefix}.context", source=CONFIG_NAME)
+        regular_file_inside(
+            config.root, service.dockerfile_path, what=f"{prefix}.dockerfile", source=CONFIG_NAME
+        )
+    section = config.pipeline
+    for what, value in (("lint_config", section.lint_config), ("allowlist", section.allowlist)):
+        if value:
+            regular_file_inside(config.root, value, what=f"pipeline.{what}", source=CONFIG_NAME)
+    inside(config.root, section.overlay_root, what="pipeline.overlay_root", source=CONFIG_NAME)

@@ -7,7 +7,7 @@ from typing import Literal
 
 # Part of every cache key: bump it whenever a result type below changes shape, so a cached
 # result of the old shape is never handed to new code.
-RESULTS_VERSION = 3
+RESULTS_VERSION = 4
 
 Event = Literal["push", "pull_request"]
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN")
@@ -20,6 +20,8 @@ class Workspace:
     path: str
     repo: str
     commit: str
+    branch: str | None = None  # the branch the commit came from, when the run knows it
+    commit_time: int = 0  # committer time (seconds since the epoch): the image's "created"
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ class SbomResult:
     service: str
     path: str
     package_count: int
+    sha256: str = ""  # of the SBOM document
 
 
 @dataclass(frozen=True)

@@ -176,13 +176,32 @@ def run(
     )
     record(f"{Path(argv[0]).name} {argv[1] if len(argv) > 1 else ''}".strip(), result.seconds)
     if check and returncode != 0:
+        said = last_lines(result.stderr or result.stdout, secrets)
         raise ToolFailed(
-            f"{shown} exited with {returncode}",
+            redact(_short(argv), secrets)
+            + f" exited with {returncode}"
+            + (f": {said}" if said else ""),
             hint=hint,
             returncode=returncode,
             stderr_tail=_tail(err, secrets),
         )
     return result
+
+
+def _short(argv: Sequence[str]) -> str:
+    """The tool and its subcommand, for messages: the full argv is in the debug log."""
+    words = [Path(argv[0]).name, *(a for a in argv[1:3] if not a.startswith("-"))]
+    return " ".join(words)
+
+
+def last_lines(
+    output: str, secrets: Sequence[str] = (), *, lines: int = 3, limit: int = 600
+) -> str:
+    """A tool's own last words: its last non-empty lines, masked and shortened, for a
+    message a person reads (the whole output goes to the log and the evidence)."""
+    kept = [line.strip() for line in output.splitlines() if line.strip()][-lines:]
+    text = redact(" | ".join(kept), secrets)
+    return text if len(text) <= limit else "…" + text[-limit:]
 
 
 def _tail(lines: list[str], secrets: Sequence[str]) -> str:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from seamline.adapters.cosign import Cosign, KeylessIdentity
 from seamline.adapters.docker_engine import DockerEngine
+from seamline.adapters.go_sandbox import GoSandbox, SandboxCaches
 from seamline.adapters.go_toolchain import GoToolchain
 from seamline.adapters.kustomize import Kustomize
 from seamline.adapters.registry import RegistryClient
@@ -32,6 +33,27 @@ class Toolbox:
             golangci_lint=locate("golangci-lint", self.settings.tools_dir),
             cache_dir=self.cache_dir,
         )
+
+    def sandbox_caches(self, trust: str = "untrusted") -> SandboxCaches:
+        root = self.cache_dir / "sandbox"
+        return SandboxCaches(
+            go_build=root / trust / "go-build",
+            lint=root / trust / "golangci-lint",
+            modules=root / "modules",
+        )
+
+    def go_sandbox(self, trust: str, image: str) -> GoSandbox:
+        """Where the repository's own code runs; caches are kept per trust class."""
+        engine = self.docker()
+        sandbox = GoSandbox(
+            client=engine.client,
+            image=image,
+            golangci_lint=locate("golangci-lint", self.settings.tools_dir),
+            caches=self.sandbox_caches(trust),
+            threads=self.settings.go_max_procs(),
+        )
+        sandbox.prepare()
+        return sandbox
 
     def docker(self) -> DockerEngine:
         return DockerEngine.connect(self.settings.docker_host)

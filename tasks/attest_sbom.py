@@ -3,29 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from prefect import task
-from prefect.context import TaskRunContext
 from prefect.logging import get_run_logger
 
 from seamline.results import SbomResult, SignResult
-from tasks.cache_keys import stage_key
+from tasks import cache_keys
 from tasks.context import RunContext
 from tasks.retry_policy import transient_only
 
 SBOM_TYPE = "spdxjson"
 
 
-def _key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
-    ctx: RunContext = parameters["ctx"]
-    signed: SignResult = parameters["signed"]
-    return stage_key("attest-sbom", signed.ref, ctx.tools.cosign().identity)
-
-
 @task(
     name="attest-sbom",
-    cache_key_fn=_key,
+    cache_policy=cache_keys.policy(
+        lambda p: cache_keys.attest_sbom(p["ctx"], p["signed"], p["sbom"])
+    ),
     persist_result=True,
     retries=2,
     retry_delay_seconds=5,

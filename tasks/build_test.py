@@ -1,63 +1,77 @@
-"""Stage build-test: `go build`, `go vet`, golangci-lint and `go test` for one service."""
+"""Stage build-test: `go build`, `go vet`, golangci-lint and `go test` for one service,
+side by side in the sandbox (``seamline.adapters.go_sandbox``): the repository's code
+never runs where it could reach a secret, the Docker socket or the Prefect API."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from prefect import task
-from prefect.context import TaskRunContext
 from prefect.logging import get_run_logger
 
-from seamline.adapters.go_toolchain import LINT_FINDINGS
+from seamline.adapters.go_toolchain import LINT_FINDINGS, count_test_events, go_test_text
 from seamline.errors import GateFailure, ToolFailed
 from seamline.results import BuildTestResult
-from seamline.runner import lower_priority
-from tasks.cache_keys import source_key, stage_key
+from seamline.runner import CompletedRun, last_lines
+from tasks import cache_keys
 from tasks.context import RunContext
 from tasks.retry_policy import transient_only
-from tasks.side_by_side import side_by_side
+
+LABELS = {"build": "go build", "vet": "go vet", "lint": "golangci-lint", "test": "go test"}
+LOGGED_LINES = 200
 
 
-def _key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
-    return stage_key("build-test", source_key(parameters["ctx"], parameters["service"]))
+def _log_output(ctx: RunContext, service: str, name: str, run: CompletedRun) -> None:
+    """Each check's own output into the task's log in the Prefect UI (the last lines;
+    the whole of it is in the evidence folder)."""
+    text = go_test_text(run.stdout) + run.stderr if name == "test" else run.stdout + run.stderr
+    lines = text.strip().splitlines()
+    if not lines:
+        return
+    shown = "\n".join(lines[-LOGGED_LINES:])
+    cut = f" (last {LOGGED_LINES} of {len(lines)} lines)" if len(lines) > LOGGED_LINES else ""
+    get_run_logger().info("%s: %s output%s:\n%s", service, LABELS[name], cut, shown)
 
 
 @task(
     name="build-test",
-    cache_key_fn=_key,
+    cache_policy=cache_keys.policy(lambda p: cache_keys.build_test(p["ctx"], p["service"])),
     persist_result=True,
     retries=2,
     retry_delay_seconds=3,
     retry_condition_fn=transient_only,
 )
 def build_test(ctx: RunContext, service: str) -> BuildTestResult:
-    """The four checks run side by side; every failing one is reported, none retried."""
+    """Every failing check is reported, none retried."""
     logger = get_run_logger()
     spec = ctx.service(service)
-    module = ctx.config.context_of(spec)
-    go = ctx.tools.go()
-    lint = ctx.config.pipeline.lint_config
-    # The image build beside these leads to push, scan, SBOM and attestations; the checks
-    # are needed only at signing, so they yield the cores to it.
-    with lower_priority():
-        built, vetted, linted, (test_run, counts) = side_by_side(
-            lambda: go.build(module, ctx.settings.state_dir / "cache" / "bin" / service),
-            lambda: go.vet(module),
-            lambda: go.lint(module, ctx.config.root / lint if lint else None),
-            lambda: go.test(module),
-            name=f"build-test-{service}",
+    tools = ctx.tools
+    tools.go().download_modules(ctx.config.context_of(spec), tools.sandbox_caches().modules)
+    sandbox = tools.go_sandbox(ctx.inputs.trust, ctx.inputs.build_args["GO_BUILDER_IMAGE"])
+    lint = ctx.config.lint_config_path()
+    root = ctx.config.root
+    out_dir = ctx.evidence_dir(service) / "checks"
+    try:
+        results = sandbox.run_checks(
+            repository=root,
+            module=ctx.config.context_of(spec).relative_to(root).as_posix(),
+            lint_config=lint.relative_to(root).as_posix() if lint else None,
+            out_dir=out_dir,
         )
-    results = {"go build": built, "go vet": vetted, "golangci-lint": linted}
-    lint_run = results["golangci-lint"]
+    finally:
+        sandbox.close()
+    for name, run in results.items():
+        _log_output(ctx, service, name, run)
+    lint_run = results["lint"]
     if lint_run.returncode not in (0, LINT_FINDINGS):
         raise ToolFailed(
-            f"{service}: golangci-lint could not run (exit {lint_run.returncode})",
-            stderr_tail=(lint_run.stdout + lint_run.stderr).strip()[-2000:],
+            f"{service}: golangci-lint could not run (exit {lint_run.returncode}): "
+            + last_lines(lint_run.stderr or lint_run.stdout),
+            hint=f"its whole output is in {out_dir}",
         )
+    counts = count_test_events(results["test"].stdout)
     failures = [
-        f"{step} failed:\n{(result.stdout + result.stderr).strip()[-3000:]}"
-        for step, result in results.items()
-        if result.returncode != 0
+        f"{LABELS[name]} failed: {last_lines(run.stdout + run.stderr, lines=5)}"
+        for name, run in results.items()
+        if run.returncode != 0 and name != "test"
     ]
     logger.info(
         "%s: go test: %d passed, %d failed, %d skipped",
@@ -66,13 +80,17 @@ def build_test(ctx: RunContext, service: str) -> BuildTestResult:
         counts.failed,
         counts.skipped,
     )
+    test_run = results["test"]
     if test_run.returncode != 0:
-        failing = ", ".join(counts.failures) or test_run.stderr.strip()[-2000:]
-        failures.append(f"go test failed ({counts.failed} failing): {failing}")
+        failures.append(
+            "go test failed: "
+            + (counts.explain() or last_lines(go_test_text(test_run.stdout) + test_run.stderr))
+        )
     if failures:
         raise GateFailure(
             f"{service}: " + "\n".join(failures),
-            hint=f"run the failing checks in {spec.context} and fix what they report",
+            hint=f"run the failing checks in {spec.context} and fix what they report; "
+            f"their whole output is in {out_dir}",
         )
     logger.info("%s: go build, go vet, golangci-lint ok", service)
     return BuildTestResult(service, counts.passed, counts.failed, counts.skipped)

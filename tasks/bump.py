@@ -1,7 +1,11 @@
-"""Stage bump (the gather): every service's verified digest into the overlay, one commit.
+"""Stage bump (the gather): the run's verified digests into the overlay, one commit.
 
-Serialized per GitOps repository and overlay by a Prefect global concurrency limit; a push
-that lost a race is redone on a fresh clone.
+Serialized per GitOps repository and overlay by a Prefect global concurrency limit.
+Under it the bump reads the overlay afresh and moves only images this run changes, and
+only forward (``seamline.policy.overlay_moves``): a concurrent run of another commit
+keeps its images, an older run never sets one back. ``seamline-pins.json`` records which
+source commit each pinned image came from. A push that lost a race is redone on a fresh
+clone.
 """
 
 from __future__ import annotations
@@ -16,9 +20,12 @@ from prefect.concurrency.sync import concurrency
 from prefect.exceptions import ObjectNotFound
 from prefect.logging import get_run_logger
 
-from seamline.adapters.git_repo import PushRejected, clone, commit_all, push
-from seamline.errors import ToolFailed
+from seamline.adapters.git_repo import PushRejected, clone, commit_all, push, relation
+from seamline.errors import GateFailure
+from seamline.overlay_edit import set_and_render
+from seamline.overlay_files import current_images, read_pins, write_pins
 from seamline.policy.digests import ServiceOutcome, require_verified_digests
+from seamline.policy.overlay_moves import Move, Pin, plan_moves, refused, writes
 from seamline.results import BumpResult
 from tasks.context import RunContext
 from tasks.retry_policy import transient_only
@@ -38,28 +45,60 @@ def ensure_lock(name: str) -> None:
             client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
 
 
-def commit_message(ctx: RunContext, images: dict[str, str]) -> str:
+def commit_message(ctx: RunContext, moves: list[Move]) -> str:
     lines = [f"seamline: {ctx.overlay}: set image digests", ""]
-    lines += [f"{name}: {reference}" for name, reference in sorted(images.items())]
+    lines += [f"{m.image}: {m.wanted}" for m in writes(moves)]
+    skipped = refused(moves)
+    if skipped:
+        lines += ["", "Not moved:"] + [f"{m.describe(ctx.workspace.commit)}" for m in skipped]
     lines += ["", f"Source: {ctx.workspace.repo} @ {ctx.workspace.commit}"]
     lines += [f"Flow run: {ctx.flow_run_url}"]
     return "\n".join(lines) + "\n"
 
 
-def _apply(ctx: RunContext, work: Path, images: dict[str, str]) -> Path:
-    overlay = work / ctx.config.pipeline.overlay_root / ctx.overlay
-    kustomize = ctx.tools.kustomize()
-    for name, reference in images.items():
-        repository, _, digest = reference.partition("@")
-        kustomize.set_image(overlay, name, repository, digest)
-    rendered = kustomize.build(overlay)
-    missing = [ref for ref in images.values() if ref not in rendered]
-    if missing:
-        raise ToolFailed(
-            f"overlay {ctx.overlay} does not render the new digests: {', '.join(missing)}",
-            hint="check that the overlay's images: names match the services' image names",
+def _plan(ctx: RunContext, work: Path, wanted: dict[str, str]) -> tuple[Path, list[Move]]:
+    """Read the overlay in ``work`` and decide, per image, what this run may do."""
+    overlay = ctx.config.overlay_in(work, ctx.overlay or "")
+    pins, notes = read_pins(overlay)
+    for note in notes:
+        get_run_logger().warning("overlay %s: %s", ctx.overlay, note)
+    moves = plan_moves(
+        wanted=wanted,
+        current=current_images(overlay),
+        pins=pins,
+        run_commit=ctx.workspace.commit,
+        relation=lambda older, newer: relation(Path(ctx.workspace.path), older, newer),
+        force=ctx.force,
+    )
+    return overlay, moves
+
+
+def _apply(ctx: RunContext, overlay: Path, moves: list[Move]) -> None:
+    changed = {m.image: m.wanted for m in writes(moves)}
+    set_and_render(ctx.tools.kustomize(), overlay, changed)
+    pins, _ = read_pins(overlay)
+    for image, reference in changed.items():
+        pins[image] = Pin(
+            reference=reference,
+            source_commit=ctx.workspace.commit,
+            source_repo=ctx.workspace.repo,
+            flow_run=ctx.flow_run_url,
         )
-    return overlay
+    write_pins(overlay, pins)
+
+
+def _nothing_to_write(ctx: RunContext, moves: list[Move], images: dict[str, str]) -> BumpResult:
+    """No image moves: a no-op, or a refusal when the run wanted to move some backwards."""
+    blocked = refused(moves)
+    if blocked:
+        raise GateFailure(
+            f"overlay {ctx.overlay} not moved backwards: "
+            + "; ".join(m.describe(ctx.workspace.commit) for m in blocked),
+            hint="nothing was committed; to roll back on purpose, revert the overlay in Git "
+            "or rerun with --force",
+        )
+    get_run_logger().info("overlay %s already at these digests: no commit", ctx.overlay)
+    return BumpResult(ctx.overlay or "", None, images)
 
 
 @task(
@@ -74,29 +113,33 @@ def bump_overlay(ctx: RunContext, outcomes: list[ServiceOutcome]) -> BumpResult:
     branch = ctx.settings.gitops_branch
     logger = get_run_logger()
     with tempfile.TemporaryDirectory(prefix="seamline-bump-") as tmp:
-        # Edited before taking the lock, so a run that changes nothing never waits for it.
-        repo = clone(remote, Path(tmp) / "gitops", branch=branch)
-        _apply(ctx, Path(tmp) / "gitops", images)
-        if not repo.is_dirty(untracked_files=True):
-            logger.info("overlay %s already at these digests: no commit", ctx.overlay)
-            return BumpResult(ctx.overlay, None, images)
-        name = lock_name(remote, ctx.overlay)
+        # A first look before taking the lock, so a run that changes nothing never waits.
+        clone(remote, Path(tmp) / "look", branch=branch)
+        _, moves = _plan(ctx, Path(tmp) / "look", images)
+        if not writes(moves):
+            return _nothing_to_write(ctx, moves, images)
+        name = lock_name(remote, ctx.overlay or "")
         ensure_lock(name)
         with concurrency(name, occupy=1, strict=True, timeout_seconds=600):
             for attempt in range(1, PUSH_ATTEMPTS + 1):
-                if attempt > 1:  # lost a push race: start again from the remote's new head
-                    work = Path(tmp) / f"gitops-{attempt}"
-                    repo = clone(remote, work, branch=branch)
-                    _apply(ctx, work, images)
-                sha = commit_all(repo, commit_message(ctx, images))
+                # Under the lock, always from the remote's current head: another run may
+                # have moved other images (or these) since the first look.
+                work = Path(tmp) / f"gitops-{attempt}"
+                repo = clone(remote, work, branch=branch)
+                overlay, moves = _plan(ctx, work, images)
+                if not writes(moves):
+                    return _nothing_to_write(ctx, moves, images)
+                _apply(ctx, overlay, moves)
+                sha = commit_all(repo, commit_message(ctx, moves))
                 if sha is None:
-                    logger.info("overlay %s already at these digests: no commit", ctx.overlay)
-                    return BumpResult(ctx.overlay, None, images)
+                    return _nothing_to_write(ctx, moves, images)
                 try:
                     push(repo, branch=branch)
                 except PushRejected:
                     logger.warning("push race on %s (attempt %d): redoing", branch, attempt)
                     continue
+                for move in refused(moves):
+                    logger.warning("not moved: %s", move.describe(ctx.workspace.commit))
                 logger.info("committed %s to %s (%s)", sha[:12], branch, ctx.overlay)
-                return BumpResult(ctx.overlay, sha, images)
+                return BumpResult(ctx.overlay or "", sha, images)
     raise PushRejected(f"{branch} kept moving: gave up after {PUSH_ATTEMPTS} attempts")

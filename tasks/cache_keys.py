@@ -1,37 +1,82 @@
-"""Cache keys made of content, so a new process reuses what did not change."""
+"""Every stage's cache key, in one place, and the cache policy they share.
+
+A key is a pure function of the task's arguments and the run's ``RunInputs`` (resolved
+once by the preflight): no file, registry or clock is read here. What goes into each key:
+
+| stage       | key parts |
+|-------------|-----------|
+| build-test  | source hash, lint config, tool versions, sandbox image, trust class |
+| image       | source hash, build args, base-image digests, target repository |
+| push        | image id, target repository |
+| scan        | scanned digest (or local image id), Trivy DB digest, gate policy, date |
+| sbom        | pushed digest, syft version |
+| sign-attest | pushed digest, signer |
+| attest-sbom | pushed digest, signer, SBOM hash |
+
+Keys are held SERIALIZABLE: two runs that miss the same key at once compute it once.
+"""
 
 from __future__ import annotations
 
-from functools import cache
-from pathlib import Path
+from collections.abc import Callable
+from typing import Any
 
-from seamline.content_hash import tree_hash, value_hash
-from seamline.results import RESULTS_VERSION
-from seamline.toolchain import read_pins
+from prefect.cache_policies import CachePolicy
+from prefect.context import TaskRunContext
+
+from seamline.cache_lock import FlockLockManager
+from seamline.content_hash import value_hash
+from seamline.results import RESULTS_VERSION, BuiltImage, PushedImage, SbomResult, SignResult
 from tasks.context import RunContext
 
-
-@cache
-def _tree(path: str) -> str:
-    return tree_hash(Path(path))
-
-
-def tool_versions(ctx: RunContext) -> dict[str, str]:
-    return {pin.name: pin.version for pin in read_pins(ctx.settings.toolchain_file)}
-
-
-def source_key(ctx: RunContext, service: str) -> str:
-    """The service's source tree, its Dockerfile and the lint config."""
-    spec = ctx.service(service)
-    lint = ctx.config.pipeline.lint_config
-    lint_text = (ctx.config.root / lint).read_text() if lint else ""
-    return value_hash(
-        _tree(str(ctx.config.context_of(spec))),
-        ctx.config.dockerfile_of(spec).read_text(),
-        lint_text,
-        tool_versions(ctx),
-    )
+_LOCKS = FlockLockManager()
 
 
 def stage_key(stage: str, *parts: object) -> str:
     return f"seamline-{stage}-{value_hash(RESULTS_VERSION, *parts)}"
+
+
+def build_test(ctx: RunContext, service: str) -> str:
+    i = ctx.inputs
+    return stage_key(
+        "build-test", i.sources[service], i.lint_config, i.tool_versions, i.sandbox_image, i.trust
+    )
+
+
+def image(ctx: RunContext, service: str) -> str:
+    i = ctx.inputs
+    repository = ctx.config.target_repository(ctx.service(service))
+    return stage_key("image", i.sources[service], i.build_args, i.base_images, repository)
+
+
+def push(built: BuiltImage) -> str:
+    return stage_key("push", built.image_id, built.local_ref.rpartition(":")[0])
+
+
+def scan(ctx: RunContext, target: BuiltImage | PushedImage) -> str:
+    identity = target.ref if isinstance(target, PushedImage) else target.image_id
+    i = ctx.inputs
+    return stage_key("scan", identity, i.trivy_db, i.gate, i.today)
+
+
+def sbom(ctx: RunContext, pushed: PushedImage) -> str:
+    return stage_key("sbom", pushed.ref, ctx.inputs.tool_versions.get("syft", ""))
+
+
+def sign(ctx: RunContext, pushed: PushedImage) -> str:
+    return stage_key("sign", pushed.ref, ctx.inputs.signer)
+
+
+def attest_sbom(ctx: RunContext, signed: SignResult, document: SbomResult) -> str:
+    return stage_key("attest-sbom", signed.ref, ctx.inputs.signer, document.sha256)
+
+
+def policy(key: Callable[[dict[str, Any]], str]) -> CachePolicy:
+    """The Prefect cache policy of a stage: ``key`` maps the task's parameters to its key."""
+
+    def from_parameters(context: TaskRunContext, parameters: dict[str, Any]) -> str:
+        return key(parameters)
+
+    return CachePolicy.from_cache_key_fn(from_parameters).configure(
+        isolation_level="SERIALIZABLE", lock_manager=_LOCKS
+    )

@@ -8,25 +8,34 @@ from pathlib import Path
 
 from prefect import task
 
-from seamline.adapters.git_repo import checkout_ref
+from seamline.adapters.git_repo import checkout_commit
 from seamline.results import Workspace
 from seamline.settings import Settings
 from tasks.retry_policy import transient_only
 
 
 @task(name="checkout", retries=2, retry_delay_seconds=3, retry_condition_fn=transient_only)
-def checkout(settings: Settings, repo: str, ref: str) -> Workspace:
+def checkout(settings: Settings, repo: str, ref: str, branch: str | None) -> Workspace:
+    """Bad repositories and refs are usage errors, never retried; a network fault is."""
     root = settings.state_dir / "workspaces"
     root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix="incoming-", dir=root))
     try:
-        commit = checkout_ref(repo, staging, ref)
+        checked = checkout_commit(repo, staging, ref, branch=branch)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    final = root / commit
-    if final.exists():
-        shutil.rmtree(staging)
-    else:
+    final = root / checked.commit
+    try:
         staging.rename(final)
-    return Workspace(path=str(final), repo=repo, commit=commit)
+    except OSError:  # another run checked out this commit first: use its folder
+        shutil.rmtree(staging)
+        if not final.is_dir():
+            raise
+    return Workspace(
+        path=str(final),
+        repo=repo,
+        commit=checked.commit,
+        branch=checked.branch,
+        commit_time=checked.commit_time,
+    )

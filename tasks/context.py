@@ -7,6 +7,7 @@ from pathlib import Path
 
 from seamline.pipeline_config import PipelineConfig, ServiceSpec
 from seamline.results import Event, Workspace
+from seamline.run_inputs import RunInputs
 from seamline.settings import Settings
 from seamline.toolbox import Toolbox
 
@@ -17,13 +18,20 @@ class RunContext:
     workspace: Workspace
     config: PipelineConfig
     event: Event
-    overlay: str
+    overlay: str | None  # the overlay this run bumps; None: build and scan only
+    inputs: RunInputs
     flow_run_id: str
     flow_run_url: str
+    force: bool = False  # move images even from unrelated history
 
     @property
     def tools(self) -> Toolbox:
         return Toolbox(self.settings)
+
+    @property
+    def releases(self) -> bool:
+        """Whether this run pushes, signs and commits (a push to a mapped branch)."""
+        return self.overlay is not None
 
     def service(self, name: str) -> ServiceSpec:
         return next(s for s in self.config.services if s.name == name)

@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from prefect import task
-from prefect.context import TaskRunContext
 from prefect.logging import get_run_logger
 
 from seamline.errors import ToolFailed
 from seamline.results import BuildTestResult, BuiltImage, PushedImage, ScanResult
-from tasks.cache_keys import stage_key
+from tasks import cache_keys
 from tasks.context import RunContext
 from tasks.retry_policy import transient_only
 
 
-def _key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
-    image: BuiltImage = parameters["image"]
-    return stage_key("push", image.image_id, image.local_ref.rpartition(":")[0])
-
-
 @task(
     name="push",
-    cache_key_fn=_key,
+    cache_policy=cache_keys.policy(lambda p: cache_keys.push(p["image"])),
     persist_result=True,
     retries=3,
     retry_delay_seconds=[2, 5, 10],

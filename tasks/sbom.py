@@ -2,28 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
-from typing import Any
 
 from prefect import task
-from prefect.context import TaskRunContext
 from prefect.logging import get_run_logger
 
 from seamline.errors import ToolFailed
 from seamline.results import PushedImage, SbomResult
-from tasks.cache_keys import stage_key, tool_versions
+from tasks import cache_keys
 from tasks.context import RunContext
 from tasks.retry_policy import transient_only
 
 
-def _key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
-    image: PushedImage = parameters["image"]
-    return stage_key("sbom", image.ref, tool_versions(parameters["ctx"])["syft"])
-
-
 @task(
     name="sbom",
-    cache_key_fn=_key,
+    cache_policy=cache_keys.policy(lambda p: cache_keys.sbom(p["ctx"], p["image"])),
     persist_result=True,
     retries=2,
     retry_delay_seconds=5,
@@ -38,6 +32,9 @@ def make_sbom(ctx: RunContext, image: PushedImage) -> SbomResult:
     folder = ctx.settings.state_dir / "evidence" / "sbom"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{image.digest.replace(':', '-')}.spdx.json"
-    path.write_text(json.dumps(document, indent=1))
+    text = json.dumps(document, indent=1)
+    path.write_text(text)
     get_run_logger().info("%s: SBOM with %d packages", image.service, len(packages))
-    return SbomResult(image.service, str(path), len(packages))
+    return SbomResult(
+        image.service, str(path), len(packages), hashlib.sha256(text.encode()).hexdigest()
+    )

@@ -6,26 +6,18 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
 
 from prefect import task
-from prefect.context import TaskRunContext
 from prefect.logging import get_run_logger
 
 from seamline.provenance import BuildFacts, slsa_provenance
 from seamline.results import BuildTestResult, BuiltImage, PushedImage, ScanResult, SignResult
-from tasks.cache_keys import stage_key
+from tasks import cache_keys
 from tasks.context import RunContext
 from tasks.retry_policy import transient_only
 from tasks.side_by_side import side_by_side
 
 PROVENANCE_TYPE = "slsaprovenance1"
-
-
-def _key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
-    ctx: RunContext = parameters["ctx"]
-    image: PushedImage = parameters["image"]
-    return stage_key("sign", image.ref, ctx.tools.cosign().identity)
 
 
 def _facts(ctx: RunContext, built: BuiltImage, image: PushedImage) -> BuildFacts:
@@ -48,7 +40,7 @@ def _facts(ctx: RunContext, built: BuiltImage, image: PushedImage) -> BuildFacts
 
 @task(
     name="sign-attest",
-    cache_key_fn=_key,
+    cache_policy=cache_keys.policy(lambda p: cache_keys.sign(p["ctx"], p["image"])),
     persist_result=True,
     retries=2,
     retry_delay_seconds=5,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -9,13 +10,42 @@ import docker
 import docker.errors
 from docker import DockerClient
 
-from seamline.errors import ServiceUnavailable, ToolFailed
-from seamline.runner import timed
+from seamline.errors import GateFailure, SeamlineError, ServiceUnavailable, ToolFailed
+from seamline.runner import last_lines, timed
+
+# Build failures that are about reaching a base image, not about the Dockerfile's content.
+_UNREACHABLE = re.compile(
+    r"pull access denied|manifest .*not found|manifest unknown|dial tcp|no such host"
+    r"|i/o timeout|connection refused|TLS handshake|toomanyrequests",
+    re.IGNORECASE,
+)
+
+
+def build_failure(tag: str, message: str, output: str) -> SeamlineError:
+    """A failed build as the error it is: a base image out of reach is the environment;
+    anything else (a failing RUN, a COPY of a missing file) is the Dockerfile's content,
+    a gate failure that a retry would not change."""
+    said = last_lines(output, lines=6, limit=1500)
+    if _UNREACHABLE.search(message):
+        return ToolFailed(
+            f"docker build of {tag} could not get a base image: {message}",
+            hint="mirror the base image into the registry (`seamline stack up` mirrors the "
+            "stack's own) or set SEAMLINE_GO_BUILDER_IMAGE / SEAMLINE_RUNTIME_IMAGE",
+            stderr_tail=said,
+        )
+    return GateFailure(
+        f"docker build of {tag} failed: {message}" + (f"\n{said}" if said else ""),
+        hint="fix the Dockerfile or the code it builds; `docker build` reproduces it",
+    )
 
 
 class DockerEngine:
     def __init__(self, *, client: DockerClient) -> None:
         self._client = client
+
+    @property
+    def client(self) -> DockerClient:
+        return self._client
 
     @classmethod
     def connect(cls, base_url: str, *, timeout: int = 600) -> DockerEngine:
@@ -71,10 +101,8 @@ class DockerEngine:
                     forcerm=True,
                 )
         except docker.errors.BuildError as e:
-            tail = "".join(str(chunk.get("stream", "")) for chunk in e.build_log)[-2000:]
-            raise ToolFailed(
-                f"docker build of {tag} failed: {e.msg}", stderr_tail=tail.strip()
-            ) from e
+            output = "".join(str(chunk.get("stream", "")) for chunk in e.build_log)
+            raise build_failure(tag, str(e.msg), output) from e
         except docker.errors.APIError as e:
             raise ToolFailed(f"docker build of {tag} failed: {e}") from e
         return str(image.id)

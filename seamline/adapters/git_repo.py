@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import git
 
 from seamline.errors import ToolFailed, UsageError
+from seamline.names import COMMIT_ID, check_ref
+from seamline.policy.overlay_moves import Relation
 from seamline.runner import timed
 
 AUTHOR = git.Actor("seamline", "seamline@localhost")
@@ -83,19 +87,137 @@ def push(repo: git.Repo, *, branch: str) -> None:
         raise ToolFailed(f"git push to {branch} failed: {infos.error}")
 
 
-def checkout_ref(remote: str, dest: Path, ref: str) -> str:
-    """Clone ``remote`` into ``dest`` with ``ref`` checked out; return the commit SHA."""
+@dataclass(frozen=True)
+class CheckedOut:
+    commit: str
+    branch: str | None  # the branch the commit was taken from, when known
+    commit_time: int  # committer time, seconds since the epoch
+
+
+_URL = re.compile(r"^(?:https?|ssh|git|file)://[^\s]+$|^[\w.-]+@[\w.-]+:[^\s]+$")
+_NOT_A_REPO = (
+    "does not appear to be a git repository",
+    "does not exist",
+    "not found",
+    "could not read username",
+    "authentication failed",
+    "not a git repository",
+)
+
+
+def check_remote(remote: str) -> str:
+    """A repository URL or an existing local folder; anything else is a usage error."""
+    if remote.startswith("-"):
+        raise UsageError(f"repository {remote!r} starts with '-'", hint="pass a URL or a path")
+    if _URL.match(remote):
+        return remote
+    if not Path(remote).is_dir():
+        raise UsageError(
+            f"repository {remote!r} is neither a URL nor an existing folder",
+            hint="pass an http(s)://, ssh://, git:// or file:// URL, user@host:path, "
+            "or the path of a Git repository",
+        )
+    return remote
+
+
+def _git(repo: git.Repo, *args: str) -> str:
+    return str(repo.git.execute(["git", *args], with_extended_output=False))
+
+
+def _resolve(repo: git.Repo, ref: str) -> tuple[str, str | None]:
+    """The commit ``ref`` names in a fresh clone, and the branch when it names one."""
+    branch = ref.removeprefix("refs/heads/")
+    candidates = [(f"refs/remotes/origin/{branch}", branch), (f"refs/tags/{ref}", None)]
+    if ref.startswith("refs/tags/"):
+        candidates = [(ref, None)]
+    if COMMIT_ID.match(ref):
+        candidates.append((ref, None))
+    for candidate, names_branch in candidates:
+        try:
+            sha = _git(
+                repo,
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                "--end-of-options",
+                f"{candidate}^{{commit}}",
+            )
+        except git.exc.GitCommandError:
+            continue
+        return sha.strip(), names_branch
+    raise UsageError(
+        f"the repository has no branch, tag or commit {ref!r}",
+        hint="pass a branch, tag or commit that exists",
+    )
+
+
+def checkout_commit(remote: str, dest: Path, ref: str, *, branch: str | None) -> CheckedOut:
+    """Clone ``remote`` into ``dest`` with ``ref`` checked out (detached). ``branch``, when
+    given, is the branch the commit was pushed to: the commit must be on it."""
+    check_remote(remote)
+    check_ref(ref)
+    if branch is not None:
+        check_ref(branch, what="branch")
     try:
         with timed("git clone"):
             repo = git.Repo.clone_from(remote, dest, no_checkout=True)
     except git.exc.GitCommandError as e:
-        raise ToolFailed(f"cannot clone {remote}: {e.stderr.strip()}", transient=True) from e
+        stderr = str(e.stderr).strip()
+        if any(marker in stderr.lower() for marker in _NOT_A_REPO):
+            raise UsageError(
+                f"cannot clone {remote}: {stderr}", hint="check --repo: it must be a Git repository"
+            ) from e
+        raise ToolFailed(f"cannot clone {remote}: {stderr}", transient=True) from e
     try:
-        repo.git.checkout(ref)
-    except git.exc.GitCommandError as e:
-        raise UsageError(
-            f"{remote} has no ref {ref!r}", hint="pass a branch, tag or commit that exists"
-        ) from e
+        commit, named = _resolve(repo, ref)
+        if branch is not None and branch != named:
+            tip = f"refs/remotes/origin/{branch}"
+            try:
+                _git(repo, "merge-base", "--is-ancestor", commit, tip)
+            except git.exc.GitCommandError as e:
+                raise UsageError(
+                    f"commit {commit[:12]} is not on branch {branch!r} of {remote}",
+                    hint="pass the branch the commit was pushed to, or leave --branch out",
+                ) from e
+            named = branch
+        _git(repo, "checkout", "--quiet", "--detach", commit)
+        when = int(_git(repo, "show", "-s", "--format=%ct", commit).strip())
     finally:
         repo.close()
-    return str(git.Repo(dest).head.commit.hexsha)
+    return CheckedOut(commit=commit, branch=named, commit_time=when)
+
+
+def _is_ancestor(repo: git.Repo, older: str, newer: str) -> bool:
+    try:
+        _git(repo, "merge-base", "--is-ancestor", older, newer)
+    except git.exc.GitCommandError:
+        return False
+    return True
+
+
+def relation(checkout: Path, older: str, newer: str) -> Relation:
+    """How commit ``older`` relates to ``newer`` in ``checkout``: "same", "ancestor" (older
+    is an ancestor of newer), "descendant", or "unrelated" (neither, or unknown here even
+    after fetching every branch)."""
+    if older == newer:
+        return "same"
+    repo = git.Repo(checkout)
+    try:
+        for attempt in range(2):
+            try:
+                for sha in (older, newer):
+                    _git(repo, "cat-file", "-e", f"{sha}^{{commit}}")
+            except git.exc.GitCommandError:
+                if attempt == 0:
+                    with timed("git fetch"):
+                        _git(repo, "fetch", "--quiet", "origin")
+                    continue
+                return "unrelated"
+            break
+        if _is_ancestor(repo, older, newer):
+            return "ancestor"
+        if _is_ancestor(repo, newer, older):
+            return "descendant"
+        return "unrelated"
+    finally:
+        repo.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from seamline.runner import CompletedRun, run
 
@@ -17,23 +18,92 @@ class TestCounts:
     passed: int
     failed: int
     skipped: int
-    failures: tuple[str, ...]
+    failures: tuple[str, ...]  # "pkg.TestName: its last output line"
+    build_failures: tuple[str, ...] = ()  # "pkg: the compiler's first error"
+
+    def explain(self, limit: int = 5) -> str:
+        """Why `go test` failed, for a person: failing tests and packages that did not
+        build, the first few of each with a count."""
+        parts = []
+        if self.build_failures:
+            shown = "; ".join(self.build_failures[:limit])
+            more = len(self.build_failures) - limit
+            parts.append(
+                f"{len(self.build_failures)} package(s) failed to build: {shown}"
+                + (f" (+{more} more)" if more > 0 else "")
+            )
+        if self.failures:
+            shown = "; ".join(self.failures[:limit])
+            more = len(self.failures) - limit
+            parts.append(
+                f"{len(self.failures)} test(s) failed: {shown}"
+                + (f" (+{more} more)" if more > 0 else "")
+            )
+        return "; ".join(parts)
+
+
+def _events(stream: str) -> list[dict[str, Any]]:
+    events = []
+    for line in stream.splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                events.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return events
 
 
 def count_test_events(stream: str) -> TestCounts:
-    """Counts per test (not per package) from `go test -json` output."""
+    """Counts per test (not per package) from `go test -json` output, with the reason of
+    each failure: a test's last output line, a package's first compiler error."""
     outcome: dict[tuple[str, str], str] = {}
-    for line in stream.splitlines():
-        line = line.strip()
-        if not line.startswith("{"):
-            continue
-        event = json.loads(line)
+    last_line: dict[tuple[str, str], str] = {}
+    build_output: dict[str, list[str]] = {}
+    failed_builds: list[str] = []
+    for event in _events(stream):
+        action = event.get("Action")
+        if action == "build-output":
+            text = str(event.get("Output", "")).strip()
+            if text and not text.startswith("#"):
+                build_output.setdefault(str(event.get("ImportPath", "")), []).append(text)
+        elif action == "build-fail":
+            failed_builds.append(str(event.get("ImportPath", "")))
         test = event.get("Test")
-        if test and event.get("Action") in ("pass", "fail", "skip"):
-            outcome[(event.get("Package", ""), test)] = event["Action"]
-    failures = tuple(sorted(f"{pkg}.{name}" for (pkg, name), a in outcome.items() if a == "fail"))
+        if not test:
+            continue
+        key = (str(event.get("Package", "")), str(test))
+        if action == "output":
+            text = str(event.get("Output", "")).strip()
+            if text and not text.startswith(("=== ", "--- ")):
+                last_line[key] = text
+        elif action in ("pass", "fail", "skip"):
+            outcome[key] = action
+    failures = tuple(
+        sorted(
+            f"{pkg}.{name}" + (f": {last_line[(pkg, name)]}" if (pkg, name) in last_line else "")
+            for (pkg, name), a in outcome.items()
+            if a == "fail"
+        )
+    )
+    broken = tuple(
+        f"{path.split(' ')[0]}: {(build_output.get(path) or ['no compiler output'])[0]}"
+        for path in sorted(set(failed_builds))
+    )
     values = list(outcome.values())
-    return TestCounts(values.count("pass"), values.count("fail"), values.count("skip"), failures)
+    return TestCounts(
+        values.count("pass"), values.count("fail"), values.count("skip"), failures, broken
+    )
+
+
+def go_test_text(stream: str) -> str:
+    """The plain text a person reads from `go test -json` output: build errors and the
+    tests' own output, as `go test` without -json would print it."""
+    return "".join(
+        str(event.get("Output", ""))
+        for event in _events(stream)
+        if event.get("Action") in ("output", "build-output")
+    )
 
 
 class GoToolchain:
@@ -67,6 +137,20 @@ class GoToolchain:
         if config is not None:
             argv += ["--config", str(config)]
         return run([*argv, "./..."], cwd=module, env=self._env(), timeout=900, check=False)
+
+    def download_modules(self, module: Path, cache: Path) -> None:
+        """Fetch the module's dependencies into ``cache`` (a module cache the sandbox
+        mounts read-only). Downloading runs none of the fetched code."""
+        if (module / "vendor" / "modules.txt").is_file():
+            return  # vendored: the sandbox builds from vendor/
+        cache.mkdir(parents=True, exist_ok=True)
+        run(
+            [str(self._go), "mod", "download"],
+            cwd=module,
+            env={**self._env(), "GOMODCACHE": str(cache), "GOFLAGS": "-mod=mod"},
+            timeout=900,
+            hint="check that the Go module proxy is reachable (GOPROXY) and go.sum is current",
+        )
 
     def test(self, module: Path) -> tuple[CompletedRun, TestCounts]:
         result = run(

@@ -48,7 +48,9 @@ def test_keyless_sign_keeps_the_token_out_of_argv_errors_and_logs(
     error = caught.value
     assert error.exit_code == 3
     assert TOKEN not in error.diagnostics()
-    argv = error.message.split()
+    assert error.message.startswith("cosign sign exited with 1: ")  # cosign's own words
+    logged = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("run: "))
+    argv = logged.split()
     token_argument = argv[argv.index("--identity-token") + 1]
     assert "/seamline-oidc-" in token_argument  # a private file, not the token itself
     assert TOKEN not in caplog.text

@@ -40,7 +40,7 @@ def test_missing_config(tmp_path: Path) -> None:
 
 def test_missing_dockerfile_named(repo: Path) -> None:
     (repo / "app" / "orders" / "Dockerfile").unlink()
-    with pytest.raises(UsageError, match="service orders"):
+    with pytest.raises(UsageError, match=r"services\.orders\.dockerfile"):
         load_pipeline_config(repo)
 
 
@@ -52,3 +52,114 @@ def test_duplicate_and_bad_fields(repo: Path) -> None:
     (repo / "seamline.toml").write_text(text.replace('name = "orders"', 'name = "Orders!"'))
     with pytest.raises(UsageError, match=r"services\.1\.name"):
         load_pipeline_config(repo)
+
+
+def _set(repo: Path, old: str, new: str) -> None:
+    path = repo / "seamline.toml"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "named"),
+    [
+        ('context = "app/catalog"', 'context = "../../secrets"', "services.catalog.context"),
+        ('context = "app/catalog"', 'context = "/etc"', "services.catalog.context"),
+        (
+            'dockerfile = "Dockerfile"',
+            'dockerfile = "../../../../etc/hostname"',
+            "services.catalog.dockerfile",
+        ),
+        ('lint_config = ".golangci.yml"', 'lint_config = "../x.yml"', "pipeline.lint_config"),
+        (
+            'overlay_root = "kustomize/overlays"',
+            'overlay_root = "../gitops"',
+            "pipeline.overlay_root",
+        ),
+    ],
+)
+def test_paths_that_leave_the_repository_are_refused(
+    repo: Path, old: str, new: str, named: str
+) -> None:
+    _set(repo, old, new)
+    with pytest.raises(UsageError) as caught:
+        load_pipeline_config(repo)
+    assert named in caught.value.message
+    assert "stay inside" in caught.value.hint
+
+
+def test_symlinks_out_of_the_repository_are_refused(repo: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "secrets"
+    outside.mkdir()
+    (outside / "cosign.password").write_text("hunter2")
+    (outside / "Dockerfile").write_text("FROM scratch\n")
+    (repo / "app" / "sneaky").symlink_to(outside)
+    _set(repo, 'context = "app/catalog"', 'context = "app/sneaky"')
+    with pytest.raises(UsageError, match=r"services\.catalog\.context.*leads outside"):
+        load_pipeline_config(repo)
+
+
+def test_allowlist_symlinked_to_a_secret_is_refused_without_reading_it(
+    repo: Path, tmp_path: Path
+) -> None:
+    secret = tmp_path / "cosign.password"
+    secret.write_text("hunter2-do-not-print")
+    (repo / "allow.toml").symlink_to(secret)
+    _set(
+        repo,
+        'lint_config = ".golangci.yml"',
+        'lint_config = ".golangci.yml"\nallowlist = "allow.toml"',
+    )
+    with pytest.raises(UsageError) as caught:
+        load_pipeline_config(repo)
+    assert "pipeline.allowlist" in caught.value.message
+    assert "hunter2" not in caught.value.diagnostics()
+
+
+def test_config_file_symlinked_out_is_refused(repo: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "other.toml"
+    (repo / "seamline.toml").rename(elsewhere)
+    (repo / "seamline.toml").symlink_to(elsewhere)
+    with pytest.raises(UsageError, match="leads outside"):
+        load_pipeline_config(repo)
+
+
+def test_symlink_inside_the_repository_is_fine(repo: Path) -> None:
+    (repo / "app" / "catalog-link").symlink_to(repo / "app" / "catalog")
+    _set(repo, 'context = "app/catalog"', 'context = "app/catalog-link"')
+    config = load_pipeline_config(repo)
+    assert config.context_of(config.services[0]) == (repo / "app" / "catalog").resolve()
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "named"),
+    [
+        ('repository = "bookstore/catalog"', 'repository = "Bookstore/Catalog"', "repository"),
+        ('repository = "bookstore/catalog"', 'repository = "bookstore//catalog"', "repository"),
+        ('image = "bookstore/catalog"', 'image = "bookstore/catalog:1.0"', "image"),
+        ('registry = "127.0.0.1:5000"', 'registry = "http://127.0.0.1:5000"', "registry"),
+        ('default_overlay = "dev"', 'default_overlay = "../base"', "overlay"),
+    ],
+)
+def test_names_follow_their_grammar(repo: Path, old: str, new: str, named: str) -> None:
+    _set(repo, old, new)
+    with pytest.raises(UsageError, match=named):
+        load_pipeline_config(repo)
+
+
+def test_branch_overlays_decide_what_a_push_may_bump(repo: Path) -> None:
+    config = load_pipeline_config(repo)
+    assert config.pipeline.overlay_for_branch("main") == "dev"
+    assert config.pipeline.overlay_for_branch("feature") is None
+    assert config.pipeline.overlay_for_branch(None) is None
+    _set(repo, "[[services]]", '[pipeline.branch_overlays]\nrelease = "staging"\n\n[[services]]')
+    mapped = load_pipeline_config(repo)
+    assert mapped.pipeline.overlay_for_branch("release") == "staging"
+    assert mapped.pipeline.overlay_for_branch("main") is None
+
+
+def test_overlay_names_cannot_climb(repo: Path) -> None:
+    config = load_pipeline_config(repo)
+    with pytest.raises(UsageError, match="not a valid name"):
+        config.overlay("../base")

@@ -1,0 +1,215 @@
+"""The sandbox where a repository's own code runs: `go build`, `go vet`, golangci-lint and
+`go test`, side by side, in a container of the Go builder image.
+
+Code under test is not trusted (a pull request runs it). In the sandbox it runs as a
+non-root user, with no network (no registry, no Prefect API, no module proxy), no Docker
+socket, no secrets in its environment, a read-only root filesystem and the repository
+mounted read-only. It can write only to a tmpfs, to its Go and lint build caches, and to
+the folder that receives the checks' output. Modules are downloaded beforehand, on the
+host, by `go mod download` (which fetches code but runs none), and mounted read-only.
+Build caches are kept per trust class, so a pull request cannot plant build results that
+a trusted run would reuse.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import docker.errors
+import requests.exceptions
+from docker import DockerClient
+
+from seamline.errors import ServiceUnavailable, ToolFailed
+from seamline.runner import CompletedRun, timed
+
+SANDBOX_UID = 65532
+CHECKS = ("build", "vet", "lint", "test")
+# Runs inside the container (busybox or any POSIX sh): the four checks side by side, each
+# one's stdout, stderr and exit code into /out. Arguments: module folder, lint config.
+_SCRIPT = r"""
+set -u
+cd "$1"
+lint_config=${2:-}
+check() {
+  name=$1; shift
+  nice -n 10 "$@" >"/out/$name.out" 2>"/out/$name.err"
+  echo $? >"/out/$name.rc"
+}
+check build go build -o /tmp/bin/ ./... &
+check vet go vet ./... &
+if [ -n "$lint_config" ]; then
+  check lint golangci-lint run --allow-parallel-runners --config "$lint_config" ./... &
+else
+  check lint golangci-lint run --allow-parallel-runners ./... &
+fi
+check test go test -json -count=1 ./... &
+wait
+"""
+TMP = "/tmp"  # noqa: S108 - inside the container: a tmpfs of its own
+_SEED = 'cp -a "$GOCACHE"/. /seed/ 2>/dev/null; chown -R "$1" /seed'
+
+
+@dataclass(frozen=True)
+class SandboxCaches:
+    """Host folders the sandbox may write to (per trust class) or read (modules)."""
+
+    go_build: Path
+    lint: Path
+    modules: Path
+
+
+class GoSandbox:
+    def __init__(
+        self,
+        *,
+        client: DockerClient,
+        image: str,
+        golangci_lint: Path,
+        caches: SandboxCaches,
+        threads: int,
+    ) -> None:
+        self._client = client
+        self._image = image
+        self._lint = golangci_lint.resolve()
+        self._caches = caches
+        self._threads = threads
+        # As root, checks run as the unprivileged nonroot user; otherwise as ourselves.
+        self.uid = SANDBOX_UID if os.geteuid() == 0 else os.geteuid()
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _own(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0 and folder.stat().st_uid != self.uid:
+            os.chown(folder, self.uid, self.uid)
+
+    def prepare(self) -> None:
+        """Create the caches; seed an empty Go build cache from the image's own (the
+        standard library, compiled), so the first checks do not compile it again."""
+        for folder in (self._caches.go_build, self._caches.lint):
+            self._own(folder)
+        marker = self._caches.go_build / ".seeded"
+        if marker.exists():
+            return
+        try:
+            self._client.containers.run(
+                self._image,
+                ["sh", "-c", _SEED, "seed", f"{self.uid}:{self.uid}"],
+                user="0:0",
+                network_mode="none",
+                volumes={str(self._caches.go_build): {"bind": "/seed", "mode": "rw"}},
+                remove=True,
+            )
+        except docker.errors.DockerException as e:
+            raise ToolFailed(f"seeding the sandbox build cache failed: {e}") from e
+        marker.write_text(self._image + "\n")
+
+    def run_checks(
+        self,
+        *,
+        repository: Path,
+        module: str,
+        lint_config: str | None,
+        out_dir: Path,
+        timeout: float = 900,
+    ) -> dict[str, CompletedRun]:
+        """Run the four checks of ``module`` (a folder relative to ``repository``); each
+        check's output is kept in ``out_dir`` as NAME.out / NAME.err."""
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        self._own(out_dir)
+        src = "/src"
+        args = [f"{src}/{module}".rstrip("/"), f"{src}/{lint_config}" if lint_config else ""]
+        started = time.monotonic()
+        with timed("go checks (sandbox)"):
+            container = self._start(repository, out_dir, args)
+            try:
+                status = self._wait(container, timeout)
+            finally:
+                container.remove(force=True)
+        seconds = time.monotonic() - started
+        if status not in (0,):
+            raise ToolFailed(
+                f"the sandbox for {module} ended with status {status}",
+                hint="see the Docker Engine's log; the checks' output is in " + str(out_dir),
+            )
+        return {name: _read_check(out_dir, name, seconds) for name in CHECKS}
+
+    def _start(self, repository: Path, out_dir: Path, args: list[str]) -> Any:
+        try:
+            return self._client.containers.run(
+                self._image,
+                ["sh", "-c", _SCRIPT, "checks", *args],
+                detach=True,
+                user=f"{self.uid}:{self.uid}",
+                network_mode="none",
+                read_only=True,
+                cap_drop=["ALL"],
+                security_opt=["no-new-privileges"],
+                pids_limit=4096,
+                tmpfs={TMP: "rw,exec,nosuid,size=4g"},
+                working_dir=TMP,
+                environment={
+                    "HOME": TMP,
+                    "XDG_CACHE_HOME": f"{TMP}/.cache",
+                    "TMPDIR": TMP,
+                    "GOCACHE": "/cache/go-build",
+                    "GOLANGCI_LINT_CACHE": "/cache/lint",
+                    "GOMODCACHE": "/modules",
+                    "GOPROXY": "off",
+                    "GOSUMDB": "off",
+                    "GOFLAGS": "-trimpath -buildvcs=false",
+                    "GOTOOLCHAIN": "local",
+                    "CGO_ENABLED": "0",
+                    "GOMAXPROCS": str(self._threads),
+                    "PATH": "/usr/local/go/bin:/go/bin:/usr/local/bin:/usr/bin:/bin",
+                },
+                volumes={
+                    str(repository.resolve()): {"bind": "/src", "mode": "ro"},
+                    str(self._caches.modules): {"bind": "/modules", "mode": "ro"},
+                    str(self._caches.go_build): {"bind": "/cache/go-build", "mode": "rw"},
+                    str(self._caches.lint): {"bind": "/cache/lint", "mode": "rw"},
+                    str(out_dir): {"bind": "/out", "mode": "rw"},
+                    str(self._lint): {"bind": "/usr/local/bin/golangci-lint", "mode": "ro"},
+                },
+            )
+        except docker.errors.ImageNotFound as e:
+            raise ServiceUnavailable(
+                f"the sandbox image {self._image} is not available: {e}",
+                hint="run `seamline stack up` to mirror the Go builder image",
+            ) from e
+        except docker.errors.DockerException as e:
+            raise ToolFailed(f"starting the sandbox failed: {e}", transient=True) from e
+
+    @staticmethod
+    def _wait(container: Any, timeout: float) -> int:
+        try:
+            result = container.wait(timeout=timeout)
+        except requests.exceptions.ConnectionError as e:
+            container.kill()
+            raise ToolFailed(
+                f"the checks did not finish within {timeout:.0f} s",
+                hint="look for a test that hangs; the output so far is kept",
+            ) from e
+        return int(result.get("StatusCode", -1))
+
+
+def _read_check(out_dir: Path, name: str, seconds: float) -> CompletedRun:
+    def read(suffix: str) -> str:
+        path = out_dir / f"{name}.{suffix}"
+        return path.read_text(errors="replace") if path.is_file() else ""
+
+    code = read("rc").strip()
+    return CompletedRun(
+        argv=(name,),
+        returncode=int(code) if code.lstrip("-").isdigit() else -1,
+        stdout=read("out"),
+        stderr=read("err"),
+        seconds=seconds,
+    )
