@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from seamline.errors import SeamlineError, UsageError
 from seamline.logging_setup import configure
-from seamline.prefect_env import prefect_environment
+from seamline.prefect_env import auth_file, prefect_environment
 from seamline.settings import Settings
 from seamline.stack.model import ComponentStatus
 from seamline.stack.signing_key import SigningKey
@@ -186,10 +186,10 @@ def _cmd_smoke(settings: Settings, as_json: bool) -> int:
 
 def _known_secrets(settings: Settings) -> list[str]:
     found = settings.secrets()
-    key = SigningKey(settings)
-    if key.password_file.is_file():
-        found.append(key.password_file.read_text().strip())
-    return found
+    for path in (SigningKey(settings).password_file, auth_file(settings)):
+        if path.is_file():
+            found.append(path.read_text().strip())
+    return [s for s in found if s]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -29,6 +29,8 @@ from seamline.tls import tls_context
 from seamline.warm_runner import (
     MessageReader,
     code_fingerprint,
+    holds_secrets,
+    peer_is_us,
     prefect_variables,
     send,
     socket_path,
@@ -69,7 +71,10 @@ PRELOAD = (
 
 class WarmServer:
     def __init__(self, settings: Settings) -> None:
-        self._path = socket_path(settings.state_dir)
+        path = socket_path(settings.state_dir)
+        if path is None:
+            raise SystemExit(f"{settings.state_dir} is too long a path for the runner's socket")
+        self._path = path
         self._prefect = prefect_variables(os.environ)
         self._fingerprint = code_fingerprint()
         self._children: set[int] = set()
@@ -90,7 +95,10 @@ class WarmServer:
             self._reap()
             if readable:
                 conn, _ = listener.accept()
-                self._handle(conn)
+                if peer_is_us(conn):
+                    self._handle(conn)
+                else:
+                    conn.close()
         listener.close()
         self._path.unlink(missing_ok=True)
         log.info("code changed on disk: restarting to load it")
@@ -135,7 +143,7 @@ class WarmServer:
             settings = Settings()
         except Exception:  # bad settings: the command itself reports them properly
             return None
-        if socket_path(settings.state_dir) != self._path:
+        if socket_path(settings.state_dir) != self._path or holds_secrets(os.environ):
             return "the run's state folder is not this runner's"
         env = dict(os.environ)
         env.update(prefect_environment(settings))

@@ -1,14 +1,67 @@
-"""The environment of every process that talks to the local Prefect server."""
+"""The environment of every process that talks to the local Prefect server.
+
+The server requires an API auth string (basic auth; Prefect's ``PREFECT_SERVER_API_AUTH_STRING``),
+generated 0600 by ``seamline stack up``; seamline's own processes get it as
+``PREFECT_API_AUTH_STRING``. Code under test never gets it (nor any network to use it on).
+"""
 
 from __future__ import annotations
 
+import os
+import secrets
+import stat
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from seamline.errors import StateCorrupt
 from seamline.settings import Settings
+
+AUTH_USER = "seamline"
+
+
+def auth_file(settings: Settings) -> Path:
+    return settings.state_dir / "secrets" / "prefect-api-auth"
+
+
+def prefect_api_auth(settings: Settings) -> SecretStr | None:
+    """The API auth string: the setting, else the stack's generated file, else None."""
+    if settings.prefect_api_auth is not None:
+        return settings.prefect_api_auth
+    path = auth_file(settings)
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    if mode & 0o077:
+        raise StateCorrupt(
+            f"{path} is readable by others (mode {mode:o})", hint=f"chmod 600 {path}"
+        )
+    value = path.read_text().strip()
+    return SecretStr(value) if value else None
+
+
+def ensure_api_auth(settings: Settings) -> SecretStr:
+    """The auth string, generated (0600, folder 0700) when there is none yet."""
+    existing = prefect_api_auth(settings)
+    if existing is not None:
+        return existing
+    path = auth_file(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as sink:
+        sink.write(f"{AUTH_USER}:{secrets.token_urlsafe(32)}")
+    value = prefect_api_auth(settings)
+    if value is None:  # pragma: no cover - just written
+        raise StateCorrupt(f"{path} could not be written")
+    return value
 
 
 def prefect_environment(settings: Settings) -> dict[str, str]:
     """Environment for any process that talks to the local Prefect server."""
     home = settings.state_dir / "prefect"
-    return {
+    env = {
         "PREFECT_HOME": str(home),
         "PREFECT_API_URL": settings.prefect_api_url,
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -16,3 +69,7 @@ def prefect_environment(settings: Settings) -> dict[str, str]:
         "PREFECT_LOGGING_LEVEL": "INFO",
         "DO_NOT_TRACK": "1",  # offline: no client analytics
     }
+    auth = prefect_api_auth(settings)
+    if auth is not None:
+        env["PREFECT_API_AUTH_STRING"] = auth.get_secret_value()
+    return env

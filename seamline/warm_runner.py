@@ -21,8 +21,8 @@ import json
 import os
 import signal
 import socket
+import struct
 import sys
-import tempfile
 import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -36,12 +36,28 @@ MAX_MESSAGE = 1 << 20
 MAX_SOCKET_PATH = 100
 
 
-def socket_path(state_dir: Path) -> Path:
+def socket_path(state_dir: Path) -> Path | None:
+    """The runner's socket in the state folder; None when that path is too long for a
+    Unix socket. Never a name in a shared folder, where another user could bind it first
+    and receive the runs."""
     path = state_dir / "run" / "warm-runner.sock"
-    if len(str(path)) <= MAX_SOCKET_PATH:
-        return path
-    digest = hashlib.sha256(str(state_dir).encode()).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"seamline-{digest}.sock"
+    return path if len(str(path)) <= MAX_SOCKET_PATH else None
+
+
+# Environment variables that hold secrets: a run whose environment has any of them is not
+# handed to the runner (it runs in-process), so no secret ever crosses the socket.
+SECRET_NAMES = ("PASSWORD", "TOKEN", "SECRET", "AUTH", "API_KEY", "PRIVATE_KEY")
+
+
+def holds_secrets(env: Mapping[str, str]) -> list[str]:
+    return sorted(name for name in env if any(part in name.upper() for part in SECRET_NAMES))
+
+
+def peer_is_us(sock: socket.socket) -> bool:
+    """The process at the other end runs as our own user (SO_PEERCRED)."""
+    creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    _pid, uid, _gid = struct.unpack("3i", creds)
+    return bool(uid == os.getuid())
 
 
 def _client_setting(name: str) -> Any:
@@ -62,7 +78,8 @@ def _client_setting(name: str) -> Any:
 
 
 def client_socket() -> Path | None:
-    """Where the client looks for the runner; None when the warm runner is switched off."""
+    """Where the client looks for the runner; None when the warm runner is switched off
+    or cannot have a socket."""
     warm = _client_setting("warm_runner")
     if warm is not None and str(warm).strip().lower() in ("0", "false", "f", "no", "n", "off"):
         return None
@@ -121,6 +138,8 @@ def ping(path: Path, timeout: float = 2.0) -> dict[str, Any] | None:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(timeout)
             sock.connect(str(path))
+            if not peer_is_us(sock):
+                return None
             send(sock, {"op": "ping"})
             return MessageReader(sock).next()
     except (OSError, ValueError):
@@ -131,7 +150,7 @@ def run_warm(argv: Sequence[str]) -> int | None:
     """Run ``seamline <argv>`` in a child of the warm runner and return its exit code;
     None when no runner takes the request (the caller then runs in-process)."""
     path = client_socket()
-    if path is None or not path.exists():
+    if path is None or not path.exists() or holds_secrets(os.environ):
         return None
     request = {
         "op": "run",
@@ -144,6 +163,9 @@ def run_warm(argv: Sequence[str]) -> int | None:
     try:
         sock.settimeout(5.0)
         sock.connect(str(path))
+        if not peer_is_us(sock):
+            sock.close()
+            return None  # someone else's socket: tell it nothing
         send(sock, request, fds=[0, 1, 2])
         reader = MessageReader(sock)
         started = reader.next()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 
-from seamline.prefect_env import prefect_environment
+from seamline.prefect_env import ensure_api_auth, prefect_environment
 from seamline.settings import Settings
 from seamline.stack.daemon import Daemon, port_open
 from seamline.stack.model import ComponentStatus
@@ -21,6 +21,7 @@ class PrefectService:
         self._settings = settings
         env = prefect_environment(settings)
         env.pop("PREFECT_API_URL")
+        env.pop("PREFECT_API_AUTH_STRING", None)
         env["PREFECT_UI_API_URL"] = settings.prefect_api_url
         # On SQLite, a write transaction of the server's own while a run writes makes the
         # server refuse the run's request (503, which Prefect retries only after 2 s). By
@@ -57,7 +58,24 @@ class PrefectService:
             return False
         return response.status_code == 200 and response.json() is True
 
+    def _requires_auth(self) -> bool:
+        """The API refuses a request that carries no auth string."""
+        try:
+            response = httpx.get(
+                f"{self._settings.prefect_api_url}/admin/version", timeout=2.0, verify=tls_context()
+            )
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 401
+
     def status(self) -> ComponentStatus:
+        if self._healthy() and not self._requires_auth():
+            return ComponentStatus(
+                self.name,
+                False,
+                f"{self._settings.prefect_ui_url} answers API calls without an auth string",
+                "run `seamline stack up` (it restarts the server with API auth)",
+            )
         if self._healthy():
             return ComponentStatus(self.name, True, self._settings.prefect_ui_url)
         return ComponentStatus(
@@ -69,6 +87,13 @@ class PrefectService:
 
     def up(self) -> None:
         (self._settings.state_dir / "prefect").mkdir(parents=True, exist_ok=True)
+        auth = ensure_api_auth(self._settings)
+        self._daemon.env = {
+            **self._daemon.env,
+            "PREFECT_SERVER_API_AUTH_STRING": auth.get_secret_value(),
+        }
+        if self._daemon.running() and self._healthy() and not self._requires_auth():
+            self._daemon.stop()  # started before API auth: restart it with auth
         self._daemon.start()
 
     def down(self) -> None:

@@ -5,9 +5,11 @@ runner refuses (stale code, another Prefect environment) or is absent."""
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +22,8 @@ from seamline.warm_runner import (
     MAX_SOCKET_PATH,
     MessageReader,
     code_fingerprint,
+    holds_secrets,
+    peer_is_us,
     send,
     socket_path,
 )
@@ -124,11 +128,53 @@ def test_changed_code_is_refused_and_the_runner_reloads_in_place(
     _wait_for(lambda: runner.status().healthy)
 
 
-def test_long_state_paths_get_a_short_socket(tmp_path: Path) -> None:
-    deep = tmp_path / ("d" * 120)
-    path = socket_path(deep)
-    assert len(str(path)) <= MAX_SOCKET_PATH
-    assert path != socket_path(tmp_path / ("e" * 120))
+def test_long_state_paths_get_no_socket_and_never_one_in_a_shared_folder(
+    tmp_path: Path,
+) -> None:
+    assert socket_path(tmp_path / ("d" * 120)) is None
+    short = socket_path(tmp_path)
+    assert short is not None and len(str(short)) <= MAX_SOCKET_PATH
+    assert short.is_relative_to(tmp_path)
+
+
+def test_secrets_keep_a_run_off_the_socket() -> None:
+    assert holds_secrets({"SEAMLINE_COSIGN_PASSWORD": "x", "PATH": "/bin"}) == [
+        "SEAMLINE_COSIGN_PASSWORD"
+    ]
+    assert holds_secrets({"PREFECT_API_AUTH_STRING": "a:b", "GITHUB_TOKEN": "t"}) != []
+    assert holds_secrets({"PATH": "/bin", "SEAMLINE_STATE_DIR": "/x"}) == []
+
+
+def test_a_socket_of_another_user_is_told_nothing() -> None:
+    left, right = socket.socketpair()
+    with left, right:
+        assert peer_is_us(left)  # same process, same user
+    if os.getuid() != 0:
+        return
+    folder = Path(tempfile.mkdtemp(prefix="seamline-peer-"))
+    try:
+        os.chmod(folder, 0o755)  # noqa: S103 - another user must reach the socket
+        path = folder / "other.sock"
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(str(path))
+        listener.listen(1)
+        listener.settimeout(10)
+        os.chmod(path, 0o777)  # noqa: S103 - another user must be able to connect
+        child = os.fork()
+        if child == 0:  # a process of another user connects
+            try:
+                os.setuid(65534)
+                with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                    sock.connect(str(path))
+                    time.sleep(1)
+            finally:
+                os._exit(0)
+        conn, _ = listener.accept()
+        with conn, listener:
+            assert not peer_is_us(conn)
+        os.waitpid(child, 0)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_fingerprint_follows_module_changes(tmp_path: Path) -> None:
