@@ -19,7 +19,10 @@ def checkout(settings: Settings, repo: str, ref: str, branch: str | None) -> Wor
     """Bad repositories and refs are usage errors, never retried; a network fault is."""
     root = settings.state_dir / "workspaces"
     root.mkdir(parents=True, exist_ok=True)
+    root.chmod(0o700)  # other users of the machine do not read the checkouts
     staging = Path(tempfile.mkdtemp(prefix="incoming-", dir=root))
+    # The sandbox's unprivileged user reads the checkout through its bind mount.
+    staging.chmod(0o755)
     try:
         checked = checkout_commit(repo, staging, ref, branch=branch)
     except BaseException:
