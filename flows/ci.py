@@ -52,6 +52,7 @@ def ci(
         flow_run_id=run_id,
         flow_run_url=f"{settings.prefect_ui_url}/runs/flow-run/{run_id}",
         force=force,
+        overlay_baseline=plan.overlay_baseline,
     )
     names = [s.name for s in plan.config.services]
     reporter = RunReporter(ctx)

@@ -6,11 +6,13 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from seamline.errors import SeamlineError
 from seamline.redaction import redact
 
 
 class RedactingFilter(logging.Filter):
-    """Masks secrets in the fully formatted message of every record it sees."""
+    """Masks secrets in the fully formatted message of every record it sees, and drops the
+    traceback of seamline's own errors, whose messages say what happened and what to do."""
 
     def __init__(self, secrets: Sequence[str]) -> None:
         super().__init__()
@@ -20,6 +22,10 @@ class RedactingFilter(logging.Filter):
         message = record.getMessage()
         record.msg = redact(message, self._secrets)
         record.args = None
+        if record.exc_info and isinstance(record.exc_info[1], SeamlineError):
+            # An expected failure explains itself in its message: no traceback.
+            record.exc_info = None
+            record.exc_text = None
         if record.exc_info and record.exc_info[1] is not None:
             record.exc_text = redact(
                 logging.Formatter().formatException(record.exc_info), self._secrets

@@ -64,6 +64,7 @@ def _plan(ctx: RunContext, work: Path, wanted: dict[str, str]) -> tuple[Path, li
         get_run_logger().warning("overlay %s: %s", ctx.overlay, note)
     moves = plan_moves(
         wanted=wanted,
+        baseline=ctx.overlay_baseline,
         current=current_images(overlay),
         pins=pins,
         run_commit=ctx.workspace.commit,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from seamline.pipeline_config import PipelineConfig, ServiceSpec
@@ -23,6 +23,8 @@ class RunContext:
     flow_run_id: str
     flow_run_url: str
     force: bool = False  # move images even from unrelated history
+    # The overlay's image references as the preflight found them: what the run changes.
+    overlay_baseline: dict[str, str] = field(default_factory=dict)
 
     @property
     def tools(self) -> Toolbox:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from prefect import task
@@ -22,7 +22,7 @@ from prefect.logging import get_run_logger
 from seamline.adapters.git_repo import clone, relation
 from seamline.adapters.registry import RegistryClient, split_reference
 from seamline.content_hash import tree_hash, value_hash
-from seamline.errors import GateFailure, UsageError
+from seamline.errors import GateFailure, ToolFailed, UsageError
 from seamline.names import check_name
 from seamline.overlay_edit import set_and_render
 from seamline.overlay_files import current_images, kustomization_of, read_pins
@@ -43,6 +43,7 @@ class RunPlan:
     config: PipelineConfig
     overlay: str | None  # what this run may bump; None: build and scan only
     inputs: RunInputs
+    overlay_baseline: dict[str, str] = field(default_factory=dict)  # image -> reference
 
 
 def decide_overlay(
@@ -76,9 +77,10 @@ def check_overlay(
     workspace: Workspace,
     *,
     force: bool,
-) -> None:
+) -> dict[str, str]:
     """The overlay exists in the GitOps repository, inside it, renders, and uses every
-    configured image; and the run is not older than every build it already pins."""
+    configured image; and the run is not older than every build it already pins. Returns
+    the overlay's image references as found."""
     remote = settings.default_gitops_remote()
     tools = Toolbox(settings)
     with tempfile.TemporaryDirectory(prefix="seamline-preflight-") as tmp:
@@ -98,8 +100,17 @@ def check_overlay(
             s.image: f"{config.target_repository(s)}@{_probe_digest(s.image)}"
             for s in config.services
         }
-        set_and_render(tools.kustomize(), folder, probes)
+        try:
+            set_and_render(tools.kustomize(), folder, probes)
+        except ToolFailed as e:  # kustomize said no: the overlay's content, not the machine
+            raise UsageError(
+                f"overlay {overlay!r} in {remote} does not take an image edit and render: "
+                f"{e.message}",
+                hint=f"fix {config.pipeline.overlay_root}/{overlay}/kustomization.yaml "
+                "until `kustomize build` renders it",
+            ) from e
     _refuse_backwards(config, current, pins, workspace, force=force)
+    return current
 
 
 def _refuse_backwards(
@@ -204,12 +215,13 @@ def preflight(
 ) -> RunPlan:
     config = load_pipeline_config(Path(workspace.path))
     overlay = decide_overlay(config, event, workspace.branch, requested_overlay)
+    baseline: dict[str, str] = {}
     if overlay is not None:
-        check_overlay(settings, config, overlay, workspace, force=force)
+        baseline = check_overlay(settings, config, overlay, workspace, force=force)
     elif event == "push":
         get_run_logger().info(
             "branch %s bumps no overlay (pipeline.branch_overlays): build and scan only",
             workspace.branch or "(none)",
         )
     inputs = resolve_inputs(settings, config, releases=overlay is not None)
-    return RunPlan(config=config, overlay=overlay, inputs=inputs)
+    return RunPlan(config=config, overlay=overlay, inputs=inputs, overlay_baseline=baseline)

@@ -104,7 +104,9 @@ class DockerEngine:
             output = "".join(str(chunk.get("stream", "")) for chunk in e.build_log)
             raise build_failure(tag, str(e.msg), output) from e
         except docker.errors.APIError as e:
-            raise ToolFailed(f"docker build of {tag} failed: {e}") from e
+            if e.status_code == 400:  # the daemon refused the Dockerfile itself
+                raise build_failure(tag, str(e.explanation or e), "") from e
+            raise ToolFailed(f"docker build of {tag} failed: {e.explanation or e}") from e
         return str(image.id)
 
     def push(self, reference: str) -> str:

@@ -37,7 +37,7 @@ def seed_bare_remote(source: Path, bare: Path, *, branch: str, message: str) -> 
         git.Repo.init(bare, bare=True, initial_branch=branch)
         with tempfile.TemporaryDirectory(prefix="seamline-seed-") as tmp:
             work = Path(tmp) / "work"
-            shutil.copytree(source, work, ignore=IGNORED)
+            shutil.copytree(source, work, ignore=IGNORED, symlinks=True)
             repo = git.Repo.init(work, initial_branch=branch)
             repo.git.add(A=True)
             commit = repo.index.commit(message, author=AUTHOR, committer=AUTHOR)

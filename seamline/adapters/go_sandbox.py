@@ -13,6 +13,7 @@ a trusted run would reuse.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import time
@@ -99,6 +100,16 @@ class GoSandbox:
         marker = self._caches.go_build / ".seeded"
         if marker.exists():
             return
+        # Services prepare side by side: one seeds, the others wait for it to finish.
+        lock = os.open(self._caches.go_build.parent / ".seed.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not marker.exists():
+                self._seed(marker)
+        finally:
+            os.close(lock)
+
+    def _seed(self, marker: Path) -> None:
         try:
             self._client.containers.run(
                 self._image,

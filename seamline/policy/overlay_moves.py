@@ -1,10 +1,12 @@
 """The stale-run guard: which images a run may move in an overlay, decided per image.
 
-An overlay records, per image, the source commit whose build it pins. A run may move an
-image only forward: when the pinned commit is an ancestor of the run's commit (or nothing
-trustworthy is recorded). A run whose commit is an ancestor of the pinned one is stale for
-that image; a commit from unrelated history (a force-push, another repository) is refused
-unless the run is forced. An image whose reference would not change is left alone.
+A run moves only the images it changed: those whose reference differs from what the
+overlay held when the run started (its baseline); an image it merely restates is left to
+whatever a concurrent run has set since. An overlay records, per image, the source commit
+whose build it pins, and a run may move an image only forward: when the pinned commit is
+an ancestor of the run's commit (or nothing trustworthy is recorded). A run whose commit
+is an ancestor of the pinned one is stale for that image; a commit from unrelated history
+(a force-push, another repository) is refused unless the run is forced.
 """
 
 from __future__ import annotations
@@ -55,13 +57,15 @@ class Move:
 def plan_moves(
     *,
     wanted: Mapping[str, str],
+    baseline: Mapping[str, str],
     current: Mapping[str, str],
     pins: Mapping[str, Pin],
     run_commit: str,
     relation: Callable[[str, str], Relation],
     force: bool = False,
 ) -> list[Move]:
-    """One ``Move`` per wanted image. ``relation(a, b)`` says how commit ``a`` relates to
+    """One ``Move`` per wanted image. ``baseline`` is the overlay as the run found it,
+    ``current`` as it is now. ``relation(a, b)`` says how commit ``a`` relates to
     ``b`` ("ancestor": a is an ancestor of b). A pin counts only while the overlay still
     holds the reference it recorded (a hand edit since makes it void)."""
     moves = []
@@ -70,7 +74,7 @@ def plan_moves(
         pin = pins.get(image)
         valid = pin if pin is not None and pin.reference == now else None
         pinned = valid.source_commit if valid else None
-        if now == reference:
+        if now == reference or baseline.get(image) == reference:
             action: Action = "unchanged"
         elif valid is None or force:
             action = "write"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -10,10 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from seamline.adapters.docker_engine import DockerEngine
 from seamline.pipeline_config import PipelineConfig, load_pipeline_config
+from seamline.prefect_env import prefect_api_auth
 from seamline.settings import PROJECT_ROOT, Settings
 from seamline.stack.base_images import builder_tag
 
@@ -107,3 +111,48 @@ def vulnerable_image(engine: DockerEngine, settings: Settings) -> BuiltImage:
     return _build_and_push(
         engine, settings, "vulnerable", VULNERABLE, f"{settings.registry}/fixtures/vulnerable"
     )
+
+
+def prefect_api(settings: Settings) -> httpx.Client:
+    """An HTTP client for the local Prefect server's API, with its auth string."""
+    auth = prefect_api_auth(settings)
+    headers = {}
+    if auth is not None:
+        token = base64.b64encode(auth.get_secret_value().encode()).decode()
+        headers["Authorization"] = f"Basic {token}"
+    return httpx.Client(base_url=settings.prefect_api_url, headers=headers, timeout=30)
+
+
+MANIFEST = """apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {name}
+spec:
+  selector:
+    matchLabels:
+      app.kubernetes.io/name: {name}
+  template:
+    metadata:
+      labels:
+        app.kubernetes.io/name: {name}
+    spec:
+      containers:
+        - name: {name}
+          image: {image}
+"""
+
+
+def add_service(source: Path, name: str, fixture: Path, repository: str) -> None:
+    """Add ``fixture`` to a copy of the Bookstore as service ``name``: its code under
+    app/, its [[services]] entry, and a Deployment in the base manifests that uses it."""
+    shutil.copytree(fixture, source / "app" / name)
+    image = f"bookstore/{name}"
+    with (source / "seamline.toml").open("a") as config:
+        config.write(
+            f'\n[[services]]\nname = "{name}"\ncontext = "app/{name}"\n'
+            f'dockerfile = "Dockerfile"\nimage = "{image}"\nrepository = "{repository}"\n'
+        )
+    base = source / "kustomize" / "base"
+    (base / f"{name}.yaml").write_text(MANIFEST.format(name=name, image=image))
+    kustomization = base / "kustomization.yaml"
+    kustomization.write_text(kustomization.read_text() + f"  - {name}.yaml\n")

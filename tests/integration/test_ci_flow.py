@@ -18,7 +18,7 @@ from seamline.adapters.registry import RegistryClient
 from seamline.settings import PROJECT_ROOT, Settings
 from seamline.stack.signing_key import SigningKey
 from seamline.toolchain import locate
-from tests.integration.conftest import VULNERABLE, seamline
+from tests.integration.conftest import VULNERABLE, add_service, seamline
 
 BOOKSTORE = PROJECT_ROOT / "examples" / "bookstore"
 SERVICES = ["catalog", "orders", "payments-worker", "storefront"]
@@ -149,12 +149,20 @@ def test_one_file_change_changes_one_digest(
     head = remote_log(bookstore_remote)[0]
     assert report["commit"] == head.hexsha
     diff = head.parents[0].diff(head, create_patch=True)
-    assert [d.a_path for d in diff] == ["kustomize/overlays/dev/kustomization.yaml"]
-    patch = diff[0].diff.decode().splitlines()
+    assert sorted(d.a_path for d in diff) == [
+        "kustomize/overlays/dev/kustomization.yaml",
+        "kustomize/overlays/dev/seamline-pins.json",
+    ]
+    kustomization = next(d for d in diff if d.a_path.endswith("kustomization.yaml"))
+    patch = kustomization.diff.decode().splitlines()
     added = [line[1:].strip(" -") for line in patch if line.startswith("+")]
     removed = [line[1:].strip(" -") for line in patch if line.startswith("-")]
     assert added == [f"digest: {after['storefront']}"]
     assert removed == [f"digest: {before['storefront']}"]
+    pins = json.loads((head.tree / "kustomize/overlays/dev/seamline-pins.json").data_stream.read())
+    storefront = pins["images"]["bookstore/storefront"]
+    assert storefront["source_commit"] == head.parents[0].hexsha  # the commit it was built from
+    assert storefront["reference"].endswith(after["storefront"])
 
 
 def test_pull_request_pushes_signs_and_commits_nothing(
@@ -183,13 +191,7 @@ def test_pull_request_pushes_signs_and_commits_nothing(
 def vulnerable_remote(stack_up: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Path:
     source = tmp_path_factory.mktemp("vulnerable-src") / "repo"
     shutil.copytree(BOOKSTORE, source)
-    shutil.copytree(VULNERABLE, source / "app" / "vulnerable")
-    with (source / "seamline.toml").open("a") as config:
-        config.write(
-            '\n[[services]]\nname = "vulnerable"\ncontext = "app/vulnerable"\n'
-            'dockerfile = "Dockerfile"\nimage = "bookstore/vulnerable"\n'
-            'repository = "fixtures/vulnerable-line"\n'
-        )
+    add_service(source, "vulnerable", VULNERABLE, "fixtures/vulnerable-line")
     remote = tmp_path_factory.mktemp("vulnerable-gitops") / "repo.git"
     seed_bare_remote(source, remote, branch="main", message="Seed with a vulnerable service")
     return remote

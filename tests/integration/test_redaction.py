@@ -11,8 +11,9 @@ from typing import Any
 
 import httpx
 
-from seamline.prefect_env import prefect_environment
+from seamline.prefect_env import prefect_api_auth, prefect_environment
 from seamline.settings import Settings
+from tests.integration.conftest import prefect_api
 
 SECRET = "known-test-secret-5f1c9a"
 SCRIPT = Path(__file__).parent / "scripts" / "leaky_flow.py"
@@ -34,21 +35,25 @@ def test_secret_is_redacted_everywhere_prefect_keeps_it(
     assert SECRET not in result.stdout + result.stderr
     assert "***" in result.stderr
 
-    api = settings.prefect_api_url
-    logs = httpx.post(
-        f"{api}/logs/filter", json={"logs": {"flow_run_id": {"any_": [run_id]}}}, timeout=30
-    ).json()
+    api = prefect_api(settings)
+    logs = api.post("/logs/filter", json={"logs": {"flow_run_id": {"any_": [run_id]}}}).json()
     messages = " ".join(entry["message"] for entry in logs)
     assert "about to use password ***" in messages
     assert SECRET not in messages
 
-    flow_run = httpx.get(f"{api}/flow_runs/{run_id}", timeout=30).json()
-    tasks = httpx.post(
-        f"{api}/task_runs/filter",
-        json={"flow_runs": {"id": {"any_": [run_id]}}},
-        timeout=30,
-    ).json()
+    flow_run = api.get(f"/flow_runs/{run_id}").json()
+    tasks = api.post("/task_runs/filter", json={"flow_runs": {"id": {"any_": [run_id]}}}).json()
     stored = json.dumps(flow_run) + json.dumps(tasks)
     assert flow_run["state"]["type"] == "FAILED"
     assert "stderr says ***" in stored or "exited with 3" in stored
     assert SECRET not in stored
+    auth = prefect_api_auth(settings)
+    assert auth is not None and auth.get_secret_value() not in stored + messages
+
+
+def test_the_prefect_api_refuses_calls_without_its_auth_string(
+    stack_up: dict[str, Any], settings: Settings
+) -> None:
+    refused = httpx.post(f"{settings.prefect_api_url}/flow_runs/filter", json={}, timeout=30)
+    assert refused.status_code == 401
+    assert prefect_api(settings).post("/flow_runs/filter", json={"limit": 1}).status_code == 200

@@ -15,12 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import git
-import httpx
 
 from seamline.adapters.git_repo import seed_bare_remote
 from seamline.settings import PROJECT_ROOT, Settings
 from seamline.stack.daemon import pid_alive
-from tests.integration.conftest import SEAMLINE, seamline
+from tests.integration.conftest import SEAMLINE, prefect_api, seamline
 
 BOOKSTORE = PROJECT_ROOT / "examples" / "bookstore"
 
@@ -60,9 +59,7 @@ def test_a_run_goes_through_the_warm_runner(
     report = json.loads(result.stdout)
     assert report["state"] == "Completed" and report["commit"] is None
     assert len(_children(settings)) == len(before) + 1
-    flow_run = httpx.get(
-        f"{settings.prefect_api_url}/flow_runs/{report['flow_run_id']}", timeout=30
-    ).json()
+    flow_run = prefect_api(settings).get(f"/flow_runs/{report['flow_run_id']}").json()
     assert flow_run["state"]["type"] == "COMPLETED"
 
 

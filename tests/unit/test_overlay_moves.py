@@ -27,6 +27,7 @@ def plan(run: str, pinned: str | None, *, wanted: int = 2, current: int = 1, for
     pins = {"app": Pin(reference=ref(current), source_commit=pinned)} if pinned else {}
     return plan_moves(
         wanted={"app": ref(wanted)},
+        baseline={"app": ref(current)},
         current={"app": ref(current)},
         pins=pins,
         run_commit=run,
@@ -61,6 +62,7 @@ def test_force_moves_unrelated_and_stale() -> None:
 def test_a_hand_edit_voids_the_pin() -> None:
     moves = plan_moves(
         wanted={"app": ref(2)},
+        baseline={"app": ref(9)},
         current={"app": ref(9)},  # someone set the overlay by hand since
         pins={"app": Pin(reference=ref(1), source_commit="c2")},
         run_commit="c1",
@@ -72,6 +74,7 @@ def test_a_hand_edit_voids_the_pin() -> None:
 def test_each_image_on_its_own() -> None:
     moves = plan_moves(
         wanted={"a": ref(2), "b": ref(3), "c": ref(4)},
+        baseline={"a": ref(1), "b": ref(1), "c": ref(1)},
         current={"a": ref(1), "b": ref(1), "c": ref(4)},
         pins={
             "a": Pin(reference=ref(1), source_commit="c0"),
@@ -84,3 +87,21 @@ def test_each_image_on_its_own() -> None:
     assert [m.image for m in writes(moves)] == ["a"]
     assert [m.image for m in refused(moves)] == ["b"]
     assert "newer than this run's c1" in refused(moves)[0].describe("c1")
+
+
+def test_an_image_the_run_only_restates_is_left_to_a_newer_run() -> None:
+    """Two runs started from the same overlay: c2 (newer) landed first and moved both
+    images; c1 changed only "a", to what c2 also has. c1 leaves "b" alone."""
+    moves = plan_moves(
+        wanted={"a": ref(2), "b": ref(1)},
+        baseline={"a": ref(1), "b": ref(1)},
+        current={"a": ref(2), "b": ref(3)},
+        pins={
+            "a": Pin(reference=ref(2), source_commit="c2"),
+            "b": Pin(reference=ref(3), source_commit="c2"),
+        },
+        run_commit="c1",
+        relation=relation,
+    )
+    assert [m.action for m in moves] == ["unchanged", "unchanged"]
+    assert refused(moves) == []

@@ -19,6 +19,7 @@ from seamline.adapters.git_repo import AUTHOR
 from seamline.pipeline_config import load_pipeline_config
 from seamline.policy.digests import ServiceOutcome
 from seamline.results import Workspace
+from seamline.run_inputs import RunInputs
 from seamline.settings import PROJECT_ROOT, Settings
 from tasks.context import RunContext
 
@@ -53,6 +54,17 @@ def race() -> dict[str, object]:
         config=config,
         event="push",
         overlay="dev",
+        inputs=RunInputs(
+            tool_versions={},
+            sources={},
+            lint_config="",
+            build_args={},
+            base_images={},
+            trivy_db="",
+            gate="",
+            today="2026-01-01",
+            trust="trusted",
+        ),
         flow_run_id="race",
         flow_run_url="http://127.0.0.1/runs/race",
     )
