@@ -61,10 +61,15 @@ class Toolbox:
     def registry(self) -> RegistryClient:
         return RegistryClient.for_url(self.settings.registry_url)
 
-    def trivy(self) -> Trivy:
+    def trivy(self, db_digest: str = "") -> Trivy:
+        """Trivy with a cache folder per DB digest: a new DB never meets an old cache. An
+        upstream DB (no digest) keeps one folder and trivy's own update schedule."""
+        pinned = db_digest.startswith("sha256:")
+        folder = db_digest.removeprefix("sha256:")[:16] if pinned else "upstream"
         return Trivy(
+            pinned=pinned,
             binary=locate("trivy", self.settings.tools_dir),
-            cache_dir=self.cache_dir / "trivy",
+            cache_dir=self.cache_dir / "trivy" / folder,
             db_repository=self.settings.trivy_db(),
             docker_host=self.settings.docker_host,
         )

@@ -7,7 +7,12 @@ from __future__ import annotations
 from prefect import task
 from prefect.logging import get_run_logger
 
-from seamline.adapters.go_toolchain import LINT_FINDINGS, count_test_events, go_test_text
+from seamline.adapters.go_toolchain import (
+    LINT_FINDINGS,
+    count_test_events,
+    go_test_text,
+    summarize_lint,
+)
 from seamline.errors import GateFailure, ToolFailed
 from seamline.results import BuildTestResult
 from seamline.runner import CompletedRun, last_lines
@@ -29,6 +34,11 @@ def _log_output(ctx: RunContext, service: str, name: str, run: CompletedRun) -> 
     shown = "\n".join(lines[-LOGGED_LINES:])
     cut = f" (last {LOGGED_LINES} of {len(lines)} lines)" if len(lines) > LOGGED_LINES else ""
     get_run_logger().info("%s: %s output%s:\n%s", service, LABELS[name], cut, shown)
+
+
+def _why(name: str, run: CompletedRun) -> str:
+    said = summarize_lint(run.stdout) if name == "lint" else ""
+    return said or last_lines(run.stdout + run.stderr, lines=5)
 
 
 @task(
@@ -69,7 +79,7 @@ def build_test(ctx: RunContext, service: str) -> BuildTestResult:
         )
     counts = count_test_events(results["test"].stdout)
     failures = [
-        f"{LABELS[name]} failed: {last_lines(run.stdout + run.stderr, lines=5)}"
+        f"{LABELS[name]} failed: {_why(name, run)}"
         for name, run in results.items()
         if run.returncode != 0 and name != "test"
     ]

@@ -48,7 +48,9 @@ def scan_image(ctx: RunContext, service: str, target: BuiltImage | PushedImage) 
     """Scan the pushed digest, or the local image before any push, and gate it."""
     reference, local = _reference(target)
     policy = gate_policy(ctx)
-    scan = ctx.tools.trivy().scan_image(reference, severities=list(SEVERITIES), local=local)
+    scan = ctx.tools.trivy(ctx.inputs.trivy_db).scan_image(
+        reference, severities=list(SEVERITIES), local=local
+    )
     (ctx.evidence_dir(service) / "trivy.json").write_text(json.dumps(scan.report, indent=1))
     report = parse_trivy_report(scan.report)
     decision = evaluate_gate(report, policy, today=dt.date.fromisoformat(ctx.inputs.today))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -104,6 +105,24 @@ def go_test_text(stream: str) -> str:
         for event in _events(stream)
         if event.get("Action") in ("output", "build-output")
     )
+
+
+_FINDING = re.compile(r"^(?P<where>\S+?:\d+)(?::\d+)?: (?P<what>.+) \((?P<linter>[\w-]+)\)$")
+
+
+def summarize_lint(output: str, *, shown: int = 3) -> str:
+    """golangci-lint's findings for a person: the count per linter and the first few with
+    file:line; the whole output stays in the evidence."""
+    findings = [m for line in output.splitlines() if (m := _FINDING.match(line.strip()))]
+    if not findings:
+        return ""
+    per_linter: dict[str, int] = {}
+    for found in findings:
+        per_linter[found["linter"]] = per_linter.get(found["linter"], 0) + 1
+    counts = ", ".join(f"{name} {n}" for name, n in sorted(per_linter.items()))
+    first = "; ".join(f"{m['where']}: {m['what']} ({m['linter']})" for m in findings[:shown])
+    more = f" (+{len(findings) - shown} more)" if len(findings) > shown else ""
+    return f"{len(findings)} finding(s) ({counts}): {first}{more}"
 
 
 class GoToolchain:

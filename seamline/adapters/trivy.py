@@ -1,14 +1,26 @@
-"""Trivy: vulnerability scan of an image, as a JSON report, against a chosen DB repository."""
+"""Trivy: vulnerability scan of an image, as a JSON report, against a chosen DB repository.
+
+The DB is downloaded once per DB digest into a cache folder of its own (a rebuilt mirror
+is a new folder, so no scan ever reads an older DB), under a lock; scans then read it
+without updating it and keep no layer cache of their own (``--cache-backend memory``).
+Trivy's file cache takes an exclusive lock with a fixed 5 s timeout: on a loaded machine,
+scans that shared it failed with "cache may be in use by another process: timeout".
+"""
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from seamline.errors import ToolFailed
-from seamline.runner import run
+from seamline.runner import last_lines, run
+
+# Trivy failures worth a retry: a lock held too long, the registry out of reach for a moment.
+_TRANSIENT = ("may be in use by another process", "connection refused", "i/o timeout", "EOF")
 
 
 @dataclass(frozen=True)
@@ -18,12 +30,46 @@ class TrivyScan:
 
 class Trivy:
     def __init__(
-        self, *, binary: Path, cache_dir: Path, db_repository: str, docker_host: str
+        self,
+        *,
+        binary: Path,
+        cache_dir: Path,
+        db_repository: str,
+        docker_host: str,
+        pinned: bool = True,
     ) -> None:
+        self._pinned = pinned  # the cache folder belongs to one DB digest
         self._binary = binary
         self._docker_host = docker_host
         self._cache_dir = cache_dir
         self._db_repository = db_repository
+
+    def ensure_db(self) -> None:
+        """Download the vulnerability DB into this cache folder once."""
+        self._cache_dir.mkdir(parents=True, exist_ok=True)
+        lock = os.open(self._cache_dir / ".download.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if self._pinned and (self._cache_dir / "db" / "trivy.db").is_file():
+                return
+            run(
+                [
+                    str(self._binary),
+                    "image",
+                    "--download-db-only",
+                    "--cache-dir",
+                    str(self._cache_dir),
+                    "--db-repository",
+                    self._db_repository,
+                    "--insecure",
+                    "--skip-version-check",
+                    "--quiet",
+                ],
+                timeout=600,
+                hint="check the trivy DB mirror with `seamline stack status`",
+            )
+        finally:
+            os.close(lock)
 
     def scan_image(
         self,
@@ -36,14 +82,16 @@ class Trivy:
 
         Findings decide nothing here (trivy exits 0 on them): the gate reads the report.
         """
+        self.ensure_db()
         result = run(
             [
                 str(self._binary),
                 "image",
                 "--cache-dir",
                 str(self._cache_dir),
-                "--db-repository",
-                self._db_repository,
+                "--cache-backend",
+                "memory",
+                "--skip-db-update",
                 "--skip-java-db-update",
                 "--skip-version-check",
                 "--scanners",
@@ -66,11 +114,13 @@ class Trivy:
             check=False,
         )
         if result.returncode != 0 or not result.stdout.strip():
+            said = last_lines(result.stderr)
             raise ToolFailed(
-                f"trivy could not scan {reference} (exit {result.returncode})",
+                f"trivy could not scan {reference} (exit {result.returncode}): {said}",
                 returncode=result.returncode,
                 stderr_tail=result.stderr[-2000:],
                 hint="check the trivy DB mirror with `seamline stack status`",
+                transient=any(marker in result.stderr for marker in _TRANSIENT),
             )
         try:
             report: dict[str, Any] = json.loads(result.stdout)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from seamline.adapters.go_toolchain import count_test_events, go_test_text
+from seamline.adapters.go_toolchain import count_test_events, go_test_text, summarize_lint
 
 RECORDED = Path(__file__).parents[1] / "data" / "go" / "test-build-failure.json"
 
@@ -22,3 +22,12 @@ def test_build_failure_and_failing_test_are_named() -> None:
 def test_plain_text_keeps_compiler_errors_and_test_output() -> None:
     text = go_test_text(RECORDED.read_text())
     assert "cannot use" in text and "--- FAIL: TestB" in text
+
+
+def test_lint_findings_are_summarized_per_linter_with_the_first_few() -> None:
+    output = (RECORDED.parents[1] / "golangci-lint" / "findings.txt").read_text()
+    summary = summarize_lint(output, shown=2)
+    assert summary.startswith("3 finding(s) (errcheck 1, ineffassign 1, unconvert 1): ")
+    assert "pkg/a.go:20: Error return value of `os.Chdir` is not checked (errcheck)" in summary
+    assert summary.endswith("(+1 more)")
+    assert summarize_lint("0 issues.\n") == ""
