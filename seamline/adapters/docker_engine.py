@@ -11,6 +11,7 @@ import docker.errors
 from docker import DockerClient
 
 from seamline.errors import GateFailure, SeamlineError, ServiceUnavailable, ToolFailed
+from seamline.limits import heavy
 from seamline.runner import last_lines, timed
 
 # Build failures that are about reaching a base image, not about the Dockerfile's content.
@@ -89,7 +90,7 @@ class DockerEngine:
     ) -> str:
         """Build with the classic builder, no network for `RUN`; return the image id."""
         try:
-            with timed("docker build"):
+            with heavy("image build"), timed("docker build"):
                 image, _logs = self._client.images.build(
                     path=str(context),
                     dockerfile=dockerfile,

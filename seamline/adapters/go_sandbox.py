@@ -26,6 +26,7 @@ import requests.exceptions
 from docker import DockerClient
 
 from seamline.errors import ServiceUnavailable, ToolFailed
+from seamline.limits import heavy
 from seamline.runner import CompletedRun, timed
 
 SANDBOX_UID = 65532
@@ -140,7 +141,7 @@ class GoSandbox:
         src = "/src"
         args = [f"{src}/{module}".rstrip("/"), f"{src}/{lint_config}" if lint_config else ""]
         started = time.monotonic()
-        with timed("go checks (sandbox)"):
+        with heavy("go checks"), timed("go checks (sandbox)"):
             container = self._start(repository, out_dir, args)
             try:
                 status = self._wait(container, timeout)
