@@ -21,7 +21,7 @@ from seamline.names import (
     check_registry,
     check_repository,
 )
-from seamline.repo_paths import folder_inside, inside, regular_file_inside
+from seamline.repo_paths import existing_inside, inside
 
 CONFIG_NAME = "seamline.toml"
 
@@ -155,7 +155,7 @@ def load_pipeline_config(root: Path) -> PipelineConfig:
         raise UsageError(
             f"{path} not found", hint=f"add a {CONFIG_NAME} (see examples/bookstore/{CONFIG_NAME})"
         )
-    regular_file_inside(root, CONFIG_NAME, what="the config file", source=CONFIG_NAME)
+    existing_inside(root, CONFIG_NAME, what="the config file", source=CONFIG_NAME)
     try:
         data = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as e:
@@ -189,12 +189,18 @@ def _check_consistency(config: PipelineConfig, path: Path) -> None:
         )
     for service in config.services:
         prefix = f"services.{service.name}"
-        folder_inside(config.root, service.context, what=f"{prefix}.context", source=CONFIG_NAME)
-        regular_file_inside(
+        existing_inside(
+            config.root,
+            service.context,
+            what=f"{prefix}.context",
+            source=CONFIG_NAME,
+            folder=True,
+        )
+        existing_inside(
             config.root, service.dockerfile_path, what=f"{prefix}.dockerfile", source=CONFIG_NAME
         )
     section = config.pipeline
     for what, value in (("lint_config", section.lint_config), ("allowlist", section.allowlist)):
         if value:
-            regular_file_inside(config.root, value, what=f"pipeline.{what}", source=CONFIG_NAME)
+            existing_inside(config.root, value, what=f"pipeline.{what}", source=CONFIG_NAME)
     inside(config.root, section.overlay_root, what="pipeline.overlay_root", source=CONFIG_NAME)

@@ -30,21 +30,14 @@ def inside(root: Path, relative: str, *, what: str, source: str) -> Path:
     return target
 
 
-def regular_file_inside(root: Path, relative: str, *, what: str, source: str) -> Path:
+def existing_inside(
+    root: Path, relative: str, *, what: str, source: str, folder: bool = False
+) -> Path:
+    """``inside``, and the path must be an existing file (or, with ``folder``, folder)."""
     path = inside(root, relative, what=what, source=source)
-    if not path.is_file():
+    if not (path.is_dir() if folder else path.is_file()):
         raise UsageError(
-            f"{source}: {what} = {relative!r}: {path} is not a file",
-            hint="fix the path (relative to the repository root)",
-        )
-    return path
-
-
-def folder_inside(root: Path, relative: str, *, what: str, source: str) -> Path:
-    path = inside(root, relative, what=what, source=source)
-    if not path.is_dir():
-        raise UsageError(
-            f"{source}: {what} = {relative!r}: {path} is not a folder",
+            f"{source}: {what} = {relative!r}: {path} is not a {'folder' if folder else 'file'}",
             hint="fix the path (relative to the repository root)",
         )
     return path

@@ -23,24 +23,20 @@ class TestCounts:
     build_failures: tuple[str, ...] = ()  # "pkg: the compiler's first error"
 
     def explain(self, limit: int = 5) -> str:
-        """Why `go test` failed, for a person: failing tests and packages that did not
-        build, the first few of each with a count."""
-        parts = []
-        if self.build_failures:
-            shown = "; ".join(self.build_failures[:limit])
-            more = len(self.build_failures) - limit
-            parts.append(
-                f"{len(self.build_failures)} package(s) failed to build: {shown}"
-                + (f" (+{more} more)" if more > 0 else "")
-            )
-        if self.failures:
-            shown = "; ".join(self.failures[:limit])
-            more = len(self.failures) - limit
-            parts.append(
-                f"{len(self.failures)} test(s) failed: {shown}"
-                + (f" (+{more} more)" if more > 0 else "")
-            )
-        return "; ".join(parts)
+        """Why `go test` failed, for a person: packages that did not build and failing
+        tests, the first few of each with a count."""
+        parts = [
+            _first(self.build_failures, "package(s) failed to build", limit),
+            _first(self.failures, "test(s) failed", limit),
+        ]
+        return "; ".join(part for part in parts if part)
+
+
+def _first(items: tuple[str, ...], what: str, limit: int) -> str:
+    if not items:
+        return ""
+    more = f" (+{len(items) - limit} more)" if len(items) > limit else ""
+    return f"{len(items)} {what}: {'; '.join(items[:limit])}{more}"
 
 
 def _events(stream: str) -> list[dict[str, Any]]:
