@@ -18,7 +18,7 @@ from typing import Any
 from seamline.adapters.git_repo import check_remote
 from seamline.errors import EnvironmentProblem, SeamlineError, ServiceUnavailable, ToolMissing
 from seamline.names import check_name, check_ref
-from seamline.prefect_env import prefect_environment
+from seamline.prefect_env import api_client, prefect_environment, undelivered_logs
 from seamline.runner import ToolObserver, add_observer, set_base_environment
 from seamline.settings import Settings
 from seamline.stack.stack import Stack
@@ -157,9 +157,16 @@ def run_ci(settings: Settings, args: argparse.Namespace, secrets: Sequence[str])
     preflight(settings, needs_gitops=args.event == "push")
     importer.join()
     from flows.ci import ci
-    from seamline.prefect_logging import redact_prefect_logs
+    from seamline.prefect_logging import (
+        deliver_spooled_logs,
+        keep_undelivered_logs,
+        redact_prefect_logs,
+    )
 
     redact_prefect_logs(secrets)
+    keep_undelivered_logs(undelivered_logs(settings))
+    with api_client(settings, timeout=5) as api:
+        deliver_spooled_logs(undelivered_logs(settings), api)  # an earlier run's, if any
     set_base_environment({"GOMAXPROCS": str(settings.go_max_procs())})
     if args.tool_timings:
         add_observer(_timings_writer(Path(args.tool_timings)))

@@ -7,15 +7,18 @@ generated 0600 by ``seamline stack up``; seamline's own processes get it as
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 import stat
 from pathlib import Path
 
+import httpx
 from pydantic import SecretStr
 
 from seamline.errors import StateCorrupt
 from seamline.settings import Settings
+from seamline.tls import tls_context
 
 AUTH_USER = "seamline"
 
@@ -56,6 +59,23 @@ def ensure_api_auth(settings: Settings) -> SecretStr:
     if value is None:  # pragma: no cover - just written
         raise StateCorrupt(f"{path} could not be written")
     return value
+
+
+def undelivered_logs(settings: Settings) -> Path:
+    """Where logs wait that the Prefect API could not take when they were written."""
+    return settings.state_dir / "prefect" / "undelivered-logs"
+
+
+def api_client(settings: Settings, *, timeout: float = 30) -> httpx.Client:
+    """An HTTP client for the local Prefect server's API, with its auth string."""
+    auth = prefect_api_auth(settings)
+    headers = {}
+    if auth is not None:
+        token = base64.b64encode(auth.get_secret_value().encode()).decode()
+        headers["Authorization"] = f"Basic {token}"
+    return httpx.Client(
+        base_url=settings.prefect_api_url, headers=headers, timeout=timeout, verify=tls_context()
+    )
 
 
 def prefect_environment(settings: Settings) -> dict[str, str]:

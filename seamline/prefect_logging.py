@@ -1,9 +1,16 @@
-"""Prefect writes logs to the console and to its API without masking anything: add it."""
+"""Prefect's logs, made safe and durable: Prefect writes them to the console and to its
+API without masking anything, and drops a batch it could not deliver."""
 
 from __future__ import annotations
 
 import logging
+import os
+import threading
+import time
 from collections.abc import Sequence
+from pathlib import Path
+
+import httpx
 
 from seamline.logging_setup import RedactingFilter
 
@@ -20,3 +27,51 @@ def redact_prefect_logs(secrets: Sequence[str]) -> None:
         for handler in logger.handlers:
             if not any(isinstance(f, RedactingFilter) for f in handler.filters):
                 handler.addFilter(redactor)
+
+
+def keep_undelivered_logs(spool: Path) -> None:
+    """Logs Prefect could not deliver (the API down for longer than its client retries)
+    are written to ``spool`` instead of dropped; ``deliver_spooled_logs`` sends them later.
+    Call after importing Prefect."""
+    from prefect.logging.handlers import APILogWorker, set_api_log_sink
+
+    class SpoolingLogWorker(APILogWorker):
+        async def _handle_batch(self, items: list[bytes]) -> None:
+            body = b"[" + b",".join(items) + b"]"
+            try:
+                await self._client.request(
+                    "POST", "/logs/", content=body, headers={"Content-Type": "application/json"}
+                )
+            except Exception:  # any failure to deliver: keep the batch for later
+                _spool(spool, body)
+
+    set_api_log_sink(lambda log: SpoolingLogWorker.instance().send(log))
+
+
+def _spool(spool: Path, body: bytes) -> None:
+    spool.mkdir(parents=True, exist_ok=True)
+    name = spool / f"{time.time_ns()}-{os.getpid()}-{threading.get_ident()}.json"
+    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as sink:
+        sink.write(body)
+
+
+def deliver_spooled_logs(spool: Path, client: httpx.Client) -> int:
+    """Send every spooled batch to the Prefect API (``client`` has its base URL and auth);
+    a delivered batch is deleted. Returns how many were delivered; stops at the first
+    failure (the API is still away: try again next time)."""
+    if not spool.is_dir():
+        return 0
+    delivered = 0
+    for batch in sorted(spool.glob("*.json")):
+        try:
+            response = client.post(
+                "/logs/", content=batch.read_bytes(), headers={"Content-Type": "application/json"}
+            )
+        except httpx.HTTPError:
+            break
+        if response.status_code >= 300:
+            break
+        batch.unlink()
+        delivered += 1
+    return delivered

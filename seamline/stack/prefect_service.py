@@ -7,7 +7,13 @@ from pathlib import Path
 
 import httpx
 
-from seamline.prefect_env import ensure_api_auth, prefect_environment
+from seamline.prefect_env import (
+    api_client,
+    ensure_api_auth,
+    prefect_environment,
+    undelivered_logs,
+)
+from seamline.prefect_logging import deliver_spooled_logs
 from seamline.settings import Settings
 from seamline.stack.daemon import Daemon, port_open
 from seamline.stack.model import ComponentStatus
@@ -95,6 +101,8 @@ class PrefectService:
         if self._daemon.running() and self._healthy() and not self._requires_auth():
             self._daemon.stop()  # started before API auth: restart it with auth
         self._daemon.start()
+        with api_client(self._settings, timeout=5) as api:
+            deliver_spooled_logs(undelivered_logs(self._settings), api)
 
     def down(self) -> None:
         self._daemon.stop()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import shutil
 import subprocess
@@ -17,7 +16,7 @@ import pytest
 
 from seamline.adapters.docker_engine import DockerEngine
 from seamline.pipeline_config import PipelineConfig, load_pipeline_config
-from seamline.prefect_env import prefect_api_auth
+from seamline.prefect_env import api_client
 from seamline.settings import PROJECT_ROOT, Settings
 from seamline.stack.base_images import builder_tag
 
@@ -115,12 +114,7 @@ def vulnerable_image(engine: DockerEngine, settings: Settings) -> BuiltImage:
 
 def prefect_api(settings: Settings) -> httpx.Client:
     """An HTTP client for the local Prefect server's API, with its auth string."""
-    auth = prefect_api_auth(settings)
-    headers = {}
-    if auth is not None:
-        token = base64.b64encode(auth.get_secret_value().encode()).decode()
-        headers["Authorization"] = f"Basic {token}"
-    return httpx.Client(base_url=settings.prefect_api_url, headers=headers, timeout=30)
+    return api_client(settings)
 
 
 MANIFEST = """apiVersion: apps/v1
