@@ -19,7 +19,12 @@ from seamline.adapters.git_repo import check_remote
 from seamline.errors import EnvironmentProblem, SeamlineError, ServiceUnavailable, ToolMissing
 from seamline.names import check_name, check_ref
 from seamline.prefect_env import api_client, prefect_environment, undelivered_logs
-from seamline.runner import ToolObserver, add_observer, set_base_environment
+from seamline.runner import (
+    ToolObserver,
+    add_failure_observer,
+    add_observer,
+    set_base_environment,
+)
 from seamline.settings import Settings
 from seamline.stack.stack import Stack
 
@@ -126,6 +131,18 @@ def _timings_writer(path: Path) -> ToolObserver:
     return write
 
 
+def _to_task_log(tool: str, output: str, lines: int = 400) -> None:
+    """A failing tool's own output, into the log of the task that ran it (the UI's)."""
+    from prefect.context import TaskRunContext
+    from prefect.logging import get_run_logger
+
+    if TaskRunContext.get() is None or not output.strip():
+        return
+    kept = output.strip().splitlines()
+    cut = f" (last {lines} of {len(kept)} lines)" if len(kept) > lines else ""
+    get_run_logger().warning("%s failed; its output%s:\n%s", tool, cut, "\n".join(kept[-lines:]))
+
+
 @contextmanager
 def _heartbeats(enabled: bool) -> Iterator[None]:
     if enabled:
@@ -170,6 +187,7 @@ def run_ci(settings: Settings, args: argparse.Namespace, secrets: Sequence[str])
     set_base_environment({"GOMAXPROCS": str(settings.go_max_procs())})
     if args.tool_timings:
         add_observer(_timings_writer(Path(args.tool_timings)))
+    add_failure_observer(_to_task_log)
     log.info("seamline: %s run of %s @ %s", args.event, repo, args.ref)
     with _heartbeats(settings.flow_heartbeats):
         state = ci(

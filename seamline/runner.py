@@ -36,6 +36,16 @@ def add_observer(observer: ToolObserver) -> None:
     _observers.append(observer)
 
 
+# Called with (tool, its masked output) when a tool exits non-zero: the entry point sends
+# it to the log of the Prefect task that ran the tool, so the UI shows what the tool said.
+FailureObserver = Callable[[str, str], None]
+_failure_observers: list[FailureObserver] = []
+
+
+def add_failure_observer(observer: FailureObserver) -> None:
+    _failure_observers.append(observer)
+
+
 def record(tool: str, seconds: float) -> None:
     for observer in list(_observers):
         observer(tool, seconds)
@@ -174,8 +184,11 @@ def run(
         stderr="".join(err),
         seconds=time.monotonic() - started,
     )
-    record(f"{Path(argv[0]).name} {argv[1] if len(argv) > 1 else ''}".strip(), result.seconds)
+    tool = f"{Path(argv[0]).name} {argv[1] if len(argv) > 1 else ''}".strip()
+    record(tool, result.seconds)
     if check and returncode != 0:
+        for failed in list(_failure_observers):
+            failed(tool, redact(result.stdout + result.stderr, secrets))
         said = last_lines(result.stderr or result.stdout, secrets)
         raise ToolFailed(
             redact(_short(argv), secrets)

@@ -17,7 +17,7 @@ from pathlib import Path
 from prefect import get_client, task
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 from prefect.concurrency.sync import concurrency
-from prefect.exceptions import ObjectNotFound
+from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 from prefect.logging import get_run_logger
 
 from seamline.adapters.git_repo import PushRejected, clone, commit_all, push, relation
@@ -42,7 +42,12 @@ def ensure_lock(name: str) -> None:
         try:
             client.read_global_concurrency_limit_by_name(name)
         except ObjectNotFound:
-            client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
+            try:
+                client.create_global_concurrency_limit(
+                    GlobalConcurrencyLimitCreate(name=name, limit=1)
+                )
+            except ObjectAlreadyExists:  # a concurrent run created it first
+                pass
 
 
 def commit_message(ctx: RunContext, moves: list[Move]) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from seamline.errors import ToolFailed
-from seamline.runner import last_lines, run
+from seamline.runner import CompletedRun, last_lines, run
 
 # Trivy failures worth a retry: a lock held too long, the registry out of reach for a moment.
 _TRANSIENT = ("may be in use by another process", "connection refused", "i/o timeout", "EOF")
@@ -83,7 +83,28 @@ class Trivy:
         Findings decide nothing here (trivy exits 0 on them): the gate reads the report.
         """
         self.ensure_db()
-        result = run(
+        try:
+            result = self._scan(reference, severities, local)
+        except ToolFailed as e:
+            raise ToolFailed(
+                f"trivy could not scan {reference}: {e.message}",
+                returncode=e.returncode,
+                stderr_tail=e.stderr_tail,
+                hint="check the trivy DB mirror with `seamline stack status`",
+                transient=any(marker in e.stderr_tail for marker in _TRANSIENT),
+            ) from e
+        if not result.stdout.strip():
+            raise ToolFailed(
+                f"trivy printed no report for {reference}: {last_lines(result.stderr)}"
+            )
+        try:
+            report: dict[str, Any] = json.loads(result.stdout)
+        except json.JSONDecodeError as e:
+            raise ToolFailed(f"trivy printed no JSON report for {reference}: {e}") from e
+        return TrivyScan(report=report)
+
+    def _scan(self, reference: str, severities: list[str], local: bool) -> CompletedRun:
+        return run(
             [
                 str(self._binary),
                 "image",
@@ -111,19 +132,4 @@ class Trivy:
                 reference,
             ],
             timeout=900,
-            check=False,
         )
-        if result.returncode != 0 or not result.stdout.strip():
-            said = last_lines(result.stderr)
-            raise ToolFailed(
-                f"trivy could not scan {reference} (exit {result.returncode}): {said}",
-                returncode=result.returncode,
-                stderr_tail=result.stderr[-2000:],
-                hint="check the trivy DB mirror with `seamline stack status`",
-                transient=any(marker in result.stderr for marker in _TRANSIENT),
-            )
-        try:
-            report: dict[str, Any] = json.loads(result.stdout)
-        except json.JSONDecodeError as e:
-            raise ToolFailed(f"trivy printed no JSON report for {reference}: {e}") from e
-        return TrivyScan(report=report)

@@ -6,14 +6,16 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from seamline.prefect_env import prefect_api_auth, prefect_environment
-from seamline.settings import Settings
-from tests.integration.conftest import prefect_api
+from seamline.adapters.git_repo import seed_bare_remote
+from seamline.prefect_env import prefect_api_auth, prefect_environment, undelivered_logs
+from seamline.settings import PROJECT_ROOT, Settings
+from tests.integration.conftest import prefect_api, seamline
 
 SECRET = "known-test-secret-5f1c9a"
 SCRIPT = Path(__file__).parent / "scripts" / "leaky_flow.py"
@@ -57,3 +59,33 @@ def test_the_prefect_api_refuses_calls_without_its_auth_string(
     refused = httpx.post(f"{settings.prefect_api_url}/flow_runs/filter", json={}, timeout=30)
     assert refused.status_code == 401
     assert prefect_api(settings).post("/flow_runs/filter", json={"limit": 1}).status_code == 200
+
+
+def test_logs_kept_while_the_api_was_away_reach_it_with_the_next_run(
+    stack_up: dict[str, Any], settings: Settings, tmp_path: Path
+) -> None:
+    marker = f"kept while the API was away {uuid.uuid4()}"
+    flow_run = prefect_api(settings).post("/flow_runs/filter", json={"limit": 1}).json()[0]
+    batch = [
+        {
+            "name": "seamline.test",
+            "level": 20,
+            "message": marker,
+            "timestamp": "2026-11-28T00:00:00Z",
+            "flow_run_id": flow_run["id"],
+            "task_run_id": None,
+        }
+    ]
+    spool = undelivered_logs(settings)
+    spool.mkdir(parents=True, exist_ok=True)
+    (spool / "0-test.json").write_text(json.dumps(batch))
+    remote = tmp_path / "bookstore.git"
+    seed_bare_remote(PROJECT_ROOT / "examples" / "bookstore", remote, branch="main", message="s")
+    env = dict(os.environ, SEAMLINE_GITOPS_REMOTE=str(remote))
+    result = seamline("run", "--repo", str(remote), "--event", "pull_request", env=env)
+    assert result.returncode == 0, result.stderr
+    assert not (spool / "0-test.json").exists()
+    logs = prefect_api(settings).post(
+        "/logs/filter", json={"logs": {"flow_run_id": {"any_": [flow_run["id"]]}}}
+    )
+    assert marker in " ".join(entry["message"] for entry in logs.json())

@@ -281,6 +281,7 @@ def test_repository_code_cannot_reach_secrets_sockets_or_the_control_plane(
     for path in targets["files"] + targets["unix"]:
         assert Path(path).exists(), path  # the attempts are real: each target is there
     (source / "app" / "snoop" / "targets.json").write_text(json.dumps(targets))
+    (source / "app" / "snoop" / "nonce.go").write_text(f"package main\n\n// {uuid.uuid4()}\n")
     remote = seed(source, tmp_path)
     code, payload, stderr = run(remote)
     assert code == 0, stderr
