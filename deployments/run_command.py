@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from seamline.adapters.git_repo import check_remote
-from seamline.errors import EnvironmentProblem, SeamlineError, ServiceUnavailable, ToolMissing
+from seamline.errors import (
+    EnvironmentProblem,
+    GateFailure,
+    SeamlineError,
+    ServiceUnavailable,
+    ToolMissing,
+    UsageError,
+)
 from seamline.names import check_name, check_ref
 from seamline.prefect_env import api_client, prefect_environment, undelivered_logs
 from seamline.runner import (
@@ -75,10 +82,13 @@ def public_report(report: dict[str, Any]) -> dict[str, Any]:
 
 
 def exit_code(report: dict[str, Any]) -> int:
+    """The most serious error decides: environment (3), then usage (2), then gate (1)."""
     kinds = {e["kind"] for e in report["errors"]}
     if "environment" in kinds or "error" in kinds:
         return EnvironmentProblem.exit_code
-    return 1 if kinds else 0
+    if "usage" in kinds:
+        return UsageError.exit_code
+    return GateFailure.exit_code if kinds else 0
 
 
 def _print_summary(report: dict[str, Any]) -> None:

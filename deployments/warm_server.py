@@ -143,8 +143,10 @@ class WarmServer:
             settings = Settings()
         except Exception:  # bad settings: the command itself reports them properly
             return None
-        if socket_path(settings.state_dir) != self._path or holds_secrets(os.environ):
+        if socket_path(settings.state_dir) != self._path:
             return "the run's state folder is not this runner's"
+        if holds_secrets(os.environ):
+            return "the run's environment holds secrets: they never cross the socket"
         env = dict(os.environ)
         env.update(prefect_environment(settings))
         if prefect_variables(env) != self._prefect:

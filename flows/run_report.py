@@ -10,7 +10,7 @@ from prefect.client.schemas.objects import State
 from prefect.futures import PrefectFuture
 from prefect.states import Completed, Failed
 
-from seamline.errors import EnvironmentProblem, GateFailure, SeamlineError
+from seamline.errors import EnvironmentProblem, GateFailure, SeamlineError, UsageError
 from seamline.policy.digests import ServiceOutcome
 from seamline.results import (
     SEVERITIES,
@@ -182,9 +182,11 @@ def _value(by_stage: dict[str, StageState], stage: str, kind: type[Any]) -> Any:
 
 
 def _error_entry(service: str | None, stage: str, error: BaseException) -> dict[str, Any]:
-    kind = (
-        "gate"
-        if isinstance(error, GateFailure)
-        else ("environment" if isinstance(error, EnvironmentProblem) else "error")
-    )
+    kind = "error"  # not one of seamline's own: a bug, or something unforeseen
+    if isinstance(error, GateFailure):
+        kind = "gate"
+    elif isinstance(error, UsageError):
+        kind = "usage"
+    elif isinstance(error, EnvironmentProblem):
+        kind = "environment"
     return {"service": service, "stage": stage, "kind": kind, "message": _describe(error)}

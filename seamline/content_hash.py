@@ -20,7 +20,10 @@ def tree_hash(root: Path) -> str:
     sha = hashlib.sha256()
     for directory, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
-        for name in sorted(files):
+        # A symlink to a folder is not walked into: its target path is content.
+        linked = [d for d in dirs if (Path(directory) / d).is_symlink()]
+        dirs[:] = [d for d in dirs if d not in linked]
+        for name in sorted([*files, *linked]):
             path = Path(directory) / name
             relative = path.relative_to(root).as_posix()
             executable = os.access(path, os.X_OK) and not path.is_symlink()

@@ -48,10 +48,6 @@ def check_name(value: str, *, what: str) -> str:
     return value
 
 
-def is_name(value: str) -> bool:
-    return bool(_NAME.match(value))
-
-
 def check_ref(value: str, *, what: str = "ref") -> str:
     """A branch, tag or commit id that git can only read as a revision."""
     if COMMIT_ID.match(value) or _valid_ref_name(value):

@@ -31,6 +31,14 @@ FORMAT = 1
 
 
 def kustomization_of(overlay: Path) -> Path:
+    """The overlay's kustomization file. It and the pins file are written by seamline, so
+    neither may be a symlink (a write would go wherever it points)."""
+    for name in (PINS_FILE, KUSTOMIZATION, "kustomization.yml", "Kustomization"):
+        if (overlay / name).is_symlink():
+            raise UsageError(
+                f"overlay {overlay.name}: {name} is a symlink",
+                hint="make it a regular file in the GitOps repository",
+            )
     for name in (KUSTOMIZATION, "kustomization.yml", "Kustomization"):
         if (overlay / name).is_file():
             return overlay / name

@@ -70,8 +70,13 @@ def deliver_spooled_logs(spool: Path, client: httpx.Client) -> int:
             )
         except httpx.HTTPError:
             break
-        if response.status_code >= 300:
-            break
+        if response.status_code in (401, 403) or response.status_code >= 500:
+            break  # the API is not ready for us yet: keep everything for next time
+        if response.status_code >= 400:  # the API will never take this one: set it aside
+            rejected = spool / "rejected"
+            rejected.mkdir(exist_ok=True)
+            batch.rename(rejected / batch.name)
+            continue
         batch.unlink()
         delivered += 1
     return delivered

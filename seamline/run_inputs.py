@@ -18,8 +18,8 @@ Trust = Literal["trusted", "untrusted"]
 @dataclass(frozen=True)
 class RunInputs:
     tool_versions: dict[str, str]
-    # service -> hash of its context folder and its Dockerfile
-    sources: dict[str, str]
+    sources: dict[str, str]  # service -> hash of its context folder
+    dockerfiles: dict[str, str]  # service -> hash of its Dockerfile (it may live elsewhere)
     lint_config: str  # hash of the lint config text ("" without one)
     build_args: dict[str, str]
     base_images: dict[str, str]  # reference -> digest ("" for upstream references)

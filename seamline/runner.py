@@ -7,7 +7,6 @@ carrying the masked tail of stderr.
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import os
 import shutil
@@ -68,27 +67,6 @@ class CompletedRun:
     seconds: float
 
 
-# CPU niceness for tools started in this context (see ``lower_priority``).
-_niceness: contextvars.ContextVar[int] = contextvars.ContextVar("seamline_niceness", default=0)
-
-
-@contextmanager
-def lower_priority(niceness: int = 10) -> Iterator[None]:
-    """Tools started inside run at a lower CPU priority: for work that is off a run's
-    critical path, so the tools on it get the cores first."""
-    token = _niceness.set(niceness)
-    try:
-        yield
-    finally:
-        _niceness.reset(token)
-
-
-def _prioritized(argv: list[str]) -> list[str]:
-    niceness = _niceness.get()
-    nice = shutil.which("nice") if niceness else None
-    return [nice, "-n", str(niceness), *argv] if nice else argv
-
-
 # Variables every tool this process starts gets, set once by the entry point (the CLI).
 _base_environment: dict[str, str] = {}
 
@@ -140,7 +118,7 @@ def run(
     log.debug("run: %s", shown)
     started = time.monotonic()
     proc = subprocess.Popen(
-        _prioritized(argv),
+        argv,
         cwd=cwd,
         env=_environment(env),
         stdin=subprocess.PIPE if stdin_text is not None else subprocess.DEVNULL,

@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     ignore_unfixed: bool = False
     builder_id: str = "https://seamline.dev/builders/local"
 
+    # Memory for one service's sandbox (its tmpfs included), as Docker takes it: "4g".
+    sandbox_memory: str = "4g"
+
     # Threads (GOMAXPROCS) for each Go tool seamline runs; 0 picks half the cores, at least
     # one. seamline runs many tools side by side, and a Go tool that assumes every core is
     # its own spends CPU on threads looking for work the other tools are doing.

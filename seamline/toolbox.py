@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,29 +29,33 @@ class Toolbox:
         return self.settings.state_dir / "cache"
 
     def go(self) -> GoToolchain:
-        return GoToolchain(
-            go=locate("go", self.settings.tools_dir),
-            golangci_lint=locate("golangci-lint", self.settings.tools_dir),
-            cache_dir=self.cache_dir,
-        )
+        return GoToolchain(go=locate("go", self.settings.tools_dir))
 
-    def sandbox_caches(self, trust: str = "untrusted") -> SandboxCaches:
+    def sandbox_caches(self, repository: str = "", trust: str = "untrusted") -> SandboxCaches:
+        """Build caches per trust class, and untrusted ones per repository: untrusted code
+        never plants build results that trusted checks, or another repository's pull
+        requests, would reuse. Trusted runs (merged code of onboarded repositories) share
+        theirs, as one organisation's CI runners share a cache."""
         root = self.cache_dir / "sandbox"
+        owner = "shared"
+        if trust != "trusted":
+            owner = hashlib.sha256(repository.encode()).hexdigest()[:16]
         return SandboxCaches(
-            go_build=root / trust / "go-build",
-            lint=root / trust / "golangci-lint",
+            go_build=root / owner / trust / "go-build",
+            lint=root / owner / trust / "golangci-lint",
             modules=root / "modules",
         )
 
-    def go_sandbox(self, trust: str, image: str) -> GoSandbox:
-        """Where the repository's own code runs; caches are kept per trust class."""
+    def go_sandbox(self, *, repository: str, trust: str, image: str) -> GoSandbox:
+        """Where the repository's own code runs."""
         engine = self.docker()
         sandbox = GoSandbox(
             client=engine.client,
             image=image,
             golangci_lint=locate("golangci-lint", self.settings.tools_dir),
-            caches=self.sandbox_caches(trust),
+            caches=self.sandbox_caches(repository, trust),
             threads=self.settings.go_max_procs(),
+            memory=self.settings.sandbox_memory,
         )
         sandbox.prepare()
         return sandbox

@@ -46,11 +46,22 @@ def socket_path(state_dir: Path) -> Path | None:
 
 # Environment variables that hold secrets: a run whose environment has any of them is not
 # handed to the runner (it runs in-process), so no secret ever crosses the socket.
-SECRET_NAMES = ("PASSWORD", "TOKEN", "SECRET", "AUTH", "API_KEY", "PRIVATE_KEY")
+SECRET_WORDS = ("PASSWORD", "PASSWD", "TOKEN", "SECRET", "CREDENTIAL", "PRIVATE_KEY", "API_KEY")
+SECRET_ENDINGS = ("_AUTH", "_AUTH_STRING", "_JWT", "_PAT", "_KEY")
+NOT_SECRETS = ("SSH_AUTH_SOCK", "XAUTHORITY")
 
 
 def holds_secrets(env: Mapping[str, str]) -> list[str]:
-    return sorted(name for name in env if any(part in name.upper() for part in SECRET_NAMES))
+    """Variables whose names say they hold a secret (or a URL with a password in it)."""
+    found = []
+    for name, value in env.items():
+        upper = name.upper()
+        if upper in NOT_SECRETS:
+            continue
+        named = any(w in upper for w in SECRET_WORDS) or upper.endswith(SECRET_ENDINGS)
+        if named or ("://" in value and "@" in value.partition("://")[2].partition("/")[0]):
+            found.append(name)
+    return sorted(found)
 
 
 def peer_is_us(sock: socket.socket) -> bool:

@@ -55,7 +55,9 @@ def build_test(ctx: RunContext, service: str) -> BuildTestResult:
     spec = ctx.service(service)
     tools = ctx.tools
     tools.go().download_modules(ctx.config.context_of(spec), tools.sandbox_caches().modules)
-    sandbox = tools.go_sandbox(ctx.inputs.trust, ctx.inputs.build_args["GO_BUILDER_IMAGE"])
+    sandbox = tools.go_sandbox(
+        repository=ctx.workspace.repo, trust=ctx.inputs.trust, image=ctx.inputs.sandbox_image
+    )
     lint = ctx.config.lint_config_path()
     root = ctx.config.root
     out_dir = ctx.evidence_dir(service) / "checks"

@@ -23,7 +23,7 @@ from prefect.logging import get_run_logger
 from seamline.adapters.git_repo import PushRejected, clone, commit_all, push, relation
 from seamline.errors import GateFailure
 from seamline.overlay_edit import set_and_render
-from seamline.overlay_files import current_images, read_pins, write_pins
+from seamline.overlay_files import current_images, kustomization_of, read_pins, write_pins
 from seamline.policy.digests import ServiceOutcome, require_verified_digests
 from seamline.policy.overlay_moves import Move, Pin, plan_moves, refused, writes
 from seamline.results import BumpResult
@@ -64,6 +64,7 @@ def commit_message(ctx: RunContext, moves: list[Move]) -> str:
 def _plan(ctx: RunContext, work: Path, wanted: dict[str, str]) -> tuple[Path, list[Move]]:
     """Read the overlay in ``work`` and decide, per image, what this run may do."""
     overlay = ctx.config.overlay_in(work, ctx.overlay or "")
+    kustomization_of(overlay)  # exists, and nothing seamline writes is a symlink
     pins, notes = read_pins(overlay)
     for note in notes:
         get_run_logger().warning("overlay %s: %s", ctx.overlay, note)

@@ -6,9 +6,10 @@ once by the preflight): no file, registry or clock is read here. What goes into 
 | stage       | key parts |
 |-------------|-----------|
 | build-test  | source hash, lint config, tool versions, sandbox image, trust class |
-| image       | source hash, build args, base-image digests, target repository |
+|             | (the sandbox sees only the service's folder and the lint config)  |
+| image       | source hash, Dockerfile hash, build args, base-image digests, target repository |
 | push        | image id, target repository |
-| scan        | scanned digest (or local image id), Trivy DB digest, gate policy, date |
+| scan        | scanned digest or local image id, Trivy DB digest, trivy version, gate, date |
 | sbom        | pushed digest, syft version |
 | sign-attest | pushed digest, signer |
 | attest-sbom | pushed digest, signer, SBOM hash |
@@ -46,7 +47,9 @@ def build_test(ctx: RunContext, service: str) -> str:
 def image(ctx: RunContext, service: str) -> str:
     i = ctx.inputs
     repository = ctx.config.target_repository(ctx.service(service))
-    return stage_key("image", i.sources[service], i.build_args, i.base_images, repository)
+    return stage_key(
+        "image", i.sources[service], i.dockerfiles[service], i.build_args, i.base_images, repository
+    )
 
 
 def push(built: BuiltImage) -> str:
@@ -56,7 +59,9 @@ def push(built: BuiltImage) -> str:
 def scan(ctx: RunContext, target: BuiltImage | PushedImage) -> str:
     identity = target.ref if isinstance(target, PushedImage) else target.image_id
     i = ctx.inputs
-    return stage_key("scan", identity, i.trivy_db, i.gate, i.today)
+    return stage_key(
+        "scan", identity, i.trivy_db, i.tool_versions.get("trivy", ""), i.gate, i.today
+    )
 
 
 def sbom(ctx: RunContext, pushed: PushedImage) -> str:

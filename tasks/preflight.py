@@ -13,22 +13,30 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import tempfile
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from prefect import task
 from prefect.logging import get_run_logger
+from pydantic import ValidationError
 
-from seamline.adapters.git_repo import clone, relation
+from seamline.adapters.git_repo import clone, default_branch_file, relation
 from seamline.adapters.registry import RegistryClient, split_reference
 from seamline.content_hash import tree_hash, value_hash
 from seamline.errors import GateFailure, ToolFailed, UsageError
 from seamline.names import check_name
 from seamline.overlay_edit import set_and_render
 from seamline.overlay_files import current_images, kustomization_of, read_pins
-from seamline.pipeline_config import PipelineConfig, load_pipeline_config
+from seamline.pipeline_config import (
+    CONFIG_NAME,
+    PipelineConfig,
+    PipelineSection,
+    load_pipeline_config,
+)
 from seamline.policy.allowlist import load_allowlist
-from seamline.policy.overlay_moves import Pin, Relation
+from seamline.policy.dockerfile import fetch_problems
+from seamline.policy.overlay_moves import Pin, plan_moves
 from seamline.results import Event, Workspace
 from seamline.run_inputs import RunInputs
 from seamline.settings import Settings
@@ -44,6 +52,36 @@ class RunPlan:
     overlay: str | None  # what this run may bump; None: build and scan only
     inputs: RunInputs
     overlay_baseline: dict[str, str] = field(default_factory=dict)  # image -> reference
+
+
+# What decides who may release: read from the default branch, never from the commit
+# under test (a pushed branch could otherwise map itself to an overlay).
+RELEASE_KEYS = ("default_branch", "default_overlay", "branch_overlays", "overlay_root")
+
+
+def release_rules(config: PipelineConfig, workspace: Workspace) -> PipelineConfig | None:
+    """``config`` with its release keys as the repository's default branch has them; None
+    when the default branch has no seamline.toml (then no branch releases)."""
+    head, text = default_branch_file(Path(workspace.path), CONFIG_NAME)
+    if text is None:
+        return None
+    try:
+        table = tomllib.loads(text).get("pipeline", {})
+    except tomllib.TOMLDecodeError as e:
+        raise UsageError(
+            f"{CONFIG_NAME} on the default branch {head} is not valid TOML: {e}",
+            hint="fix it on the default branch",
+        ) from e
+    defaults = PipelineSection(registry=config.pipeline.registry)
+    trusted = {key: table.get(key, getattr(defaults, key)) for key in RELEASE_KEYS}
+    try:
+        section = PipelineSection.model_validate({**config.pipeline.model_dump(), **trusted})
+    except ValidationError as e:
+        raise UsageError(
+            f"{CONFIG_NAME} on the default branch {head}: {e.errors()[0]['msg']}",
+            hint="fix its [pipeline] table on the default branch",
+        ) from e
+    return config.model_copy(update={"pipeline": section})
 
 
 def decide_overlay(
@@ -121,26 +159,27 @@ def _refuse_backwards(
     *,
     force: bool,
 ) -> None:
-    """Before building: a run from unrelated history, or older than the build the overlay
-    pins for every one of its images, could only be refused at the bump."""
-    if force:
-        return
-    relations: dict[str, Relation] = {}
-    for service in config.services:
-        pin = pins.get(service.image)
-        if pin is None or pin.reference != current.get(service.image):
-            return  # an image with no valid record may always be written
-        relations[service.image] = relation(
-            Path(workspace.path), pin.source_commit, workspace.commit
-        )
-    unrelated = sorted(i for i, r in relations.items() if r == "unrelated")
+    """Before building, the bump's own rule (``plan_moves``) for digests not known yet: a
+    run that could only be refused at the bump, for history unrelated to what the overlay
+    pins or for being older than every build it pins, is refused now."""
+    unknown = "(not built yet)"
+    moves = plan_moves(
+        wanted={s.image: unknown for s in config.services},
+        baseline=current,
+        current=current,
+        pins=pins,
+        run_commit=workspace.commit,
+        relation=lambda older, newer: relation(Path(workspace.path), older, newer),
+        force=force,
+    )
+    unrelated = [m.image for m in moves if m.action == "unrelated"]
     if unrelated:
         raise GateFailure(
             f"the overlay pins builds from history unrelated to {workspace.commit[:12]} "
             f"({', '.join(unrelated)})",
             hint="a force-push or another repository? rerun with --force to move them anyway",
         )
-    if relations and all(r == "descendant" for r in relations.values()):
+    if moves and all(m.action == "stale" for m in moves):
         raise GateFailure(
             f"stale run: the overlay already pins builds of commits newer than "
             f"{workspace.commit[:12]} for every image",
@@ -166,14 +205,16 @@ def resolve_inputs(settings: Settings, config: PipelineConfig, *, releases: bool
         )
     finally:
         registry.close()
+    _check_dockerfiles(config, build_args, settings)
     lint = config.lint_config_path()
     allowlist = config.allowlist_path()
     if allowlist is not None:
         load_allowlist(allowlist)  # a broken allow-list is a usage error now, not at the scan
     return RunInputs(
         tool_versions={p.name: p.version for p in read_tool_pins(settings.toolchain_file)},
-        sources={
-            s.name: value_hash(tree_hash(config.context_of(s)), config.dockerfile_of(s).read_text())
+        sources={s.name: tree_hash(config.context_of(s)) for s in config.services},
+        dockerfiles={
+            s.name: hashlib.sha256(config.dockerfile_of(s).read_bytes()).hexdigest()
             for s in config.services
         },
         lint_config=hashlib.sha256(lint.read_bytes()).hexdigest() if lint else "",
@@ -188,8 +229,45 @@ def resolve_inputs(settings: Settings, config: PipelineConfig, *, releases: bool
         today=dt.date.today().isoformat(),
         trust="trusted" if releases else "untrusted",
         signer=tools.cosign().identity if releases else "",
-        sandbox_image=bases.get(build_args["GO_BUILDER_IMAGE"], ""),
+        sandbox_image=_pinned(build_args["GO_BUILDER_IMAGE"], bases),
     )
+
+
+def _check_dockerfiles(
+    config: PipelineConfig, build_args: dict[str, str], settings: Settings
+) -> None:
+    """No Dockerfile makes the image builder fetch a base or a file from elsewhere."""
+    problems = []
+    for service in config.services:
+        path = config.dockerfile_of(service)
+        try:
+            text = path.read_bytes().decode()
+        except UnicodeDecodeError as e:
+            raise UsageError(f"{path} is not UTF-8 text", hint="save it as UTF-8") from e
+        problems += [
+            f"{service.name}: {problem}"
+            for problem in fetch_problems(
+                text,
+                build_args=build_args,
+                registries={settings.registry, config.pipeline.registry},
+            )
+        ]
+    if problems:
+        raise GateFailure(
+            "Dockerfiles would fetch from outside seamline's images: " + "; ".join(problems),
+            hint="take bases as ARG GO_BUILDER_IMAGE / ARG RUNTIME_IMAGE (see docker/README.md) "
+            "or from the target registry, and COPY files from the repository instead of ADD <url>",
+        )
+
+
+def _pinned(reference: str, digests: dict[str, str]) -> str:
+    """``repository@digest`` when the digest is known, else the reference as given."""
+    digest = digests.get(reference)
+    if not digest:
+        return reference
+    path, _, last = reference.rpartition("/")
+    name = f"{path}/{last.partition(':')[0]}" if path else last.partition(":")[0]
+    return f"{name}@{digest}"
 
 
 def _digest_of(registry: RegistryClient, settings: Settings, reference: str) -> str:
@@ -213,8 +291,19 @@ def preflight(
     requested_overlay: str,
     force: bool,
 ) -> RunPlan:
-    config = load_pipeline_config(Path(workspace.path))
-    overlay = decide_overlay(config, event, workspace.branch, requested_overlay)
+    own = load_pipeline_config(Path(workspace.path))
+    trusted = release_rules(own, workspace)
+    config = trusted or own
+    if trusted is None:  # nothing on the default branch says who may release
+        if requested_overlay:
+            raise UsageError(
+                f"the default branch of {workspace.repo} has no {CONFIG_NAME}: no branch "
+                "may bump an overlay yet",
+                hint=f"merge a {CONFIG_NAME} into the default branch",
+            )
+        overlay = None
+    else:
+        overlay = decide_overlay(config, event, workspace.branch, requested_overlay)
     baseline: dict[str, str] = {}
     if overlay is not None:
         baseline = check_overlay(settings, config, overlay, workspace, force=force)

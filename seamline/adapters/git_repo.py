@@ -171,14 +171,11 @@ def checkout_commit(remote: str, dest: Path, ref: str, *, branch: str | None) ->
     try:
         commit, named = _resolve(repo, ref)
         if branch is not None and branch != named:
-            tip = f"refs/remotes/origin/{branch}"
-            try:
-                _git(repo, "merge-base", "--is-ancestor", commit, tip)
-            except git.exc.GitCommandError as e:
+            if not _is_ancestor(repo, commit, f"refs/remotes/origin/{branch}"):
                 raise UsageError(
                     f"commit {commit[:12]} is not on branch {branch!r} of {remote}",
                     hint="pass the branch the commit was pushed to, or leave --branch out",
-                ) from e
+                )
             named = branch
         _git(repo, "checkout", "--quiet", "--detach", commit)
         when = int(_git(repo, "show", "-s", "--format=%ct", commit).strip())
@@ -187,12 +184,43 @@ def checkout_commit(remote: str, dest: Path, ref: str, *, branch: str | None) ->
     return CheckedOut(commit=commit, branch=named, commit_time=when)
 
 
+def default_branch_file(checkout: Path, path: str) -> tuple[str, str | None]:
+    """The remote's default branch (what its HEAD names) and the text of ``path`` at its
+    tip, or None when the file is not there."""
+    repo = git.Repo(checkout)
+    try:
+        try:
+            head = _git(repo, "symbolic-ref", "--short", "refs/remotes/origin/HEAD").strip()
+        except git.exc.GitCommandError as e:
+            raise UsageError(
+                "the repository names no default branch (its HEAD)",
+                hint="set the repository's HEAD to its default branch",
+            ) from e
+        try:
+            text = _git(repo, "show", "--end-of-options", f"{head}:{path}")
+        except git.exc.GitCommandError:
+            return head.removeprefix("origin/"), None
+        return head.removeprefix("origin/"), text
+    finally:
+        repo.close()
+
+
 def _is_ancestor(repo: git.Repo, older: str, newer: str) -> bool:
     try:
         _git(repo, "merge-base", "--is-ancestor", older, newer)
     except git.exc.GitCommandError:
         return False
     return True
+
+
+def _fetch(repo: git.Repo) -> None:
+    try:
+        with timed("git fetch"):
+            _git(repo, "fetch", "--quiet", "origin")
+    except git.exc.GitCommandError as e:  # the remote away, or a concurrent fetch's lock
+        raise ToolFailed(
+            f"git fetch in {repo.working_dir} failed: {str(e.stderr).strip()}", transient=True
+        ) from e
 
 
 def relation(checkout: Path, older: str, newer: str) -> Relation:
@@ -209,8 +237,7 @@ def relation(checkout: Path, older: str, newer: str) -> Relation:
                     _git(repo, "cat-file", "-e", f"{sha}^{{commit}}")
             except git.exc.GitCommandError:
                 if attempt == 0:
-                    with timed("git fetch"):
-                        _git(repo, "fetch", "--quiet", "origin")
+                    _fetch(repo)
                     continue
                 return "unrelated"
             break

@@ -16,6 +16,7 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ from seamline.limits import heavy
 from seamline.runner import CompletedRun, timed
 
 SANDBOX_UID = 65532
+MAX_OUTPUT = 16 << 20  # bytes of one check's output the host reads back
 CHECKS = ("build", "vet", "lint", "test")
 # Runs inside the container (busybox or any POSIX sh): the four checks side by side, each
 # one's stdout, stderr and exit code into /out. Arguments: module folder, lint config.
@@ -54,6 +56,7 @@ fi
 check test go test -json -count=1 ./... &
 wait
 """
+SRC = "/src"
 TMP = "/tmp"  # noqa: S108 - inside the container: a tmpfs of its own
 _SEED = 'cp -a "$GOCACHE"/. /seed/ 2>/dev/null; chown -R "$1" /seed'
 
@@ -76,7 +79,9 @@ class GoSandbox:
         golangci_lint: Path,
         caches: SandboxCaches,
         threads: int,
+        memory: str = "4g",
     ) -> None:
+        self._memory = memory
         self._client = client
         self._image = image
         self._lint = golangci_lint.resolve()
@@ -98,7 +103,8 @@ class GoSandbox:
         standard library, compiled), so the first checks do not compile it again."""
         for folder in (self._caches.go_build, self._caches.lint):
             self._own(folder)
-        marker = self._caches.go_build / ".seeded"
+        # Beside the mounted folder, not in it: the sandbox could plant a symlink there.
+        marker = self._caches.go_build.with_name(self._caches.go_build.name + ".seeded")
         if marker.exists():
             return
         # Services prepare side by side: one seeds, the others wait for it to finish.
@@ -122,7 +128,7 @@ class GoSandbox:
             )
         except docker.errors.DockerException as e:
             raise ToolFailed(f"seeding the sandbox build cache failed: {e}") from e
-        marker.write_text(self._image + "\n")
+        marker.touch()
 
     def run_checks(
         self,
@@ -134,15 +140,23 @@ class GoSandbox:
         timeout: float = 900,
     ) -> dict[str, CompletedRun]:
         """Run the four checks of ``module`` (a folder relative to ``repository``); each
-        check's output is kept in ``out_dir`` as NAME.out / NAME.err."""
+        check's output is kept in ``out_dir`` as NAME.out / NAME.err. The checks see the
+        module's folder and the lint config, nothing else of the repository."""
         if out_dir.exists():
             shutil.rmtree(out_dir)
         self._own(out_dir)
-        src = "/src"
-        args = [f"{src}/{module}".rstrip("/"), f"{src}/{lint_config}" if lint_config else ""]
+        # Only what the cache key covers is in the sandbox: the service's folder and the
+        # lint config, each read-only at its place in the repository.
+        mounts = {str(repository.resolve() / module): {"bind": f"{SRC}/{module}", "mode": "ro"}}
+        if lint_config:
+            mounts[str(repository.resolve() / lint_config)] = {
+                "bind": f"{SRC}/{lint_config}",
+                "mode": "ro",
+            }
+        args = [f"{SRC}/{module}".rstrip("/"), f"{SRC}/{lint_config}" if lint_config else ""]
         started = time.monotonic()
         with heavy("go checks"), timed("go checks (sandbox)"):
-            container = self._start(repository, out_dir, args)
+            container = self._start(mounts, out_dir, args)
             try:
                 status = self._wait(container, timeout)
             finally:
@@ -155,7 +169,7 @@ class GoSandbox:
             )
         return {name: _read_check(out_dir, name, seconds) for name in CHECKS}
 
-    def _start(self, repository: Path, out_dir: Path, args: list[str]) -> Any:
+    def _start(self, mounts: dict[str, dict[str, str]], out_dir: Path, args: list[str]) -> Any:
         try:
             return self._client.containers.run(
                 self._image,
@@ -167,6 +181,7 @@ class GoSandbox:
                 cap_drop=["ALL"],
                 security_opt=["no-new-privileges"],
                 pids_limit=4096,
+                mem_limit=self._memory,  # the tmpfs is charged to it too
                 tmpfs={TMP: "rw,exec,nosuid,size=4g"},
                 working_dir=TMP,
                 environment={
@@ -185,7 +200,7 @@ class GoSandbox:
                     "PATH": "/usr/local/go/bin:/go/bin:/usr/local/bin:/usr/bin:/bin",
                 },
                 volumes={
-                    str(repository.resolve()): {"bind": "/src", "mode": "ro"},
+                    **mounts,
                     str(self._caches.modules): {"bind": "/modules", "mode": "ro"},
                     str(self._caches.go_build): {"bind": "/cache/go-build", "mode": "rw"},
                     str(self._caches.lint): {"bind": "/cache/lint", "mode": "rw"},
@@ -214,16 +229,30 @@ class GoSandbox:
         return int(result.get("StatusCode", -1))
 
 
-def _read_check(out_dir: Path, name: str, seconds: float) -> CompletedRun:
-    def read(suffix: str) -> str:
-        path = out_dir / f"{name}.{suffix}"
-        return path.read_text(errors="replace") if path.is_file() else ""
+def read_untrusted(path: Path, limit: int = MAX_OUTPUT) -> str:
+    """A file the sandbox could write, read without trusting it: never through a symlink
+    (the code under test could point it at any host file), only a regular file (a FIFO
+    would hang the read), and at most ``limit`` bytes."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return ""
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return ""
+        data = os.read(fd, limit + 1)
+    finally:
+        os.close(fd)
+    text = data[:limit].decode(errors="replace")
+    return text + "\n[output cut]\n" if len(data) > limit else text
 
-    code = read("rc").strip()
+
+def _read_check(out_dir: Path, name: str, seconds: float) -> CompletedRun:
+    code = read_untrusted(out_dir / f"{name}.rc", limit=16).strip()
     return CompletedRun(
         argv=(name,),
         returncode=int(code) if code.lstrip("-").isdigit() else -1,
-        stdout=read("out"),
-        stderr=read("err"),
+        stdout=read_untrusted(out_dir / f"{name}.out"),
+        stderr=read_untrusted(out_dir / f"{name}.err"),
         seconds=seconds,
     )

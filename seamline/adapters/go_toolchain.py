@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from seamline.runner import CompletedRun, run
+from seamline.runner import run
 
 LINT_FINDINGS = 1
 _GO_ENV = {"CGO_ENABLED": "0", "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod"}
@@ -122,36 +122,11 @@ def summarize_lint(output: str, *, shown: int = 3) -> str:
 
 
 class GoToolchain:
-    def __init__(self, *, go: Path, golangci_lint: Path, cache_dir: Path) -> None:
+    """Go on the host: only what runs none of a repository's code. Its build, vet, lint
+    and tests run in the sandbox (``seamline.adapters.go_sandbox``)."""
+
+    def __init__(self, *, go: Path) -> None:
         self._go = go
-        self._lint = golangci_lint
-        self._cache_dir = cache_dir
-
-    def _env(self) -> dict[str, str]:
-        return {**_GO_ENV, "GOLANGCI_LINT_CACHE": str(self._cache_dir / "golangci-lint")}
-
-    def build(self, module: Path, out_dir: Path) -> CompletedRun:
-        """Compile every package; binaries go to ``out_dir``, never into the source tree."""
-        out_dir.mkdir(parents=True, exist_ok=True)
-        return run(
-            [str(self._go), "build", "-o", f"{out_dir}/", "./..."],
-            cwd=module,
-            env=self._env(),
-            timeout=600,
-            check=False,
-        )
-
-    def vet(self, module: Path) -> CompletedRun:
-        return run(
-            [str(self._go), "vet", "./..."], cwd=module, env=self._env(), timeout=600, check=False
-        )
-
-    def lint(self, module: Path, config: Path | None) -> CompletedRun:
-        """Exit code 1 means findings (see LINT_FINDINGS); anything else is a tool fault."""
-        argv = [str(self._lint), "run", "--allow-parallel-runners"]
-        if config is not None:
-            argv += ["--config", str(config)]
-        return run([*argv, "./..."], cwd=module, env=self._env(), timeout=900, check=False)
 
     def download_modules(self, module: Path, cache: Path) -> None:
         """Fetch the module's dependencies into ``cache`` (a module cache the sandbox
@@ -162,17 +137,7 @@ class GoToolchain:
         run(
             [str(self._go), "mod", "download"],
             cwd=module,
-            env={**self._env(), "GOMODCACHE": str(cache), "GOFLAGS": "-mod=mod"},
+            env={**_GO_ENV, "GOMODCACHE": str(cache), "GOFLAGS": "-mod=mod"},
             timeout=900,
             hint="check that the Go module proxy is reachable (GOPROXY) and go.sum is current",
         )
-
-    def test(self, module: Path) -> tuple[CompletedRun, TestCounts]:
-        result = run(
-            [str(self._go), "test", "-json", "-count=1", "./..."],
-            cwd=module,
-            env=self._env(),
-            timeout=900,
-            check=False,
-        )
-        return result, count_test_events(result.stdout)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 Relation = Literal["same", "ancestor", "descendant", "unrelated"]
-Action = Literal["write", "unchanged", "stale", "unrelated", "kept"]
+Action = Literal["write", "unchanged", "stale", "unrelated"]
 
 
 @dataclass(frozen=True)
@@ -49,8 +49,6 @@ class Move:
                 f"{self.image}: the overlay pins a build of {pinned}, which is not in the "
                 f"history of this run's {run_commit[:12]}"
             )
-        if self.action == "kept":
-            return f"{self.image}: already pinned from this commit ({pinned})"
         return f"{self.image}: {self.action}"
 
 
@@ -80,10 +78,8 @@ def plan_moves(
             action = "write"
         else:
             related = relation(valid.source_commit, run_commit)
-            if related == "ancestor":
+            if related in ("ancestor", "same"):  # "same": a new build of it (a new base)
                 action = "write"
-            elif related == "same":
-                action = "kept"
             elif related == "descendant":
                 action = "stale"
             else:

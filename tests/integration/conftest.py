@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from seamline.adapters.docker_engine import DockerEngine
@@ -112,9 +111,22 @@ def vulnerable_image(engine: DockerEngine, settings: Settings) -> BuiltImage:
     )
 
 
-def prefect_api(settings: Settings) -> httpx.Client:
-    """An HTTP client for the local Prefect server's API, with its auth string."""
-    return api_client(settings)
+def run_logs(settings: Settings, flow_run_id: str) -> str:
+    """Every log message of a flow run, as the Prefect API keeps them."""
+    messages: list[str] = []
+    with api_client(settings) as api:
+        while True:
+            page = api.post(
+                "/logs/filter",
+                json={
+                    "logs": {"flow_run_id": {"any_": [flow_run_id]}},
+                    "offset": len(messages),
+                    "limit": 200,
+                },
+            ).json()
+            messages += [entry["message"] for entry in page]
+            if len(page) < 200:
+                return "\n".join(messages)
 
 
 MANIFEST = """apiVersion: apps/v1

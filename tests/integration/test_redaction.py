@@ -13,9 +13,14 @@ from typing import Any
 import httpx
 
 from seamline.adapters.git_repo import seed_bare_remote
-from seamline.prefect_env import prefect_api_auth, prefect_environment, undelivered_logs
+from seamline.prefect_env import (
+    api_client,
+    prefect_api_auth,
+    prefect_environment,
+    undelivered_logs,
+)
 from seamline.settings import PROJECT_ROOT, Settings
-from tests.integration.conftest import prefect_api, seamline
+from tests.integration.conftest import seamline
 
 SECRET = "known-test-secret-5f1c9a"
 SCRIPT = Path(__file__).parent / "scripts" / "leaky_flow.py"
@@ -37,7 +42,7 @@ def test_secret_is_redacted_everywhere_prefect_keeps_it(
     assert SECRET not in result.stdout + result.stderr
     assert "***" in result.stderr
 
-    api = prefect_api(settings)
+    api = api_client(settings)
     logs = api.post("/logs/filter", json={"logs": {"flow_run_id": {"any_": [run_id]}}}).json()
     messages = " ".join(entry["message"] for entry in logs)
     assert "about to use password ***" in messages
@@ -58,14 +63,14 @@ def test_the_prefect_api_refuses_calls_without_its_auth_string(
 ) -> None:
     refused = httpx.post(f"{settings.prefect_api_url}/flow_runs/filter", json={}, timeout=30)
     assert refused.status_code == 401
-    assert prefect_api(settings).post("/flow_runs/filter", json={"limit": 1}).status_code == 200
+    assert api_client(settings).post("/flow_runs/filter", json={"limit": 1}).status_code == 200
 
 
 def test_logs_kept_while_the_api_was_away_reach_it_with_the_next_run(
     stack_up: dict[str, Any], settings: Settings, tmp_path: Path
 ) -> None:
     marker = f"kept while the API was away {uuid.uuid4()}"
-    flow_run = prefect_api(settings).post("/flow_runs/filter", json={"limit": 1}).json()[0]
+    flow_run = api_client(settings).post("/flow_runs/filter", json={"limit": 1}).json()[0]
     batch = [
         {
             "name": "seamline.test",
@@ -85,7 +90,7 @@ def test_logs_kept_while_the_api_was_away_reach_it_with_the_next_run(
     result = seamline("run", "--repo", str(remote), "--event", "pull_request", env=env)
     assert result.returncode == 0, result.stderr
     assert not (spool / "0-test.json").exists()
-    logs = prefect_api(settings).post(
+    logs = api_client(settings).post(
         "/logs/filter", json={"logs": {"flow_run_id": {"any_": [flow_run["id"]]}}}
     )
     assert marker in " ".join(entry["message"] for entry in logs.json())

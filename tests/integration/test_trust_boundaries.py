@@ -24,7 +24,7 @@ from seamline.adapters.git_repo import AUTHOR, seed_bare_remote
 from seamline.prefect_env import auth_file
 from seamline.settings import PROJECT_ROOT, Settings
 from seamline.stack.signing_key import SigningKey
-from tests.integration.conftest import add_service, seamline
+from tests.integration.conftest import add_service, run_logs, seamline
 
 BOOKSTORE = PROJECT_ROOT / "examples" / "bookstore"
 SNOOP = PROJECT_ROOT / "tests" / "fixtures" / "snoop-service"
@@ -261,6 +261,27 @@ def test_a_push_to_an_unmapped_branch_builds_and_scans_and_bumps_nothing(
     assert tags_of(settings, f"{prefix}/catalog") == []
 
 
+def test_a_branch_cannot_map_itself_to_an_overlay(
+    stack_up: dict[str, Any], settings: Settings, tmp_path: Path
+) -> None:
+    source, prefix = repo_copy(tmp_path)
+    remote = seed(source, tmp_path)
+    config = (
+        (source / "seamline.toml")
+        .read_text()
+        .replace("[[services]]", '[pipeline.branch_overlays]\nsneaky = "prod"\n\n[[services]]', 1)
+    )
+    commit_change(remote, tmp_path, "seamline.toml", config, branch="sneaky")
+    before = head(remote)
+    code, payload, stderr = run(remote, "--ref", "sneaky")
+    assert code == 0, stderr
+    assert payload["overlay"] is None and payload["commit"] is None  # the default branch decides
+    assert head(remote) == before
+    assert tags_of(settings, f"{prefix}/catalog") == []
+    code, payload, _ = run(remote, "--ref", "sneaky", "--overlay", "prod")
+    assert code == 2 and "may bump no overlay" in payload["error"]
+
+
 # 3. Repository code never reaches signing material or the control plane ----------------
 
 
@@ -277,6 +298,8 @@ def test_repository_code_cannot_reach_secrets_sockets_or_the_control_plane(
             f"{settings.registry_host}:{settings.registry_port}",
         ],
         "unix": [settings.docker_host.removeprefix("unix://")],
+        # The test points one of its outputs at the signing key: the host must not read it.
+        "plant": str(key.key),
     }
     for path in targets["files"] + targets["unix"]:
         assert Path(path).exists(), path  # the attempts are real: each target is there
@@ -296,6 +319,9 @@ def test_repository_code_cannot_reach_secrets_sockets_or_the_control_plane(
     for address in targets["tcp"] + targets["unix"]:
         assert f"blocked: connect {address}" in output, address
     assert "blocked: write planted.go" in output
+    assert f"planted /out/vet.out -> {key.key}" in output
+    told = run_logs(settings, payload["flow_run_id"]) + stderr + json.dumps(payload)
+    assert "PRIVATE KEY" not in told and key.key.read_text().splitlines()[1] not in told
 
 
 # 4. An overlay never moves backwards and never loses an update -------------------------

@@ -17,9 +17,10 @@ from typing import Any
 import git
 
 from seamline.adapters.git_repo import seed_bare_remote
+from seamline.prefect_env import api_client
 from seamline.settings import PROJECT_ROOT, Settings
 from seamline.stack.daemon import pid_alive
-from tests.integration.conftest import SEAMLINE, prefect_api, seamline
+from tests.integration.conftest import SEAMLINE, seamline
 
 BOOKSTORE = PROJECT_ROOT / "examples" / "bookstore"
 
@@ -59,7 +60,7 @@ def test_a_run_goes_through_the_warm_runner(
     report = json.loads(result.stdout)
     assert report["state"] == "Completed" and report["commit"] is None
     assert len(_children(settings)) == len(before) + 1
-    flow_run = prefect_api(settings).get(f"/flow_runs/{report['flow_run_id']}").json()
+    flow_run = api_client(settings).get(f"/flow_runs/{report['flow_run_id']}").json()
     assert flow_run["state"]["type"] == "COMPLETED"
 
 

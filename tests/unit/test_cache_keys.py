@@ -19,6 +19,7 @@ from tasks.context import RunContext
 INPUTS = RunInputs(
     tool_versions={"syft": "1.57.1", "trivy": "0.74.0"},
     sources={"catalog": "s1", "orders": "s2", "payments-worker": "s3", "storefront": "s4"},
+    dockerfiles={"catalog": "d1", "orders": "d2", "payments-worker": "d3", "storefront": "d4"},
     lint_config="l",
     build_args={"GO_BUILDER_IMAGE": "r/go:1", "RUNTIME_IMAGE": "r/static:1"},
     base_images={"r/go:1": "sha256:" + "1" * 64, "r/static:1": "sha256:" + "2" * 64},
@@ -86,6 +87,13 @@ def test_keys_read_no_file_and_open_no_connection(monkeypatch: pytest.MonkeyPatc
         ("base_images", {}, {1}),
         ("signer", "key:other", {6, 7}),
         ("today", "2026-11-29", {3, 4}),
+        ("sources", {**INPUTS.sources, "catalog": "s9"}, {0, 1}),
+        ("dockerfiles", {**INPUTS.dockerfiles, "catalog": "d9"}, {1}),  # not the test verdict
+        ("lint_config", "l2", {0}),
+        ("sandbox_image", "r/go@sha256:" + "8" * 64, {0}),
+        ("build_args", {"GO_BUILDER_IMAGE": "r/go:2", "RUNTIME_IMAGE": "r/static:1"}, {1}),
+        ("gate", "g2", {3, 4}),
+        ("tool_versions", {"syft": "1.57.1", "trivy": "0.75.0"}, {0, 3, 4}),
     ],
 )
 def test_each_input_moves_exactly_its_keys(field: str, value: Any, changed: set[int]) -> None:

@@ -39,3 +39,16 @@ def test_any_change_changes_the_hash(tmp_path: Path) -> None:
 def test_value_hash_is_order_independent_for_keys() -> None:
     assert value_hash({"a": 1, "b": 2}) == value_hash({"b": 2, "a": 1})
     assert value_hash({"a": 1}) != value_hash({"a": 2})
+
+
+def test_a_symlinked_folder_counts_by_its_target(tmp_path: Path) -> None:
+    for name in ("one", "two"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "f").write_text(name)
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "lib").symlink_to(tmp_path / "one")
+    before = tree_hash(tree)
+    (tree / "lib").unlink()
+    (tree / "lib").symlink_to(tmp_path / "two")
+    assert tree_hash(tree) != before

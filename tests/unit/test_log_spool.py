@@ -63,3 +63,18 @@ def test_undelivered_logs_are_spooled_then_delivered(tmp_path: Path) -> None:
     assert deliver_spooled_logs(spool, up) == 1
     assert json.loads(received[0])[0]["message"] == "kept for later"
     assert list(spool.glob("*.json")) == []
+
+
+def test_a_batch_the_api_will_never_take_is_set_aside(tmp_path: Path) -> None:
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    (spool / "1.json").write_text("[]")
+    (spool / "2.json").write_text("[]")
+    answers = iter([422, 201])
+    client = httpx.Client(
+        base_url="http://api",
+        transport=httpx.MockTransport(lambda r: httpx.Response(next(answers))),
+    )
+    assert deliver_spooled_logs(spool, client) == 1
+    assert [p.name for p in (spool / "rejected").iterdir()] == ["1.json"]
+    assert list(spool.glob("*.json")) == []

@@ -55,3 +55,10 @@ def test_bad_records_are_ignored_never_passed_on(tmp_path: Path) -> None:
     assert len(notes) == 2 and all("ignored" in n for n in notes)
     (tmp_path / PINS_FILE).write_text("{not json")
     assert read_pins(tmp_path)[0] == {}
+
+
+def test_files_seamline_writes_must_not_be_symlinks(tmp_path: Path) -> None:
+    (tmp_path / "kustomization.yaml").write_text("images: []\n")
+    (tmp_path / PINS_FILE).symlink_to("/etc/passwd")
+    with pytest.raises(UsageError, match="is a symlink"):
+        current_images(tmp_path)

@@ -41,7 +41,7 @@ def plan(run: str, pinned: str | None, *, wanted: int = 2, current: int = 1, for
     [
         ("c2", "c1", "write"),  # forward
         ("c1", "c2", "stale"),  # backwards: refused
-        ("c1", "c1", "kept"),  # a second build of the same commit does not flip the pin
+        ("c1", "c1", "write"),  # a new build of the same commit (a re-mirrored base)
         ("x", "c1", "unrelated"),  # force-push or another repository
         ("c1", None, "write"),  # nothing recorded: nothing to protect
     ],

@@ -40,6 +40,8 @@ def test_exit_codes() -> None:
     assert exit_code(_report("gate")) == 1
     assert exit_code(_report("gate", "environment")) == 3
     assert exit_code(_report("error")) == 3
+    assert exit_code(_report("gate", "usage")) == 2  # an overlay changed under the run
+    assert exit_code(_report("usage", "environment")) == 3
 
 
 def test_public_report_has_exactly_the_documented_keys() -> None:

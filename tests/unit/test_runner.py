@@ -74,26 +74,6 @@ def test_missing_binary_is_tool_missing() -> None:
     assert caught.value.hint
 
 
-def test_lower_priority_runs_tools_nicer_and_reaches_threads() -> None:
-    from concurrent.futures import ThreadPoolExecutor
-
-    from seamline.runner import lower_priority
-    from tasks.side_by_side import side_by_side
-
-    probe = [sys.executable, "-c", "import os; print(os.nice(0))"]
-    base = int(run(probe).stdout)
-    with lower_priority(7):
-        inside = int(run(probe).stdout)
-        in_threads = side_by_side(lambda: int(run(probe).stdout), lambda: 1)
-        with ThreadPoolExecutor(1) as pool:  # a plain thread does not inherit the context
-            plain = pool.submit(lambda: int(run(probe).stdout)).result()
-    assert inside == base + 7
-    assert in_threads == [base + 7, 1]
-    assert plain == base
-    assert int(run(probe).stdout) == base
-    assert run(probe).argv == tuple(probe)  # the recorded argv is the tool's own
-
-
 def test_base_environment_reaches_every_tool_and_yields_to_explicit_env() -> None:
     from seamline.runner import set_base_environment
 

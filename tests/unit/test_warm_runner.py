@@ -143,6 +143,11 @@ def test_secrets_keep_a_run_off_the_socket() -> None:
     ]
     assert holds_secrets({"PREFECT_API_AUTH_STRING": "a:b", "GITHUB_TOKEN": "t"}) != []
     assert holds_secrets({"PATH": "/bin", "SEAMLINE_STATE_DIR": "/x"}) == []
+    assert holds_secrets({"SSH_AUTH_SOCK": "/tmp/ssh", "XAUTHORITY": "/x", "HOME": "/r"}) == []
+    assert holds_secrets({"HTTPS_PROXY": "http://u:p@proxy:3128", "CI_JWT": "x"}) == [
+        "CI_JWT",
+        "HTTPS_PROXY",
+    ]
 
 
 def test_a_socket_of_another_user_is_told_nothing() -> None:

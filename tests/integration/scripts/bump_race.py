@@ -57,6 +57,7 @@ def race() -> dict[str, object]:
         inputs=RunInputs(
             tool_versions={},
             sources={},
+            dockerfiles={},
             lint_config="",
             build_args={},
             base_images={},
