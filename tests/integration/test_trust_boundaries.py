@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from seamline.adapters.git_repo import AUTHOR, seed_bare_remote
+from seamline.adapters.go_toolchain import go_test_text
 from seamline.prefect_env import auth_file
 from seamline.settings import PROJECT_ROOT, Settings
 from seamline.stack.signing_key import SigningKey
@@ -312,7 +313,7 @@ def test_repository_code_cannot_reach_secrets_sockets_or_the_control_plane(
     assert snoop["signed"] and snoop["gate"] == "passed"
     assert payload["commit"] == head(remote)
     evidence = settings.state_dir / "evidence" / payload["flow_run_id"] / "snoop" / "checks"
-    output = (evidence / "test.out").read_text()
+    output = go_test_text((evidence / "test.out").read_text())
     assert "LEAK" not in output
     for path in targets["files"]:
         assert f"blocked: read {path}" in output, path
