@@ -37,3 +37,10 @@ def test_filter_masks_args_and_exceptions() -> None:
     assert SECRET not in out
     assert "password is ***" in out
     assert "failed with ***" in out
+
+
+def test_a_secret_is_masked_in_any_letter_case() -> None:
+    from seamline.redaction import redact
+
+    said = "dockerfile parse error line 1: unknown instruction: 5-QT-G4AA"
+    assert redact(said, ["5-qt-g4aa"]) == "dockerfile parse error line 1: unknown instruction: ***"
