@@ -55,24 +55,23 @@ class PrefectService:
             fix_port_hint=f"free port {settings.prefect_port} or set SEAMLINE_PREFECT_PORT",
         )
 
-    def _healthy(self) -> bool:
+    def _get(self, path: str) -> httpx.Response | None:
+        """An unauthenticated GET on the API; None when nothing answers."""
         try:
-            response = httpx.get(
-                f"{self._settings.prefect_api_url}/health", timeout=2.0, verify=tls_context()
+            return httpx.get(
+                f"{self._settings.prefect_api_url}{path}", timeout=2.0, verify=tls_context()
             )
         except httpx.HTTPError:
-            return False
-        return response.status_code == 200 and response.json() is True
+            return None
+
+    def _healthy(self) -> bool:
+        response = self._get("/health")
+        return response is not None and response.status_code == 200 and response.json() is True
 
     def _requires_auth(self) -> bool:
         """The API refuses a request that carries no auth string."""
-        try:
-            response = httpx.get(
-                f"{self._settings.prefect_api_url}/admin/version", timeout=2.0, verify=tls_context()
-            )
-        except httpx.HTTPError:
-            return False
-        return response.status_code == 401
+        response = self._get("/admin/version")
+        return response is not None and response.status_code == 401
 
     def status(self) -> ComponentStatus:
         if self._healthy() and not self._requires_auth():
