@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from seamline.errors import SeamlineError, UsageError
 from seamline.logging_setup import configure
-from seamline.prefect_env import auth_file, prefect_environment
+from seamline.prefect_env import prefect_api_auth, prefect_environment
 from seamline.settings import Settings
 from seamline.stack.model import ComponentStatus
 from seamline.stack.signing_key import SigningKey
@@ -186,9 +186,12 @@ def _cmd_smoke(settings: Settings, as_json: bool) -> int:
 
 def _known_secrets(settings: Settings) -> list[str]:
     found = settings.secrets()
-    for path in (SigningKey(settings).password_file, auth_file(settings)):
-        if path.is_file():
-            found.append(path.read_text().strip())
+    password = SigningKey(settings).password_file
+    if password.is_file():
+        found.append(password.read_text().strip())
+    auth = prefect_api_auth(settings)
+    if auth is not None:
+        found.append(auth.get_secret_value())
     return [s for s in found if s]
 
 

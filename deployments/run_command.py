@@ -192,8 +192,8 @@ def run_ci(settings: Settings, args: argparse.Namespace, secrets: Sequence[str])
 
     redact_prefect_logs(secrets)
     keep_undelivered_logs(undelivered_logs(settings))
-    with api_client(settings, timeout=5) as api:
-        deliver_spooled_logs(undelivered_logs(settings), api)  # an earlier run's, if any
+    # An earlier run's, if any: the API was away when they were written.
+    deliver_spooled_logs(undelivered_logs(settings), lambda: api_client(settings, timeout=5))
     set_base_environment({"GOMAXPROCS": str(settings.go_max_procs())})
     if args.tool_timings:
         add_observer(_timings_writer(Path(args.tool_timings)))

@@ -53,12 +53,10 @@ def ensure_api_auth(settings: Settings) -> SecretStr:
     path.parent.mkdir(parents=True, exist_ok=True)
     os.chmod(path.parent, 0o700)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    value = f"{AUTH_USER}:{secrets.token_urlsafe(32)}"
     with os.fdopen(fd, "w") as sink:
-        sink.write(f"{AUTH_USER}:{secrets.token_urlsafe(32)}")
-    value = prefect_api_auth(settings)
-    if value is None:  # pragma: no cover - just written
-        raise StateCorrupt(f"{path} could not be written")
-    return value
+        sink.write(value)
+    return SecretStr(value)
 
 
 def undelivered_logs(settings: Settings) -> Path:

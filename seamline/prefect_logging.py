@@ -7,7 +7,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import httpx
@@ -56,14 +56,20 @@ def _spool(spool: Path, body: bytes) -> None:
         sink.write(body)
 
 
-def deliver_spooled_logs(spool: Path, client: httpx.Client) -> int:
-    """Send every spooled batch to the Prefect API (``client`` has its base URL and auth);
-    a delivered batch is deleted. Returns how many were delivered; stops at the first
-    failure (the API is still away: try again next time)."""
-    if not spool.is_dir():
+def deliver_spooled_logs(spool: Path, connect: Callable[[], httpx.Client]) -> int:
+    """Send every spooled batch to the Prefect API (``connect`` makes a client with its
+    base URL and auth, only when there is a batch); a delivered batch is deleted. Returns
+    how many were delivered; stops at the first failure (try again next time)."""
+    batches = sorted(spool.glob("*.json")) if spool.is_dir() else []
+    if not batches:
         return 0
+    with connect() as client:
+        return _deliver(spool, batches, client)
+
+
+def _deliver(spool: Path, batches: list[Path], client: httpx.Client) -> int:
     delivered = 0
-    for batch in sorted(spool.glob("*.json")):
+    for batch in batches:
         try:
             response = client.post(
                 "/logs/", content=batch.read_bytes(), headers={"Content-Type": "application/json"}

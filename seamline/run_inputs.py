@@ -9,7 +9,7 @@ running a task without a key.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 Trust = Literal["trusted", "untrusted"]
@@ -30,4 +30,4 @@ class RunInputs:
     # never share a build cache or a cached verdict with trusted runs.
     trust: Trust
     signer: str = ""  # who signs (empty for runs that sign nothing)
-    sandbox_image: str = field(default="")  # the image the build-test checks run in
+    sandbox_image: str = ""  # the image the build-test checks run in

@@ -31,7 +31,12 @@ class Toolbox:
     def go(self) -> GoToolchain:
         return GoToolchain(go=locate("go", self.settings.tools_dir))
 
-    def sandbox_caches(self, repository: str = "", trust: str = "untrusted") -> SandboxCaches:
+    @property
+    def module_cache(self) -> Path:
+        """Go modules, downloaded on the host, read-only in every sandbox."""
+        return self.cache_dir / "sandbox" / "modules"
+
+    def sandbox_caches(self, repository: str, trust: str) -> SandboxCaches:
         """Build caches per trust class, and untrusted ones per repository: untrusted code
         never plants build results that trusted checks, or another repository's pull
         requests, would reuse. Trusted runs (merged code of onboarded repositories) share
@@ -43,7 +48,7 @@ class Toolbox:
         return SandboxCaches(
             go_build=root / owner / trust / "go-build",
             lint=root / owner / trust / "golangci-lint",
-            modules=root / "modules",
+            modules=self.module_cache,
         )
 
     def go_sandbox(self, *, repository: str, trust: str, image: str) -> GoSandbox:

@@ -54,7 +54,7 @@ def build_test(ctx: RunContext, service: str) -> BuildTestResult:
     logger = get_run_logger()
     spec = ctx.service(service)
     tools = ctx.tools
-    tools.go().download_modules(ctx.config.context_of(spec), tools.sandbox_caches().modules)
+    tools.go().download_modules(ctx.config.context_of(spec), tools.module_cache)
     sandbox = tools.go_sandbox(
         repository=ctx.workspace.repo, trust=ctx.inputs.trust, image=ctx.inputs.sandbox_image
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from prefect import get_client, task
@@ -23,7 +24,7 @@ from prefect.logging import get_run_logger
 from seamline.adapters.git_repo import PushRejected, clone, commit_all, push, relation
 from seamline.errors import GateFailure
 from seamline.overlay_edit import set_and_render
-from seamline.overlay_files import current_images, kustomization_of, read_pins, write_pins
+from seamline.overlay_files import current_images, read_pins, write_pins
 from seamline.policy.digests import ServiceOutcome, require_verified_digests
 from seamline.policy.overlay_moves import Move, Pin, plan_moves, refused, writes
 from seamline.results import BumpResult
@@ -61,29 +62,36 @@ def commit_message(ctx: RunContext, moves: list[Move]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _plan(ctx: RunContext, work: Path, wanted: dict[str, str]) -> tuple[Path, list[Move]]:
+@dataclass(frozen=True)
+class _Plan:
+    overlay: Path
+    pins: dict[str, Pin]
+    moves: list[Move]
+
+
+def _plan(ctx: RunContext, work: Path, wanted: dict[str, str]) -> _Plan:
     """Read the overlay in ``work`` and decide, per image, what this run may do."""
     overlay = ctx.config.overlay_in(work, ctx.overlay or "")
-    kustomization_of(overlay)  # exists, and nothing seamline writes is a symlink
+    current = current_images(overlay)  # first: it refuses symlinks where seamline writes
     pins, notes = read_pins(overlay)
     for note in notes:
         get_run_logger().warning("overlay %s: %s", ctx.overlay, note)
     moves = plan_moves(
         wanted=wanted,
         baseline=ctx.overlay_baseline,
-        current=current_images(overlay),
+        current=current,
         pins=pins,
         run_commit=ctx.workspace.commit,
         relation=lambda older, newer: relation(Path(ctx.workspace.path), older, newer),
         force=ctx.force,
     )
-    return overlay, moves
+    return _Plan(overlay, pins, moves)
 
 
-def _apply(ctx: RunContext, overlay: Path, moves: list[Move]) -> None:
-    changed = {m.image: m.wanted for m in writes(moves)}
-    set_and_render(ctx.tools.kustomize(), overlay, changed)
-    pins, _ = read_pins(overlay)
+def _apply(ctx: RunContext, plan: _Plan) -> None:
+    changed = {m.image: m.wanted for m in writes(plan.moves)}
+    set_and_render(ctx.tools.kustomize(), plan.overlay, changed)
+    pins = dict(plan.pins)
     for image, reference in changed.items():
         pins[image] = Pin(
             reference=reference,
@@ -91,7 +99,7 @@ def _apply(ctx: RunContext, overlay: Path, moves: list[Move]) -> None:
             source_repo=ctx.workspace.repo,
             flow_run=ctx.flow_run_url,
         )
-    write_pins(overlay, pins)
+    write_pins(plan.overlay, pins)
 
 
 def _nothing_to_write(ctx: RunContext, moves: list[Move], images: dict[str, str]) -> BumpResult:
@@ -122,9 +130,9 @@ def bump_overlay(ctx: RunContext, outcomes: list[ServiceOutcome]) -> BumpResult:
     with tempfile.TemporaryDirectory(prefix="seamline-bump-") as tmp:
         # A first look before taking the lock, so a run that changes nothing never waits.
         clone(remote, Path(tmp) / "look", branch=branch)
-        _, moves = _plan(ctx, Path(tmp) / "look", images)
-        if not writes(moves):
-            return _nothing_to_write(ctx, moves, images)
+        look = _plan(ctx, Path(tmp) / "look", images)
+        if not writes(look.moves):
+            return _nothing_to_write(ctx, look.moves, images)
         name = lock_name(remote, ctx.overlay or "")
         ensure_lock(name)
         with concurrency(name, occupy=1, strict=True, timeout_seconds=600):
@@ -133,10 +141,11 @@ def bump_overlay(ctx: RunContext, outcomes: list[ServiceOutcome]) -> BumpResult:
                 # have moved other images (or these) since the first look.
                 work = Path(tmp) / f"gitops-{attempt}"
                 repo = clone(remote, work, branch=branch)
-                overlay, moves = _plan(ctx, work, images)
+                plan = _plan(ctx, work, images)
+                moves = plan.moves
                 if not writes(moves):
                     return _nothing_to_write(ctx, moves, images)
-                _apply(ctx, overlay, moves)
+                _apply(ctx, plan)
                 sha = commit_all(repo, commit_message(ctx, moves))
                 if sha is None:
                     return _nothing_to_write(ctx, moves, images)

@@ -27,7 +27,7 @@ from seamline.content_hash import tree_hash, value_hash
 from seamline.errors import GateFailure, ToolFailed, UsageError
 from seamline.names import check_name
 from seamline.overlay_edit import set_and_render
-from seamline.overlay_files import current_images, kustomization_of, read_pins
+from seamline.overlay_files import current_images, read_pins
 from seamline.pipeline_config import (
     CONFIG_NAME,
     PipelineConfig,
@@ -72,7 +72,7 @@ def release_rules(config: PipelineConfig, workspace: Workspace) -> PipelineConfi
             f"{CONFIG_NAME} on the default branch {head} is not valid TOML: {e}",
             hint="fix it on the default branch",
         ) from e
-    defaults = PipelineSection(registry=config.pipeline.registry)
+    defaults = PipelineSection(registry=config.pipeline.registry, default_branch=head)
     trusted = {key: table.get(key, getattr(defaults, key)) for key in RELEASE_KEYS}
     try:
         section = PipelineSection.model_validate({**config.pipeline.model_dump(), **trusted})
@@ -131,8 +131,7 @@ def check_overlay(
                 f"({config.pipeline.overlay_root}/{overlay})",
                 hint="pass an overlay that exists under pipeline.overlay_root, or create it",
             )
-        kustomization_of(folder)
-        current = current_images(folder)
+        current = current_images(folder)  # also refuses symlinks where seamline writes
         pins, _notes = read_pins(folder)
         probes = {
             s.image: f"{config.target_repository(s)}@{_probe_digest(s.image)}"
@@ -205,7 +204,6 @@ def resolve_inputs(settings: Settings, config: PipelineConfig, *, releases: bool
         )
     finally:
         registry.close()
-    _check_dockerfiles(config, build_args, settings)
     lint = config.lint_config_path()
     allowlist = config.allowlist_path()
     if allowlist is not None:
@@ -229,7 +227,7 @@ def resolve_inputs(settings: Settings, config: PipelineConfig, *, releases: bool
         today=dt.date.today().isoformat(),
         trust="trusted" if releases else "untrusted",
         signer=tools.cosign().identity if releases else "",
-        sandbox_image=_pinned(build_args["GO_BUILDER_IMAGE"], bases),
+        sandbox_image=_pinned(build_args["GO_BUILDER_IMAGE"], bases, settings.registry),
     )
 
 
@@ -260,14 +258,13 @@ def _check_dockerfiles(
         )
 
 
-def _pinned(reference: str, digests: dict[str, str]) -> str:
-    """``repository@digest`` when the digest is known, else the reference as given."""
+def _pinned(reference: str, digests: dict[str, str], registry: str) -> str:
+    """``repository@digest`` for a base in our registry, else the reference as given."""
     digest = digests.get(reference)
     if not digest:
         return reference
-    path, _, last = reference.rpartition("/")
-    name = f"{path}/{last.partition(':')[0]}" if path else last.partition(":")[0]
-    return f"{name}@{digest}"
+    name, _tag = split_reference(reference, registry)
+    return f"{registry}/{name}@{digest}"
 
 
 def _digest_of(registry: RegistryClient, settings: Settings, reference: str) -> str:
@@ -313,4 +310,5 @@ def preflight(
             workspace.branch or "(none)",
         )
     inputs = resolve_inputs(settings, config, releases=overlay is not None)
+    _check_dockerfiles(config, inputs.build_args, settings)
     return RunPlan(config=config, overlay=overlay, inputs=inputs, overlay_baseline=baseline)

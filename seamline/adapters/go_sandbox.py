@@ -25,6 +25,7 @@ from typing import Any
 import docker.errors
 import requests.exceptions
 from docker import DockerClient
+from docker.types import Mount
 
 from seamline.errors import ServiceUnavailable, ToolFailed
 from seamline.limits import heavy
@@ -123,7 +124,7 @@ class GoSandbox:
                 ["sh", "-c", _SEED, "seed", f"{self.uid}:{self.uid}"],
                 user="0:0",
                 network_mode="none",
-                volumes={str(self._caches.go_build): {"bind": "/seed", "mode": "rw"}},
+                mounts=[_bind(self._caches.go_build, "/seed", writable=True)],
                 remove=True,
             )
         except docker.errors.DockerException as e:
@@ -147,12 +148,9 @@ class GoSandbox:
         self._own(out_dir)
         # Only what the cache key covers is in the sandbox: the service's folder and the
         # lint config, each read-only at its place in the repository.
-        mounts = {str(repository.resolve() / module): {"bind": f"{SRC}/{module}", "mode": "ro"}}
+        mounts = [_bind(repository.resolve() / module, f"{SRC}/{module}")]
         if lint_config:
-            mounts[str(repository.resolve() / lint_config)] = {
-                "bind": f"{SRC}/{lint_config}",
-                "mode": "ro",
-            }
+            mounts.append(_bind(repository.resolve() / lint_config, f"{SRC}/{lint_config}"))
         args = [f"{SRC}/{module}".rstrip("/"), f"{SRC}/{lint_config}" if lint_config else ""]
         started = time.monotonic()
         with heavy("go checks"), timed("go checks (sandbox)"):
@@ -162,14 +160,14 @@ class GoSandbox:
             finally:
                 container.remove(force=True)
         seconds = time.monotonic() - started
-        if status not in (0,):
+        if status != 0:
             raise ToolFailed(
                 f"the sandbox for {module} ended with status {status}",
                 hint="see the Docker Engine's log; the checks' output is in " + str(out_dir),
             )
         return {name: _read_check(out_dir, name, seconds) for name in CHECKS}
 
-    def _start(self, mounts: dict[str, dict[str, str]], out_dir: Path, args: list[str]) -> Any:
+    def _start(self, mounts: list[Mount], out_dir: Path, args: list[str]) -> Any:
         try:
             return self._client.containers.run(
                 self._image,
@@ -199,14 +197,14 @@ class GoSandbox:
                     "GOMAXPROCS": str(self._threads),
                     "PATH": "/usr/local/go/bin:/go/bin:/usr/local/bin:/usr/bin:/bin",
                 },
-                volumes={
-                    **mounts,
-                    str(self._caches.modules): {"bind": "/modules", "mode": "ro"},
-                    str(self._caches.go_build): {"bind": "/cache/go-build", "mode": "rw"},
-                    str(self._caches.lint): {"bind": "/cache/lint", "mode": "rw"},
-                    str(out_dir): {"bind": "/out", "mode": "rw"},
-                    str(self._lint): {"bind": "/usr/local/bin/golangci-lint", "mode": "ro"},
-                },
+                mounts=[
+                    *mounts,
+                    _bind(self._caches.modules, "/modules"),
+                    _bind(self._caches.go_build, "/cache/go-build", writable=True),
+                    _bind(self._caches.lint, "/cache/lint", writable=True),
+                    _bind(out_dir, "/out", writable=True),
+                    _bind(self._lint, "/usr/local/bin/golangci-lint"),
+                ],
             )
         except docker.errors.ImageNotFound as e:
             raise ServiceUnavailable(
@@ -227,6 +225,12 @@ class GoSandbox:
                 hint="look for a test that hangs; the output so far is kept",
             ) from e
         return int(result.get("StatusCode", -1))
+
+
+def _bind(source: Path, target: str, *, writable: bool = False) -> Mount:
+    """A bind mount as a structured record: Docker's "source:target:mode" strings would
+    let a folder name with a colon in it (the repository's own) change the mount."""
+    return Mount(target=target, source=str(source), type="bind", read_only=not writable)
 
 
 def read_untrusted(path: Path, limit: int = MAX_OUTPUT) -> str:

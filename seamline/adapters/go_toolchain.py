@@ -137,7 +137,7 @@ class GoToolchain:
         run(
             [str(self._go), "mod", "download"],
             cwd=module,
-            env={**_GO_ENV, "GOMODCACHE": str(cache), "GOFLAGS": "-mod=mod"},
+            env={**_GO_ENV, "GOMODCACHE": str(cache)},
             timeout=900,
             hint="check that the Go module proxy is reachable (GOPROXY) and go.sum is current",
         )

@@ -34,7 +34,6 @@ class Move:
     image: str
     action: Action
     wanted: str
-    current: str | None
     pinned_commit: str | None
 
     def describe(self, run_commit: str) -> str:
@@ -84,7 +83,7 @@ def plan_moves(
                 action = "stale"
             else:
                 action = "unrelated"
-        moves.append(Move(image, action, reference, now, pinned))
+        moves.append(Move(image, action, reference, pinned))
     return moves
 
 

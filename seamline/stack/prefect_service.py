@@ -100,8 +100,9 @@ class PrefectService:
         if self._daemon.running() and self._healthy() and not self._requires_auth():
             self._daemon.stop()  # started before API auth: restart it with auth
         self._daemon.start()
-        with api_client(self._settings, timeout=5) as api:
-            deliver_spooled_logs(undelivered_logs(self._settings), api)
+        deliver_spooled_logs(
+            undelivered_logs(self._settings), lambda: api_client(self._settings, timeout=5)
+        )
 
     def down(self) -> None:
         self._daemon.stop()

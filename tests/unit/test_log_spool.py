@@ -58,9 +58,9 @@ def test_undelivered_logs_are_spooled_then_delivered(tmp_path: Path) -> None:
         base_url="http://api",
         transport=httpx.MockTransport(lambda r: httpx.Response(503)),
     )
-    assert deliver_spooled_logs(spool, down) == 0 and len(list(spool.glob("*.json"))) == 1
+    assert deliver_spooled_logs(spool, lambda: down) == 0 and len(list(spool.glob("*.json"))) == 1
     up = httpx.Client(base_url="http://api", transport=httpx.MockTransport(api))
-    assert deliver_spooled_logs(spool, up) == 1
+    assert deliver_spooled_logs(spool, lambda: up) == 1
     assert json.loads(received[0])[0]["message"] == "kept for later"
     assert list(spool.glob("*.json")) == []
 
@@ -75,6 +75,6 @@ def test_a_batch_the_api_will_never_take_is_set_aside(tmp_path: Path) -> None:
         base_url="http://api",
         transport=httpx.MockTransport(lambda r: httpx.Response(next(answers))),
     )
-    assert deliver_spooled_logs(spool, client) == 1
+    assert deliver_spooled_logs(spool, lambda: client) == 1
     assert [p.name for p in (spool / "rejected").iterdir()] == ["1.json"]
     assert list(spool.glob("*.json")) == []
