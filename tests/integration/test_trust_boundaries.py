@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -22,7 +23,7 @@ import pytest
 
 from seamline.adapters.git_repo import AUTHOR, seed_bare_remote
 from seamline.adapters.go_toolchain import go_test_text
-from seamline.prefect_env import auth_file
+from seamline.prefect_env import auth_file, prefect_environment
 from seamline.settings import PROJECT_ROOT, Settings
 from seamline.stack.signing_key import SigningKey
 from tests.integration.conftest import add_service, run_logs, seamline
@@ -469,6 +470,29 @@ def test_image_metadata_carries_the_commit_time_not_the_clock(
     expected = datetime.fromtimestamp(git.Repo(remote).commit(commit).committed_date, UTC)
     assert labels["org.opencontainers.image.created"] == expected.isoformat(timespec="seconds")
     assert labels["org.opencontainers.image.revision"] == commit
+
+
+# 5. Cache keys are pure ------------------------------------------------------------
+
+
+def test_a_registry_blip_after_the_preflight_rebuilds_nothing(
+    stack_up: dict[str, Any], settings: Settings, tmp_path: Path
+) -> None:
+    remote = seed(repo_copy(tmp_path)[0], tmp_path)
+    code, _, stderr = run(remote)
+    assert code == 0, stderr
+    env = {**os.environ, **prefect_environment(settings), "PYTHONPATH": str(PROJECT_ROOT)}
+    result = subprocess.run(
+        [sys.executable, str(Path(__file__).parent / "scripts" / "registry_blip.py"), str(remote)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    states = json.loads(result.stdout.strip().splitlines()[-1])
+    assert states == {"image": "Cached", "push": "Cached"}, result.stderr[-3000:]
 
 
 # 6. Messages a user can act on --------------------------------------------------------
