@@ -3,6 +3,7 @@ API without masking anything, and drops a batch it could not deliver."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import threading
@@ -29,20 +30,27 @@ def redact_prefect_logs(secrets: Sequence[str]) -> None:
                 handler.addFilter(redactor)
 
 
-def keep_undelivered_logs(spool: Path) -> None:
-    """Logs Prefect could not deliver (the API down for longer than its client retries)
-    are written to ``spool`` instead of dropped; ``deliver_spooled_logs`` sends them later.
-    Call after importing Prefect."""
+def keep_undelivered_logs(spool: Path, *, patience_s: float = 10.0) -> None:
+    """Logs Prefect could not deliver within ``patience_s`` (the API away) are written to
+    ``spool`` instead of dropped; ``deliver_spooled_logs`` sends them later. Prefect's own
+    client would retry a batch for about a minute, then drop it, and a process that exits
+    meanwhile loses it. Call after importing Prefect."""
     from prefect.logging.handlers import APILogWorker, set_api_log_sink
 
     class SpoolingLogWorker(APILogWorker):
         async def _handle_batch(self, items: list[bytes]) -> None:
             body = b"[" + b",".join(items) + b"]"
             try:
-                await self._client.request(
-                    "POST", "/logs/", content=body, headers={"Content-Type": "application/json"}
+                await asyncio.wait_for(
+                    self._client.request(
+                        "POST",
+                        "/logs/",
+                        content=body,
+                        headers={"Content-Type": "application/json"},
+                    ),
+                    timeout=patience_s,
                 )
-            except Exception:  # any failure to deliver: keep the batch for later
+            except Exception:  # any failure to deliver, or too slow: keep it for later
                 _spool(spool, body)
 
     set_api_log_sink(lambda log: SpoolingLogWorker.instance().send(log))
