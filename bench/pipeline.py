@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 from results_file import write_section  # noqa: E402
 
 from seamline.adapters.git_repo import AUTHOR, seed_bare_remote  # noqa: E402
-from seamline.settings import Settings  # noqa: E402
+from seamline.config.settings import Settings  # noqa: E402
 from seamline.stack.base_images import builder_tag  # noqa: E402
 
 BUILDER = Settings().go_builder(builder_tag(Settings()))

@@ -15,16 +15,16 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from seamline.config.settings import Settings
 from seamline.errors import SeamlineError, UsageError
-from seamline.logging_setup import configure
-from seamline.prefect_env import prefect_api_auth, prefect_environment
-from seamline.settings import Settings
+from seamline.orchestration.api_access import prefect_api_auth, prefect_environment
+from seamline.output.human import configure
 from seamline.stack.model import ComponentStatus
 from seamline.stack.signing_key import SigningKey
 from seamline.stack.stack import Stack
-from seamline.stack.toolchain_check import ToolchainCheck
+from seamline.stack.tool_pins_check import ToolchainCheck
 from seamline.stack.trivy_mirror import TrivyDbMirror
-from seamline.toolchain import INSTALL_HINT
+from seamline.tools.pins import INSTALL_HINT
 
 log = logging.getLogger("seamline.cli")
 

@@ -14,7 +14,7 @@ def _subcommand(argv: Sequence[str]) -> str | None:
 def main() -> None:
     argv = sys.argv[1:]
     if _subcommand(argv) == "run":
-        from seamline.warm_runner import run_warm
+        from seamline.orchestration.warm_client import run_warm
 
         code = run_warm(argv)
         if code is not None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from seamline.adapters.git_repo import check_remote
+from seamline.config.settings import Settings
 from seamline.errors import (
     EnvironmentProblem,
     GateFailure,
@@ -24,16 +25,15 @@ from seamline.errors import (
     ToolMissing,
     UsageError,
 )
-from seamline.names import check_name, check_ref
-from seamline.prefect_env import api_client, prefect_environment, undelivered_logs
-from seamline.runner import (
+from seamline.orchestration.api_access import api_client, prefect_environment, undelivered_logs
+from seamline.stack.stack import Stack
+from seamline.tools.process import (
     ToolObserver,
     add_failure_observer,
     add_observer,
     set_base_environment,
 )
-from seamline.settings import Settings
-from seamline.stack.stack import Stack
+from seamline.validate.names import check_name, check_ref
 
 log = logging.getLogger("seamline.cli")
 REQUIRED = (
@@ -184,7 +184,7 @@ def run_ci(settings: Settings, args: argparse.Namespace, secrets: Sequence[str])
     preflight(settings, needs_gitops=args.event == "push")
     importer.join()
     from flows.ci import ci
-    from seamline.prefect_logging import (
+    from seamline.orchestration.log_delivery import (
         deliver_spooled_logs,
         keep_undelivered_logs,
         redact_prefect_logs,

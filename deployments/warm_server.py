@@ -2,9 +2,10 @@
 
     python -m deployments.warm_server
 
-Started and stopped by ``seamline stack up|down``; speaks the protocol in
-``seamline.warm_runner``. The parent stays single-threaded (it only imports, accepts and
-reaps), so forking it is safe; each child is an ordinary ``seamline`` process from then on.
+Started and stopped by ``seamline stack up|down``; speaks the protocol
+in ``seamline.orchestration.warm_client``. The parent stays single-threaded (it only imports,
+accepts and reaps), so forking it is safe; each child is an ordinary
+``seamline`` process from then on.
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from seamline.prefect_env import prefect_environment
-from seamline.settings import Settings
-from seamline.tls import tls_context
-from seamline.warm_runner import (
+from seamline.adapters.tls import tls_context
+from seamline.config.settings import Settings
+from seamline.orchestration.api_access import prefect_environment
+from seamline.orchestration.warm_client import (
     MessageReader,
     code_fingerprint,
     holds_secrets,
@@ -44,7 +45,7 @@ PRELOAD = (
     "deployments.run_command",
     "flows.ci",
     "flows.smoke",
-    "seamline.prefect_logging",
+    "seamline.orchestration.log_delivery",
     "prefect.flow_engine",
     "prefect.task_engine",
     "prefect.task_runners",

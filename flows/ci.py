@@ -12,9 +12,9 @@ from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
 
 from flows.run_report import RunReporter
-from seamline.policy.digests import ServiceOutcome
-from seamline.results import Event
-from seamline.settings import Settings
+from seamline.config.settings import Settings
+from seamline.policy.bump_precondition import ServiceOutcome
+from seamline.run.results import Event
 from tasks.attest_sbom import attest_sbom
 from tasks.build_test import build_test
 from tasks.bump import bump_overlay

@@ -11,8 +11,8 @@ from prefect.futures import PrefectFuture
 from prefect.states import Completed, Failed
 
 from seamline.errors import EnvironmentProblem, GateFailure, SeamlineError, UsageError
-from seamline.policy.digests import ServiceOutcome
-from seamline.results import (
+from seamline.policy.bump_precondition import ServiceOutcome
+from seamline.run.results import (
     SEVERITIES,
     BuildTestResult,
     BumpResult,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from prefect import flow, unmapped
 from prefect.artifacts import create_table_artifact
 
-from seamline.settings import Settings
+from seamline.config.settings import Settings
 from seamline.stack.model import ComponentStatus
 from tasks.stack_check import check_component
 

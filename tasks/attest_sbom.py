@@ -7,7 +7,7 @@ from pathlib import Path
 from prefect import task
 from prefect.logging import get_run_logger
 
-from seamline.results import SbomResult, SignResult
+from seamline.run.results import SbomResult, SignResult
 from tasks import cache_keys
 from tasks.context import RunContext
 from tasks.retry_policy import transient_only

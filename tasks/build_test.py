@@ -14,8 +14,8 @@ from seamline.adapters.go_toolchain import (
     summarize_lint,
 )
 from seamline.errors import GateFailure, ToolFailed
-from seamline.results import BuildTestResult
-from seamline.runner import CompletedRun, last_lines
+from seamline.run.results import BuildTestResult
+from seamline.tools.process import CompletedRun, last_lines
 from tasks import cache_keys
 from tasks.context import RunContext
 from tasks.retry_policy import transient_only

@@ -23,11 +23,11 @@ from prefect.logging import get_run_logger
 
 from seamline.adapters.git_repo import PushRejected, clone, commit_all, push, relation
 from seamline.errors import GateFailure
-from seamline.overlay_edit import set_and_render
-from seamline.overlay_files import current_images, read_pins, write_pins
-from seamline.policy.digests import ServiceOutcome, require_verified_digests
+from seamline.overlay.edit import set_and_render
+from seamline.overlay.files import current_images, read_pins, write_pins
+from seamline.policy.bump_precondition import ServiceOutcome, require_verified_digests
 from seamline.policy.overlay_moves import Move, Pin, plan_moves, refused, writes
-from seamline.results import BumpResult
+from seamline.run.results import BumpResult
 from tasks.context import RunContext
 from tasks.retry_policy import transient_only
 

@@ -25,9 +25,9 @@ from typing import Any
 from prefect.cache_policies import CachePolicy
 from prefect.context import TaskRunContext
 
-from seamline.cache_lock import FlockLockManager
-from seamline.content_hash import value_hash
-from seamline.results import RESULTS_VERSION, BuiltImage, PushedImage, SbomResult, SignResult
+from seamline.cache.content_hash import value_hash
+from seamline.cache.lock import FlockLockManager
+from seamline.run.results import RESULTS_VERSION, BuiltImage, PushedImage, SbomResult, SignResult
 from tasks.context import RunContext
 
 _LOCKS = FlockLockManager()

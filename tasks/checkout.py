@@ -9,8 +9,8 @@ from pathlib import Path
 from prefect import task
 
 from seamline.adapters.git_repo import checkout_commit
-from seamline.results import Workspace
-from seamline.settings import Settings
+from seamline.config.settings import Settings
+from seamline.run.results import Workspace
 from tasks.retry_policy import transient_only
 
 

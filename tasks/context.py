@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from seamline.pipeline_config import PipelineConfig, ServiceSpec
-from seamline.results import Event, Workspace
-from seamline.run_inputs import RunInputs
-from seamline.settings import Settings
-from seamline.toolbox import Toolbox
+from seamline.adapters.toolbox import Toolbox
+from seamline.config.pipeline import PipelineConfig, ServiceSpec
+from seamline.config.settings import Settings
+from seamline.run.inputs import RunInputs
+from seamline.run.results import Event, Workspace
 
 
 @dataclass(frozen=True)

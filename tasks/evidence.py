@@ -7,7 +7,7 @@ from typing import Any
 from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from seamline.results import SEVERITIES
+from seamline.run.results import SEVERITIES
 
 
 def _findings(counts: dict[str, int] | None) -> str:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from prefect import task
 from prefect.logging import get_run_logger
 
-from seamline.results import BuiltImage
+from seamline.run.results import BuiltImage
 from tasks import cache_keys
 from tasks.context import RunContext
 from tasks.retry_policy import transient_only

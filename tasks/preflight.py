@@ -23,26 +23,26 @@ from pydantic import ValidationError
 
 from seamline.adapters.git_repo import clone, default_branch_file, relation
 from seamline.adapters.registry import RegistryClient, split_reference
-from seamline.content_hash import tree_hash, value_hash
-from seamline.errors import GateFailure, ToolFailed, UsageError
-from seamline.names import check_name
-from seamline.overlay_edit import set_and_render
-from seamline.overlay_files import current_images, read_pins
-from seamline.pipeline_config import (
+from seamline.adapters.toolbox import Toolbox
+from seamline.cache.content_hash import tree_hash, value_hash
+from seamline.config.pipeline import (
     CONFIG_NAME,
     PipelineConfig,
     PipelineSection,
     load_pipeline_config,
 )
+from seamline.config.settings import Settings
+from seamline.errors import GateFailure, ToolFailed, UsageError
+from seamline.overlay.edit import set_and_render
+from seamline.overlay.files import current_images, read_pins
 from seamline.policy.allowlist import load_allowlist
 from seamline.policy.dockerfile import fetch_problems
 from seamline.policy.overlay_moves import Pin, plan_moves
-from seamline.results import Event, Workspace
-from seamline.run_inputs import RunInputs
-from seamline.settings import Settings
+from seamline.run.inputs import RunInputs
+from seamline.run.results import Event, Workspace
 from seamline.stack.base_images import builder_tag
-from seamline.toolbox import Toolbox
-from seamline.toolchain import read_pins as read_tool_pins
+from seamline.tools.pins import read_pins as read_tool_pins
+from seamline.validate.names import check_name
 from tasks.retry_policy import transient_only
 
 

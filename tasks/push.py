@@ -6,7 +6,7 @@ from prefect import task
 from prefect.logging import get_run_logger
 
 from seamline.errors import ToolFailed
-from seamline.results import BuildTestResult, BuiltImage, PushedImage, ScanResult
+from seamline.run.results import BuildTestResult, BuiltImage, PushedImage, ScanResult
 from tasks import cache_keys
 from tasks.context import RunContext
 from tasks.retry_policy import transient_only

@@ -9,7 +9,7 @@ from prefect import task
 from prefect.logging import get_run_logger
 
 from seamline.errors import ToolFailed
-from seamline.results import PushedImage, SbomResult
+from seamline.run.results import PushedImage, SbomResult
 from tasks import cache_keys
 from tasks.context import RunContext
 from tasks.retry_policy import transient_only

@@ -13,7 +13,7 @@ from seamline.errors import GateFailure
 from seamline.policy.allowlist import AllowList, load_allowlist
 from seamline.policy.findings import parse_trivy_report
 from seamline.policy.gate import GatePolicy, evaluate_gate
-from seamline.results import SEVERITIES, BuiltImage, PushedImage, ScanResult
+from seamline.run.results import SEVERITIES, BuiltImage, PushedImage, ScanResult
 from tasks import cache_keys
 from tasks.context import RunContext
 from tasks.retry_policy import transient_only

@@ -10,8 +10,8 @@ from datetime import datetime
 from prefect import task
 from prefect.logging import get_run_logger
 
-from seamline.provenance import BuildFacts, slsa_provenance
-from seamline.results import BuildTestResult, BuiltImage, PushedImage, ScanResult, SignResult
+from seamline.run.provenance import BuildFacts, slsa_provenance
+from seamline.run.results import BuildTestResult, BuiltImage, PushedImage, ScanResult, SignResult
 from tasks import cache_keys
 from tasks.context import RunContext
 from tasks.retry_policy import transient_only

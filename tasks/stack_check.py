@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prefect import task
 
-from seamline.settings import Settings
+from seamline.config.settings import Settings
 from seamline.stack.model import ComponentStatus
 from seamline.stack.stack import components
 

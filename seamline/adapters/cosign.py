@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from seamline.runner import CompletedRun, run
+from seamline.tools.process import CompletedRun, run
 
 REGISTRY_FLAGS = ["--allow-http-registry", "--allow-insecure-registry"]
 

@@ -11,8 +11,8 @@ import docker.errors
 from docker import DockerClient
 
 from seamline.errors import GateFailure, SeamlineError, ServiceUnavailable, ToolFailed
-from seamline.limits import heavy
-from seamline.runner import last_lines, timed
+from seamline.tools.limits import heavy
+from seamline.tools.process import last_lines, timed
 
 # Build failures that are about reaching a base image, not about the Dockerfile's content.
 _UNREACHABLE = re.compile(

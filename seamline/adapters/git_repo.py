@@ -11,9 +11,9 @@ from pathlib import Path
 import git
 
 from seamline.errors import ToolFailed, UsageError
-from seamline.names import COMMIT_ID, check_ref
 from seamline.policy.overlay_moves import Relation
-from seamline.runner import timed
+from seamline.tools.process import timed
+from seamline.validate.names import COMMIT_ID, check_ref
 
 AUTHOR = git.Actor("seamline", "seamline@localhost")
 IGNORED = shutil.ignore_patterns(".git", "__pycache__", "*.pyc")

@@ -28,8 +28,8 @@ from docker import DockerClient
 from docker.types import Mount
 
 from seamline.errors import ServiceUnavailable, ToolFailed
-from seamline.limits import heavy
-from seamline.runner import CompletedRun, timed
+from seamline.tools.limits import heavy
+from seamline.tools.process import CompletedRun, timed
 
 SANDBOX_UID = 65532
 MAX_OUTPUT = 16 << 20  # bytes of one check's output the host reads back

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from seamline.runner import run
+from seamline.tools.process import run
 
 
 class Kustomize:

@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 
+from seamline.adapters.tls import tls_context
 from seamline.errors import ServiceUnavailable, ToolFailed, UsageError
-from seamline.tls import tls_context
 
 MANIFEST_TYPES = ", ".join(
     [

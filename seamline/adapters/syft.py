@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from seamline.errors import ToolFailed
-from seamline.runner import run
+from seamline.tools.process import run
 
 
 class Syft:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from seamline.errors import ToolFailed
-from seamline.runner import CompletedRun, last_lines, run
+from seamline.tools.process import CompletedRun, last_lines, run
 
 # Trivy failures worth a retry: a lock held too long, the registry out of reach for a moment.
 _TRANSIENT = ("may be in use by another process", "connection refused", "i/o timeout", "EOF")

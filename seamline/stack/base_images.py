@@ -14,9 +14,8 @@ from pathlib import Path
 
 from seamline.adapters.docker_engine import DockerEngine
 from seamline.adapters.registry import RegistryClient, split_reference
+from seamline.config.settings import Settings
 from seamline.errors import ToolMissing
-from seamline.runner import run
-from seamline.settings import Settings
 from seamline.stack.model import ComponentStatus
 from seamline.stack.rootfs import (
     BUILDER_GOCACHE,
@@ -24,7 +23,8 @@ from seamline.stack.rootfs import (
     write_go_builder_rootfs,
     write_static_rootfs,
 )
-from seamline.toolchain import locate
+from seamline.tools.pins import locate
+from seamline.tools.process import run
 
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 ZONEINFO = Path("/usr/share/zoneinfo")

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from seamline.errors import PortInUse, ServiceUnavailable, StateCorrupt
-from seamline.runner import spawn_daemon
+from seamline.tools.process import spawn_daemon
 
 
 def port_open(host: str, port: int, timeout: float = 0.5) -> bool:

@@ -6,8 +6,8 @@ import os
 import shutil
 
 from seamline.adapters.docker_engine import DockerEngine
+from seamline.config.settings import Settings
 from seamline.errors import ToolMissing
-from seamline.settings import Settings
 from seamline.stack.daemon import Daemon
 from seamline.stack.model import ComponentStatus
 

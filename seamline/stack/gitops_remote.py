@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from seamline.adapters.git_repo import head_of, seed_bare_remote
+from seamline.config.settings import Settings
 from seamline.errors import StateCorrupt, UsageError
-from seamline.settings import Settings
 from seamline.stack.model import ComponentStatus
 
 BRANCH = "main"

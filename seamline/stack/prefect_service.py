@@ -7,17 +7,17 @@ from pathlib import Path
 
 import httpx
 
-from seamline.prefect_env import (
+from seamline.adapters.tls import tls_context
+from seamline.config.settings import Settings
+from seamline.orchestration.api_access import (
     api_client,
     ensure_api_auth,
     prefect_environment,
     undelivered_logs,
 )
-from seamline.prefect_logging import deliver_spooled_logs
-from seamline.settings import Settings
+from seamline.orchestration.log_delivery import deliver_spooled_logs
 from seamline.stack.daemon import Daemon, port_open
 from seamline.stack.model import ComponentStatus
-from seamline.tls import tls_context
 
 
 class PrefectService:

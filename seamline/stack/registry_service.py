@@ -5,8 +5,8 @@ from __future__ import annotations
 import shutil
 
 from seamline.adapters.registry import RegistryClient
+from seamline.config.settings import Settings
 from seamline.errors import ToolMissing
-from seamline.settings import Settings
 from seamline.stack.daemon import Daemon, port_open
 from seamline.stack.model import ComponentStatus
 

@@ -14,10 +14,10 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from seamline.adapters.cosign import Cosign
+from seamline.config.settings import Settings
 from seamline.errors import StateCorrupt
-from seamline.settings import Settings
 from seamline.stack.model import ComponentStatus
-from seamline.toolchain import locate
+from seamline.tools.pins import locate
 
 
 class SigningKey:

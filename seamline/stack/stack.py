@@ -9,8 +9,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from seamline.config.settings import Settings
 from seamline.errors import StateCorrupt
-from seamline.settings import Settings
 from seamline.stack.base_images import BaseImages
 from seamline.stack.docker_service import DockerService
 from seamline.stack.gitops_remote import GitopsRemote
@@ -18,7 +18,7 @@ from seamline.stack.model import Component, ComponentStatus
 from seamline.stack.prefect_service import PrefectService
 from seamline.stack.registry_service import RegistryService
 from seamline.stack.signing_key import SigningKey
-from seamline.stack.toolchain_check import ToolchainCheck
+from seamline.stack.tool_pins_check import ToolchainCheck
 from seamline.stack.trivy_mirror import TrivyDbMirror
 from seamline.stack.warm_runner_service import WarmRunnerService
 

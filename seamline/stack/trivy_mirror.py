@@ -17,11 +17,11 @@ import tempfile
 from pathlib import Path
 
 from seamline.adapters.registry import RegistryClient, split_reference
+from seamline.config.settings import Settings
 from seamline.errors import UsageError
-from seamline.runner import run
-from seamline.settings import Settings
 from seamline.stack.model import ComponentStatus
-from seamline.toolchain import locate
+from seamline.tools.pins import locate
+from seamline.tools.process import run
 
 DB_LAYER_TYPE = "application/vnd.aquasec.trivy.db.layer.v1.tar+gzip"
 CONFIG_TYPE = "application/vnd.aquasec.trivy.config.v1+json"

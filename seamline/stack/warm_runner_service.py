@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 import sys
 
-from seamline.prefect_env import prefect_environment
-from seamline.settings import Settings
+from seamline.config.settings import Settings
+from seamline.orchestration.api_access import prefect_environment
+from seamline.orchestration.warm_client import code_fingerprint, ping, socket_path
 from seamline.stack.daemon import Daemon
 from seamline.stack.model import ComponentStatus
-from seamline.warm_runner import code_fingerprint, ping, socket_path
 
 
 class WarmRunnerService:

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from seamline.adapters.docker_engine import DockerEngine
-from seamline.pipeline_config import PipelineConfig, load_pipeline_config
-from seamline.prefect_env import api_client
-from seamline.settings import PROJECT_ROOT, Settings
+from seamline.config.pipeline import PipelineConfig, load_pipeline_config
+from seamline.config.settings import PROJECT_ROOT, Settings
+from seamline.orchestration.api_access import api_client
 from seamline.stack.base_images import builder_tag
 
 SEAMLINE = Path(sys.executable).with_name("seamline")

@@ -12,8 +12,8 @@ from typing import Any
 import git
 
 from seamline.adapters.git_repo import seed_bare_remote
-from seamline.prefect_env import prefect_environment
-from seamline.settings import PROJECT_ROOT, Settings
+from seamline.config.settings import PROJECT_ROOT, Settings
+from seamline.orchestration.api_access import prefect_environment
 
 SCRIPT = Path(__file__).parent / "scripts" / "bump_race.py"
 

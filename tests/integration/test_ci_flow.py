@@ -15,9 +15,9 @@ import pytest
 
 from seamline.adapters.git_repo import AUTHOR, seed_bare_remote
 from seamline.adapters.registry import RegistryClient
-from seamline.settings import PROJECT_ROOT, Settings
+from seamline.config.settings import PROJECT_ROOT, Settings
 from seamline.stack.signing_key import SigningKey
-from seamline.toolchain import locate
+from seamline.tools.pins import locate
 from tests.integration.conftest import VULNERABLE, add_service, seamline
 
 BOOKSTORE = PROJECT_ROOT / "examples" / "bookstore"

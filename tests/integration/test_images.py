@@ -9,7 +9,7 @@ import docker
 import pytest
 
 from seamline.adapters.registry import RegistryClient
-from seamline.settings import Settings
+from seamline.config.settings import Settings
 from tests.integration.conftest import BuiltImage
 
 SERVICES = ["catalog", "orders", "payments-worker", "storefront"]

@@ -13,13 +13,13 @@ from typing import Any
 import httpx
 
 from seamline.adapters.git_repo import seed_bare_remote
-from seamline.prefect_env import (
+from seamline.config.settings import PROJECT_ROOT, Settings
+from seamline.orchestration.api_access import (
     api_client,
     prefect_api_auth,
     prefect_environment,
     undelivered_logs,
 )
-from seamline.settings import PROJECT_ROOT, Settings
 from tests.integration.conftest import seamline
 
 SECRET = "known-test-secret-5f1c9a"

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from seamline.adapters.git_repo import head_of
-from seamline.settings import Settings
+from seamline.config.settings import Settings
 from seamline.stack.gitops_remote import GitopsRemote
 from tests.integration.conftest import seamline
 

@@ -13,11 +13,11 @@ from seamline.adapters.cosign import Cosign
 from seamline.adapters.kustomize import Kustomize
 from seamline.adapters.syft import Syft
 from seamline.adapters.trivy import Trivy
+from seamline.config.pipeline import PipelineConfig
+from seamline.config.settings import Settings
 from seamline.errors import ToolFailed
-from seamline.pipeline_config import PipelineConfig
-from seamline.settings import Settings
 from seamline.stack.signing_key import SigningKey
-from seamline.toolchain import locate
+from seamline.tools.pins import locate
 from tests.integration.conftest import BuiltImage
 
 SERVICES = ["catalog", "orders", "payments-worker", "storefront"]

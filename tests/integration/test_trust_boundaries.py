@@ -23,8 +23,8 @@ import pytest
 
 from seamline.adapters.git_repo import AUTHOR, seed_bare_remote
 from seamline.adapters.go_toolchain import go_test_text
-from seamline.prefect_env import auth_file, prefect_environment
-from seamline.settings import PROJECT_ROOT, Settings
+from seamline.config.settings import PROJECT_ROOT, Settings
+from seamline.orchestration.api_access import auth_file, prefect_environment
 from seamline.stack.signing_key import SigningKey
 from tests.integration.conftest import add_service, run_logs, seamline
 

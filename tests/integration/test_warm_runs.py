@@ -17,8 +17,8 @@ from typing import Any
 import git
 
 from seamline.adapters.git_repo import seed_bare_remote
-from seamline.prefect_env import api_client
-from seamline.settings import PROJECT_ROOT, Settings
+from seamline.config.settings import PROJECT_ROOT, Settings
+from seamline.orchestration.api_access import api_client
 from seamline.stack.daemon import pid_alive
 from tests.integration.conftest import SEAMLINE, seamline
 

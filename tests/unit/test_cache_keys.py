@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from seamline.pipeline_config import load_pipeline_config
-from seamline.results import BuiltImage, PushedImage, SbomResult, SignResult, Workspace
-from seamline.run_inputs import RunInputs
-from seamline.settings import PROJECT_ROOT, Settings
+from seamline.config.pipeline import load_pipeline_config
+from seamline.config.settings import PROJECT_ROOT, Settings
+from seamline.run.inputs import RunInputs
+from seamline.run.results import BuiltImage, PushedImage, SbomResult, SignResult, Workspace
 from tasks import cache_keys
 from tasks.context import RunContext
 

@@ -7,12 +7,12 @@ import sys
 import time
 from pathlib import Path
 
-from seamline.cache_lock import FlockLockManager
+from seamline.cache.lock import FlockLockManager
 
 HOLD = """
 import sys, time
 from pathlib import Path
-from seamline.cache_lock import FlockLockManager
+from seamline.cache.lock import FlockLockManager
 FlockLockManager(Path(sys.argv[1])).acquire_lock("k", "other")
 print("held", flush=True)
 time.sleep(60)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from seamline.content_hash import tree_hash, value_hash
+from seamline.cache.content_hash import tree_hash, value_hash
 
 
 def _tree(root: Path) -> Path:

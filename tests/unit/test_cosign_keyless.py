@@ -12,10 +12,10 @@ import pytest
 from pydantic import SecretStr
 
 from seamline.adapters.cosign import Cosign, KeylessIdentity
+from seamline.adapters.toolbox import Toolbox
+from seamline.config.settings import Settings
 from seamline.errors import ToolFailed, UsageError
-from seamline.settings import Settings
-from seamline.toolbox import Toolbox
-from seamline.toolchain import locate
+from seamline.tools.pins import locate
 
 TOKEN = "eyJhbGciOiJSUzI1NiJ9.keyless-test-token-7f3a.c2lnbmF0dXJl"
 REFERENCE = "127.0.0.1:9/seamline/keyless@sha256:" + "ab" * 32
@@ -42,7 +42,7 @@ def test_keyless_sign_keeps_the_token_out_of_argv_errors_and_logs(
         ),
     )
     leftovers_before = set(Path(tempfile.gettempdir()).glob("seamline-oidc-*"))
-    caplog.set_level(logging.DEBUG, logger="seamline.runner")
+    caplog.set_level(logging.DEBUG, logger="seamline.tools.process")
     with pytest.raises(ToolFailed) as caught:
         cosign.sign(REFERENCE)
     error = caught.value

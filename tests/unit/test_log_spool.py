@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from seamline.prefect_logging import deliver_spooled_logs
+from seamline.orchestration.log_delivery import deliver_spooled_logs
 
 # With the API out of reach (a closed port, no client retries), a log sent the way
 # Prefect's API handler sends it ends up in the spool instead of being dropped.
@@ -18,7 +18,7 @@ SCRIPT = """
 import sys
 from pathlib import Path
 from prefect.logging.handlers import APILogWorker, emit_api_log
-from seamline.prefect_logging import keep_undelivered_logs
+from seamline.orchestration.log_delivery import keep_undelivered_logs
 
 keep_undelivered_logs(Path(sys.argv[1]))
 emit_api_log({"name": "t", "level": 20, "message": "kept for later", "timestamp":
@@ -99,7 +99,7 @@ threading.Thread(target=server.serve_forever, daemon=True).start()
 import os
 os.environ["PREFECT_API_URL"] = f"http://127.0.0.1:{server.server_port}/api"
 from prefect.logging.handlers import APILogWorker, emit_api_log
-from seamline.prefect_logging import keep_undelivered_logs
+from seamline.orchestration.log_delivery import keep_undelivered_logs
 
 keep_undelivered_logs(Path(sys.argv[1]), patience_s=2)
 started = time.monotonic()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from seamline.errors import UsageError
-from seamline.names import check_image_name, check_name, check_ref, check_repository
+from seamline.validate.names import check_image_name, check_name, check_ref, check_repository
 
 
 @pytest.mark.parametrize(

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from seamline.config.settings import PROJECT_ROOT
 from seamline.errors import UsageError
-from seamline.overlay_files import PINS_FILE, current_images, read_pins, write_pins
+from seamline.overlay.files import PINS_FILE, current_images, read_pins, write_pins
 from seamline.policy.overlay_moves import Pin
-from seamline.settings import PROJECT_ROOT
 
 DEV = PROJECT_ROOT / "examples" / "bookstore" / "kustomize" / "overlays" / "dev"
 SHA = "a" * 40

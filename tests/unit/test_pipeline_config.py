@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from seamline.config.pipeline import load_pipeline_config
+from seamline.config.settings import PROJECT_ROOT
 from seamline.errors import UsageError
-from seamline.pipeline_config import load_pipeline_config
-from seamline.settings import PROJECT_ROOT
 
 BOOKSTORE = PROJECT_ROOT / "examples" / "bookstore"
 

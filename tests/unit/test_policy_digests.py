@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from seamline.errors import GateFailure
-from seamline.policy.digests import ServiceOutcome, require_verified_digests
+from seamline.policy.bump_precondition import ServiceOutcome, require_verified_digests
 
 GOOD = "sha256:" + "ab" * 32
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from seamline.config.settings import PROJECT_ROOT
 from seamline.policy.dockerfile import fetch_problems, instructions
-from seamline.settings import PROJECT_ROOT
 
 ARGS = ("GO_BUILDER_IMAGE", "RUNTIME_IMAGE")
 REGISTRIES = ("127.0.0.1:5000",)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from seamline.provenance import BUILD_TYPE, BuildFacts, slsa_provenance
+from seamline.run.provenance import BUILD_TYPE, BuildFacts, slsa_provenance
 
 FACTS = BuildFacts(
     builder_id="https://seamline.dev/builders/local",

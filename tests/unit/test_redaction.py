@@ -3,8 +3,8 @@ from __future__ import annotations
 import io
 import logging
 
-from seamline.logging_setup import RedactingFilter
-from seamline.redaction import redact
+from seamline.output.human import RedactingFilter
+from seamline.output.redaction import redact
 
 SECRET = "hunter2-abcdef"
 
@@ -40,7 +40,7 @@ def test_filter_masks_args_and_exceptions() -> None:
 
 
 def test_a_secret_is_masked_in_any_letter_case() -> None:
-    from seamline.redaction import redact
+    from seamline.output.redaction import redact
 
     said = "dockerfile parse error line 1: unknown instruction: 5-QT-G4AA"
     assert redact(said, ["5-qt-g4aa"]) == "dockerfile parse error line 1: unknown instruction: ***"

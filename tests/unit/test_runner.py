@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from seamline.errors import ToolFailed, ToolMissing
-from seamline.runner import run
+from seamline.tools.process import run
 
 SECRET = "s3cr3t-value-4711"
 
@@ -51,7 +51,7 @@ def test_stdin_text() -> None:
 
 
 def test_secret_masked_in_logs_and_error(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG, logger="seamline.runner")
+    caplog.set_level(logging.DEBUG, logger="seamline.tools.process")
     code = f"import sys; print('pw={SECRET}'); print('bad {SECRET}', file=sys.stderr); sys.exit(1)"
     with pytest.raises(ToolFailed) as caught:
         run([sys.executable, "-c", code, SECRET], secrets=[SECRET])
@@ -75,7 +75,7 @@ def test_missing_binary_is_tool_missing() -> None:
 
 
 def test_base_environment_reaches_every_tool_and_yields_to_explicit_env() -> None:
-    from seamline.runner import set_base_environment
+    from seamline.tools.process import set_base_environment
 
     code = "import os; print(os.environ.get('GOMAXPROCS'), os.environ.get('SEAMLINE_PROBE'))"
     try:

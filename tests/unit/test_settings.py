@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from seamline.config.settings import Settings
 from seamline.errors import UsageError
-from seamline.settings import Settings
 
 
 def test_defaults_describe_the_local_stack(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

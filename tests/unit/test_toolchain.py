@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from seamline.config.settings import PROJECT_ROOT
 from seamline.errors import StateCorrupt
-from seamline.settings import PROJECT_ROOT
-from seamline.toolchain import ToolPin, ToolReport, probe, read_pins
+from seamline.tools.pins import ToolPin, ToolReport, probe, read_pins
 
 
 def test_project_pins_cover_every_tool() -> None:

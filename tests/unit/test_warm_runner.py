@@ -16,9 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from seamline.settings import PROJECT_ROOT, Settings
-from seamline.stack.warm_runner_service import WarmRunnerService
-from seamline.warm_runner import (
+from seamline.config.settings import PROJECT_ROOT, Settings
+from seamline.orchestration.warm_client import (
     MAX_SOCKET_PATH,
     MessageReader,
     code_fingerprint,
@@ -27,6 +26,7 @@ from seamline.warm_runner import (
     send,
     socket_path,
 )
+from seamline.stack.warm_runner_service import WarmRunnerService
 
 SEAMLINE = Path(sys.executable).with_name("seamline")
 

@@ -16,11 +16,11 @@ from prefect import flow
 
 import tasks.bump as bump
 from seamline.adapters.git_repo import AUTHOR
-from seamline.pipeline_config import load_pipeline_config
-from seamline.policy.digests import ServiceOutcome
-from seamline.results import Workspace
-from seamline.run_inputs import RunInputs
-from seamline.settings import PROJECT_ROOT, Settings
+from seamline.config.pipeline import load_pipeline_config
+from seamline.config.settings import PROJECT_ROOT, Settings
+from seamline.policy.bump_precondition import ServiceOutcome
+from seamline.run.inputs import RunInputs
+from seamline.run.results import Workspace
 from tasks.context import RunContext
 
 REMOTE = sys.argv[1]

@@ -8,9 +8,9 @@ import sys
 from prefect import flow, get_run_logger, task
 from pydantic import SecretStr
 
-from seamline.prefect_logging import redact_prefect_logs
-from seamline.runner import run
-from seamline.settings import Settings
+from seamline.config.settings import Settings
+from seamline.orchestration.log_delivery import redact_prefect_logs
+from seamline.tools.process import run
 
 SECRET = sys.argv[1]
 

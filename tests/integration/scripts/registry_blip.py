@@ -12,7 +12,7 @@ import sys
 
 from prefect import flow
 
-from seamline.settings import Settings
+from seamline.config.settings import Settings
 from tasks.checkout import checkout
 from tasks.context import RunContext
 from tasks.image import build_image

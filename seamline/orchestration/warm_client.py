@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from seamline.project import DEFAULT_STATE_DIR, PROJECT_ROOT
+from seamline.config.project import DEFAULT_STATE_DIR, PROJECT_ROOT
 
 PACKAGES = ("seamline", "flows", "tasks", "deployments")
 MAX_MESSAGE = 1 << 20

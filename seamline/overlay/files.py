@@ -22,8 +22,8 @@ from typing import Any
 import yaml
 
 from seamline.errors import UsageError
-from seamline.names import is_full_commit
 from seamline.policy.overlay_moves import Pin
+from seamline.validate.names import is_full_commit
 
 PINS_FILE = "seamline-pins.json"
 KUSTOMIZATION = "kustomization.yaml"

@@ -1,8 +1,8 @@
 """The pipeline config a repository keeps in its ``seamline.toml``: services and overlays.
 
 The file comes from the repository under test, so nothing in it is trusted: names follow
-their grammars (``seamline.names``) and every path resolves inside the repository
-(``seamline.repo_paths``), or loading fails with a usage error before anything runs.
+their grammars (``seamline.validate.names``) and every path resolves inside the repository
+(``seamline.validate.repo_paths``), or loading fails with a usage error before anything runs.
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from seamline.errors import SeamlineError, UsageError
-from seamline.names import (
+from seamline.validate.names import (
     check_image_name,
     check_name,
     check_ref,
     check_registry,
     check_repository,
 )
-from seamline.repo_paths import existing_inside, inside
+from seamline.validate.repo_paths import existing_inside, inside
 
 CONFIG_NAME = "seamline.toml"
 

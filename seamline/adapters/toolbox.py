@@ -14,10 +14,10 @@ from seamline.adapters.kustomize import Kustomize
 from seamline.adapters.registry import RegistryClient
 from seamline.adapters.syft import Syft
 from seamline.adapters.trivy import Trivy
+from seamline.config.settings import Settings
 from seamline.errors import UsageError
-from seamline.settings import Settings
 from seamline.stack.signing_key import SigningKey
-from seamline.toolchain import locate
+from seamline.tools.pins import locate
 
 
 @dataclass(frozen=True)

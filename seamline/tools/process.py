@@ -1,7 +1,7 @@
 """The one place where seamline starts external processes.
 
 Every command is an argv list (never a shell string). Output is streamed line by line to
-the ``seamline.runner`` logger with secrets masked, and a failure raises ``ToolFailed``
+the ``seamline.tools.process`` logger with secrets masked, and a failure raises ``ToolFailed``
 carrying the masked tail of stderr.
 """
 
@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import IO
 
 from seamline.errors import ToolFailed, ToolMissing
-from seamline.redaction import redact
+from seamline.output.redaction import redact
 
-log = logging.getLogger("seamline.runner")
+log = logging.getLogger("seamline.tools.process")
 TAIL_LINES = 20
 
 # Called with (tool name, seconds) after every external command or SDK call is timed; the

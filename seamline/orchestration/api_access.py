@@ -16,9 +16,9 @@ from pathlib import Path
 import httpx
 from pydantic import SecretStr
 
+from seamline.adapters.tls import tls_context
+from seamline.config.settings import Settings
 from seamline.errors import StateCorrupt
-from seamline.settings import Settings
-from seamline.tls import tls_context
 
 AUTH_USER = "seamline"
 

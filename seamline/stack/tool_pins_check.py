@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from seamline.settings import Settings
+from seamline.config.settings import Settings
 from seamline.stack.model import ComponentStatus
-from seamline.toolchain import INSTALL_HINT, ToolReport, probe, read_pins
+from seamline.tools.pins import INSTALL_HINT, ToolReport, probe, read_pins
 
 
 class ToolchainCheck:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from seamline.logging_setup import RedactingFilter
+from seamline.output.human import RedactingFilter
 
 
 def redact_prefect_logs(secrets: Sequence[str]) -> None:

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from seamline.errors import SeamlineError
-from seamline.redaction import redact
+from seamline.output.redaction import redact
 
 
 class RedactingFilter(logging.Filter):

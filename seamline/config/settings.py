@@ -16,8 +16,8 @@ from pydantic import Field, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from seamline.config.project import DEFAULT_STATE_DIR, PROJECT_ROOT
 from seamline.errors import UsageError
-from seamline.project import DEFAULT_STATE_DIR, PROJECT_ROOT
 
 
 class _TomlTable(PydanticBaseSettingsSource):

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from seamline.errors import StateCorrupt, ToolMissing
-from seamline.runner import run
+from seamline.tools.process import run
 
 INSTALL_HINT = "run `make setup` (or scripts/install-tools.sh) to build the pinned tools"
 

@@ -1,0 +1,1 @@
+"""Settings, the repository's pipeline config, and where the checkout is."""

@@ -1,0 +1,1 @@
+"""How seamline talks to Prefect: API access, log delivery, run clients."""

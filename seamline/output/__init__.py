@@ -1,0 +1,1 @@
+"""What seamline prints: human progress on stderr, with secrets masked."""

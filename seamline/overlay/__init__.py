@@ -1,0 +1,1 @@
+"""GitOps overlays: their image pins, and edits to them."""

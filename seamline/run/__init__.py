@@ -1,0 +1,1 @@
+"""What one run produces: stage results, cache-key inputs, provenance, the report."""

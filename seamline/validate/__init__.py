@@ -1,0 +1,1 @@
+"""Checks on every name, path and reference a run is given from outside."""
