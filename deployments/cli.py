@@ -15,12 +15,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from deployments.flow_process import known_secrets
 from seamline.config.settings import Settings
 from seamline.errors import SeamlineError, UsageError
-from seamline.orchestration.api_access import prefect_api_auth, prefect_environment
+from seamline.orchestration.api_access import prefect_environment
 from seamline.output.human import configure
 from seamline.stack.model import ComponentStatus
-from seamline.stack.signing_key import SigningKey
 from seamline.stack.stack import Stack
 from seamline.stack.tool_pins_check import ToolchainCheck
 from seamline.stack.trivy_mirror import TrivyDbMirror
@@ -80,9 +80,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--json", action="store_true", help="one JSON object on stdout")
     run.add_argument(
+        "--local",
+        action="store_true",
+        help="run the flow in this process, not on the stack's executors",
+    )
+    run.add_argument(
         "--tool-timings",
         metavar="FILE",
-        help="append one JSON line per tool call (tool, task, service, seconds, ended) to FILE",
+        help="append one JSON line per tool call (tool, task, service, seconds, ended) to "
+        "FILE (runs in-process)",
     )
     return parser
 
@@ -184,17 +190,6 @@ def _cmd_smoke(settings: Settings, as_json: bool) -> int:
     return 0 if all(s.healthy for s in statuses) else 3
 
 
-def _known_secrets(settings: Settings) -> list[str]:
-    found = settings.secrets()
-    password = SigningKey(settings).password_file
-    if password.is_file():
-        found.append(password.read_text().strip())
-    auth = prefect_api_auth(settings)
-    if auth is not None:
-        found.append(auth.get_secret_value())
-    return [s for s in found if s]
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     configure(verbose=args.verbose, secrets=[])
@@ -203,7 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings = Settings()
         except ValidationError as e:
             raise UsageError(f"invalid settings: {e}", hint="check SEAMLINE_* variables") from e
-        secrets = _known_secrets(settings)
+        secrets = known_secrets(settings)
         configure(verbose=args.verbose, secrets=secrets)
         if args.command == "doctor":
             return _cmd_doctor(settings, args.json)

@@ -6,15 +6,14 @@ import argparse
 import importlib
 import json
 import logging
-import os
 import sys
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from deployments.flow_process import enter_prefect_environment, prepare_flow_process
 from seamline.adapters.git_repo import check_remote
 from seamline.config.settings import Settings
 from seamline.errors import (
@@ -25,14 +24,7 @@ from seamline.errors import (
     ToolMissing,
     UsageError,
 )
-from seamline.orchestration.api_access import api_client, prefect_environment, undelivered_logs
 from seamline.stack.stack import Stack
-from seamline.tools.process import (
-    ToolObserver,
-    add_failure_observer,
-    add_observer,
-    set_base_environment,
-)
 from seamline.validate.names import check_name, check_ref
 
 log = logging.getLogger("seamline.cli")
@@ -114,45 +106,6 @@ def _print_summary(report: dict[str, Any]) -> None:
     log.info("flow run: %s", report["flow_run_url"])
 
 
-def _timings_writer(path: Path) -> ToolObserver:
-    from prefect.context import TaskRunContext
-
-    lock = threading.Lock()
-
-    def write(tool: str, seconds: float) -> None:
-        context = TaskRunContext.get()
-        task, service = None, None
-        if context is not None:
-            task = context.task.name
-            params = context.parameters
-            service = params.get("service") or getattr(params.get("image"), "service", None)
-        line = json.dumps(
-            {
-                "tool": tool,
-                "task": task,
-                "service": service,
-                "seconds": seconds,
-                "ended": time.time(),
-            }
-        )
-        with lock, path.open("a") as sink:
-            sink.write(line + "\n")
-
-    return write
-
-
-def _to_task_log(tool: str, output: str, lines: int = 400) -> None:
-    """A failing tool's own output, into the log of the task that ran it (the UI's)."""
-    from prefect.context import TaskRunContext
-    from prefect.logging import get_run_logger
-
-    if TaskRunContext.get() is None or not output.strip():
-        return
-    kept = output.strip().splitlines()
-    cut = f" (last {lines} of {len(kept)} lines)" if len(kept) > lines else ""
-    get_run_logger().warning("%s failed; its output%s:\n%s", tool, cut, "\n".join(kept[-lines:]))
-
-
 @contextmanager
 def _heartbeats(enabled: bool) -> Iterator[None]:
     if enabled:
@@ -177,37 +130,32 @@ def check_request(repo: str, args: argparse.Namespace) -> None:
 def run_ci(settings: Settings, args: argparse.Namespace, secrets: Sequence[str]) -> int:
     repo = args.repo or settings.default_source_repo()
     check_request(repo, args)
-    os.environ.update(prefect_environment(settings))  # Prefect reads its settings at import
+    if not (args.local or args.tool_timings):
+        from deployments.remote_run import run_remote
+
+        code = run_remote(settings, repo, args)
+        if code is not None:
+            return code
+    enter_prefect_environment(settings)
     # Importing Prefect takes seconds: let it overlap with the preflight's waiting on I/O.
     importer = threading.Thread(target=importlib.import_module, args=("flows.ci",), daemon=True)
     importer.start()
     preflight(settings, needs_gitops=args.event == "push")
     importer.join()
     from flows.ci import ci
-    from seamline.orchestration.log_delivery import (
-        deliver_spooled_logs,
-        keep_undelivered_logs,
-        redact_prefect_logs,
-    )
 
-    redact_prefect_logs(secrets)
-    keep_undelivered_logs(undelivered_logs(settings))
-    # An earlier run's, if any: the API was away when they were written.
-    deliver_spooled_logs(undelivered_logs(settings), lambda: api_client(settings, timeout=5))
-    set_base_environment({"GOMAXPROCS": str(settings.go_max_procs())})
-    if args.tool_timings:
-        add_observer(_timings_writer(Path(args.tool_timings)))
-    add_failure_observer(_to_task_log)
+    tool_timings = Path(args.tool_timings) if args.tool_timings else None
+    prepare_flow_process(settings, secrets, tool_timings)
     log.info("seamline: %s run of %s @ %s", args.event, repo, args.ref)
     with _heartbeats(settings.flow_heartbeats):
         state = ci(
-            settings,
             repo,
             args.ref,
             args.event,
             args.overlay,
             args.branch,
             args.force,
+            settings=settings,
             return_state=True,
         )
     report = state.result(raise_on_failure=False)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect import flow, unmapped
+from prefect import flow, get_run_logger, unmapped
 from prefect.client.schemas.objects import State
 from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
@@ -31,14 +31,31 @@ from tasks.sign import sign_and_attest
 
 @flow(name="seamline-ci", flow_run_name="{event}-{ref}")
 def ci(
-    settings: Settings,
     repo: str,
-    ref: str,
-    event: Event,
+    ref: str = "HEAD",
+    event: Event = "push",
     overlay: str = "",
     branch: str = "",
     force: bool = False,
+    reason: str = "",
+    settings: Settings | None = None,
 ) -> State[Any]:
+    """Build, test, scan, sign and release every service of one commit.
+
+    Args:
+        repo: The source repository: a path on the executor's machine or a git URL.
+        ref: The commit, branch or tag to build.
+        event: "push" releases into the overlay (signs, pushes, commits); "pull_request"
+            builds, tests and scans only, and never signs or commits.
+        overlay: The overlay to bump; empty for the one seamline.toml maps the branch to.
+        branch: The branch the commit was pushed to (names the overlay when overlay is empty).
+        force: Rebuild every stage, ignoring cached results.
+        reason: Why this run was started (the webhook delivery, the schedule, a person).
+        settings: Set by in-process runs only; deployment runs use the executor's settings.
+    """
+    settings = settings or Settings()
+    if reason:
+        get_run_logger().info("started because: %s", reason)
     workspace = checkout(settings, repo, ref, branch or None)
     plan = preflight(settings, workspace, event, overlay, force)
     run_id = str(flow_run.get_id())

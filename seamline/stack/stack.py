@@ -13,6 +13,7 @@ from seamline.config.settings import Settings
 from seamline.errors import StateCorrupt
 from seamline.stack.base_images import BaseImages
 from seamline.stack.docker_service import DockerService
+from seamline.stack.executor_service import ExecutorService
 from seamline.stack.gitops_remote import GitopsRemote
 from seamline.stack.model import Component, ComponentStatus
 from seamline.stack.prefect_service import PrefectService
@@ -20,7 +21,6 @@ from seamline.stack.registry_service import RegistryService
 from seamline.stack.signing_key import SigningKey
 from seamline.stack.tool_pins_check import ToolchainCheck
 from seamline.stack.trivy_mirror import TrivyDbMirror
-from seamline.stack.warm_runner_service import WarmRunnerService
 
 log = logging.getLogger("seamline.stack")
 STATE_FORMAT = 1
@@ -37,7 +37,7 @@ def components(settings: Settings) -> list[Component]:
         GitopsRemote(settings),
         BaseImages(settings),
         TrivyDbMirror(settings),
-        WarmRunnerService(settings),
+        ExecutorService(settings),
     ]
 
 

@@ -23,7 +23,7 @@ COMPONENTS = {
     "gitops-remote",
     "base-images",
     "trivy-db",
-    "warm-runner",
+    "executors",
 }
 
 

@@ -1,0 +1,100 @@
+"""What every process that executes a flow sets up first, in-process or in an executor's
+child: Prefect's environment, masked and durable logs, tool observers."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from seamline.config.settings import Settings
+from seamline.orchestration.api_access import (
+    api_client,
+    prefect_api_auth,
+    prefect_environment,
+    undelivered_logs,
+)
+from seamline.stack.signing_key import SigningKey
+from seamline.tools.process import (
+    ToolObserver,
+    add_failure_observer,
+    add_observer,
+    set_base_environment,
+)
+
+
+def known_secrets(settings: Settings) -> list[str]:
+    """Every secret value this process could print: masked wherever output goes."""
+    found = settings.secrets()
+    password = SigningKey(settings).password_file
+    if password.is_file():
+        found.append(password.read_text().strip())
+    auth = prefect_api_auth(settings)
+    if auth is not None:
+        found.append(auth.get_secret_value())
+    return [s for s in found if s]
+
+
+def enter_prefect_environment(settings: Settings) -> None:
+    os.environ.update(prefect_environment(settings))  # Prefect reads its settings at import
+
+
+def prepare_flow_process(
+    settings: Settings, secrets: Sequence[str], tool_timings: Path | None = None
+) -> None:
+    from seamline.orchestration.log_delivery import (
+        deliver_spooled_logs,
+        keep_undelivered_logs,
+        redact_prefect_logs,
+    )
+
+    redact_prefect_logs(secrets)
+    keep_undelivered_logs(undelivered_logs(settings))
+    # An earlier run's, if any: the API was away when they were written.
+    deliver_spooled_logs(undelivered_logs(settings), lambda: api_client(settings, timeout=5))
+    set_base_environment({"GOMAXPROCS": str(settings.go_max_procs())})
+    if tool_timings is not None:
+        add_observer(timings_writer(tool_timings))
+    add_failure_observer(to_task_log)
+
+
+def timings_writer(path: Path) -> ToolObserver:
+    from prefect.context import TaskRunContext
+
+    lock = threading.Lock()
+
+    def write(tool: str, seconds: float) -> None:
+        context = TaskRunContext.get()
+        task, service = None, None
+        if context is not None:
+            task = context.task.name
+            params = context.parameters
+            service = params.get("service") or getattr(params.get("image"), "service", None)
+        line = json.dumps(
+            {
+                "tool": tool,
+                "task": task,
+                "service": service,
+                "seconds": seconds,
+                "ended": time.time(),
+            }
+        )
+        with lock, path.open("a") as sink:
+            sink.write(line + "\n")
+
+    return write
+
+
+def to_task_log(tool: str, output: str, lines: int = 400) -> None:
+    """A failing tool's own output, into the log of the task that ran it (the UI's)."""
+    from prefect.context import TaskRunContext
+    from prefect.logging import get_run_logger
+
+    if TaskRunContext.get() is None or not output.strip():
+        return
+    kept = output.strip().splitlines()
+    cut = f" (last {lines} of {len(kept)} lines)" if len(kept) > lines else ""
+    get_run_logger().warning("%s failed; its output%s:\n%s", tool, cut, "\n".join(kept[-lines:]))

@@ -1,0 +1,175 @@
+"""`seamline run` through the ``seamline-ci/ci`` deployment: create the flow run, wake the
+executors, stream the run's logs to stderr, then print its outcome and exit with its code.
+
+Nothing here imports Prefect (that costs seconds): the REST calls are plain httpx. The run is
+handed over only when an executor runs this very code with these very settings, and taken
+back (executed in-process) only while no executor has claimed it, so it never runs twice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import logging
+import socket
+import sys
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from deployments.catalog import CI
+from seamline.config.settings import Settings
+from seamline.errors import EnvironmentProblem, SeamlineError
+from seamline.orchestration.api_access import api_client
+from seamline.orchestration.executors import (
+    VARIABLE_PREFIX,
+    ExecutorIdentity,
+    code_fingerprint,
+    nudge,
+    settings_fingerprint,
+)
+from seamline.orchestration.outcome import OUTCOME_KEY, RunOutcome
+from seamline.orchestration.rest import FlowRunView, PrefectRest
+
+log = logging.getLogger("seamline.cli")
+CLAIM_TIMEOUT_S = 10.0
+POLL_S = 0.2
+LOG_QUIET_S = 0.4  # after the run ends: logs still arriving from the executor's child
+LOG_PATIENCE_S = 3.0
+
+
+def serving_executors(rest: PrefectRest, settings: Settings) -> list[ExecutorIdentity]:
+    code, fingerprint = code_fingerprint(), settings_fingerprint(settings)
+    found = []
+    for value in rest.variables(VARIABLE_PREFIX).values():
+        identity = ExecutorIdentity.from_value(value)
+        if identity is not None and identity.serves(code, fingerprint):
+            found.append(identity)
+    return found
+
+
+def run_parameters(repo: str, args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "repo": repo,
+        "ref": args.ref,
+        "event": args.event,
+        "overlay": args.overlay or "",
+        "branch": args.branch or "",
+        "force": bool(args.force),
+        "reason": f"`seamline run` by {getpass.getuser()} on {socket.gethostname()}",
+    }
+
+
+def run_remote(settings: Settings, repo: str, args: argparse.Namespace) -> int | None:
+    """The run's exit code; None when no executor takes it (the caller runs in-process)."""
+    with api_client(settings, timeout=10) as client:
+        rest = PrefectRest(client)
+        try:
+            executors = serving_executors(rest, settings)
+            deployment = rest.deployment_id(*CI) if executors else None
+        except SeamlineError:
+            return None
+        if deployment is None:
+            return None
+        run = rest.create_run(
+            deployment, parameters=run_parameters(repo, args), tags=["seamline-run"]
+        )
+        nudge(executors)
+        if not _claimed(rest, run.id):
+            return None
+        log.info(
+            "seamline: %s run of %s @ %s on the seamline-ci deployment", args.event, repo, args.ref
+        )
+        log.info("flow run: %s/runs/flow-run/%s", settings.prefect_ui_url, run.id)
+        try:
+            ended = _follow(rest, run.id, LogPrinter())
+        except KeyboardInterrupt:
+            rest.set_state(
+                run.id, "CANCELLING", "interrupted by the `seamline run` that started it"
+            )
+            log.error("interrupted: cancelling the run")
+            return 130
+        return _finish(rest, ended, args)
+
+
+def _claimed(rest: PrefectRest, run_id: str) -> bool:
+    """True once an executor holds the run; False (and the run withdrawn) when none took it
+    in time."""
+    deadline = time.monotonic() + CLAIM_TIMEOUT_S
+    while time.monotonic() < deadline:
+        run = rest.flow_run(run_id)
+        if run is not None and run.state_type != "SCHEDULED":
+            return True
+        time.sleep(POLL_S / 2)
+    if rest.set_state(run_id, "CANCELLED", "no executor claimed the run: ran in-process"):
+        log.warning(
+            "seamline: no executor took the run within %.0f s: running in-process", CLAIM_TIMEOUT_S
+        )
+        return False
+    return True  # claimed at the last moment
+
+
+class LogPrinter:
+    """Prints each log record of the run once, in order, on stderr."""
+
+    def __init__(self, write: Callable[[str], object] = sys.stderr.write) -> None:
+        self.offset = 0
+        self._write = write
+
+    def drain(self, rest: PrefectRest, run_id: str) -> int:
+        printed = 0
+        while True:
+            batch = rest.logs(run_id, self.offset)
+            for record in batch:
+                self._write(_format(record) + "\n")
+            self.offset += len(batch)
+            printed += len(batch)
+            if len(batch) < 200:
+                return printed
+
+
+def _format(record: dict[str, Any]) -> str:
+    stamp = str(record.get("timestamp", ""))
+    try:
+        stamp = datetime.fromisoformat(stamp).astimezone().strftime("%H:%M:%S")
+    except ValueError:
+        pass
+    level = logging.getLevelName(int(record.get("level", 20)))
+    return f"{stamp} {level:<7} {record.get('message', '')}"
+
+
+def _follow(rest: PrefectRest, run_id: str, printer: LogPrinter) -> FlowRunView:
+    while True:
+        printer.drain(rest, run_id)
+        run = rest.flow_run(run_id)
+        if run is not None and run.ended:
+            break
+        time.sleep(POLL_S)
+    quiet_since = time.monotonic()
+    deadline = quiet_since + LOG_PATIENCE_S
+    while time.monotonic() < deadline and time.monotonic() - quiet_since < LOG_QUIET_S:
+        if printer.drain(rest, run_id):
+            quiet_since = time.monotonic()
+        time.sleep(POLL_S / 2)
+    return run
+
+
+def _finish(rest: PrefectRest, run: FlowRunView, args: argparse.Namespace) -> int:
+    outcome = None
+    deadline = time.monotonic() + LOG_PATIENCE_S
+    while outcome is None and time.monotonic() < deadline:
+        artifact = rest.artifact(run.id, OUTCOME_KEY)
+        outcome = RunOutcome.from_artifact(artifact) if artifact else None
+        if outcome is None:
+            time.sleep(POLL_S)
+    if outcome is None:
+        raise EnvironmentProblem(
+            f"flow run {run.id} ended {run.state_name or run.state_type} without an outcome",
+            hint="read the run's logs in the Prefect UI",
+        )
+    outcome.print_summary(log)
+    if args.json:
+        sys.stdout.write(json.dumps(outcome.json_payload(), indent=2) + "\n")
+    return outcome.exit_code

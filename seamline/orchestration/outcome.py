@@ -1,0 +1,72 @@
+"""A run's outcome as the process that started it needs it: the ``--json`` payload, the
+exit code and the human summary, kept on the flow run as the artifact ``seamline-outcome``.
+
+An in-process run prints these itself; a run on an executor leaves them on the flow run, and
+``seamline run`` reads them back, so both paths print the same thing and exit alike.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from seamline.errors import SeamlineError
+
+OUTCOME_KEY = "seamline-outcome"
+FENCE = "```json"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunOutcome:
+    payload: dict[str, Any]
+    exit_code: int
+    summary: tuple[str, ...]
+    failed: bool = False
+
+    @classmethod
+    def for_error(cls, error: SeamlineError) -> RunOutcome:
+        payload = {"error": error.message, "hint": error.hint, "exit_code": error.exit_code}
+        return cls(
+            payload=payload,
+            exit_code=error.exit_code,
+            summary=(f"error: {error.diagnostics()}",),
+            failed=True,
+        )
+
+    def to_markdown(self) -> str:
+        body = json.dumps(
+            {
+                "payload": self.payload,
+                "exit_code": self.exit_code,
+                "summary": list(self.summary),
+                "failed": self.failed,
+            },
+            indent=2,
+        )
+        return f"### What `seamline run` printed (exit {self.exit_code})\n\n{FENCE}\n{body}\n```\n"
+
+    @classmethod
+    def from_artifact(cls, artifact: dict[str, Any]) -> RunOutcome | None:
+        text = artifact.get("data")
+        if not isinstance(text, str) or FENCE not in text:
+            return None
+        body = text.split(FENCE, 1)[1].rsplit("```", 1)[0]
+        try:
+            data = json.loads(body)
+            return cls(
+                payload=dict(data["payload"]),
+                exit_code=int(data["exit_code"]),
+                summary=tuple(str(line) for line in data["summary"]),
+                failed=bool(data.get("failed", False)),
+            )
+        except (ValueError, KeyError, TypeError):
+            return None
+
+    def json_payload(self) -> dict[str, Any]:
+        return self.payload
+
+    def print_summary(self, log: logging.Logger) -> None:
+        for line in self.summary:
+            (log.error if self.failed or line.lstrip().startswith("error") else log.info)(line)
