@@ -13,19 +13,12 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from seamline.adapters.git_repo import check_remote
 from seamline.config.settings import Settings
-from seamline.errors import (
-    EnvironmentProblem,
-    GateFailure,
-    SeamlineError,
-    ServiceUnavailable,
-    ToolMissing,
-    UsageError,
-)
+from seamline.errors import EnvironmentProblem, SeamlineError, ServiceUnavailable, ToolMissing
 from seamline.orchestration.api_access import api_client, prefect_environment, undelivered_logs
+from seamline.run.report import RunReport
 from seamline.stack.stack import Stack
 from seamline.tools.process import (
     ToolObserver,
@@ -45,17 +38,6 @@ REQUIRED = (
     "base-images",
     "trivy-db",
 )
-SERVICE_KEYS = (
-    "name",
-    "image",
-    "digest",
-    "findings",
-    "gate",
-    "sbom",
-    "signed",
-    "attestations",
-    "cached",
-)
 
 
 def preflight(settings: Settings, *, needs_gitops: bool) -> None:
@@ -69,49 +51,27 @@ def preflight(settings: Settings, *, needs_gitops: bool) -> None:
         raise error(f"the local stack is not ready: {detail}", hint=bad[0].hint)
 
 
-def public_report(report: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "flow_run_id": report["flow_run_id"],
-        "state": report["state"],
-        "event": report["event"],
-        "commit": report["commit"],
-        "overlay": report["overlay"],
-        "services": [{k: s[k] for k in SERVICE_KEYS} for s in report["services"]],
-        "errors": report["errors"],
-    }
-
-
-def exit_code(report: dict[str, Any]) -> int:
-    """The most serious error decides: environment (3), then usage (2), then gate (1)."""
-    kinds = {e["kind"] for e in report["errors"]}
-    if "environment" in kinds or "error" in kinds:
-        return EnvironmentProblem.exit_code
-    if "usage" in kinds:
-        return UsageError.exit_code
-    return GateFailure.exit_code if kinds else 0
-
-
-def _print_summary(report: dict[str, Any]) -> None:
-    for s in report["services"]:
-        findings = s["findings"] or {}
+def _print_summary(report: RunReport) -> None:
+    for s in report.services:
+        findings = s.findings or {}
         counts = " ".join(f"{k[0]}{v}" for k, v in findings.items()) or "-"
         log.info(
             "  %-16s gate %-7s findings %-16s %s%s",
-            s["name"],
-            s["gate"],
+            s.name,
+            s.gate,
             counts,
-            s["digest"] or "(no digest)",
-            " (cached)" if s["cached"] else "",
+            s.digest or "(no digest)",
+            " (cached)" if s.cached else "",
         )
-    for e in report["errors"]:
+    for e in report.errors:
         log.error(
             "  error: %s%s: %s",
-            f"{e['service']}: " if e["service"] else "",
-            e["stage"],
-            e["message"],
+            f"{e.service}: " if e.service else "",
+            e.stage,
+            e.message,
         )
-    log.info("commit: %s", report["commit"] or "none")
-    log.info("flow run: %s", report["flow_run_url"])
+    log.info("commit: %s", report.commit or "none")
+    log.info("flow run: %s", report.flow_run_url)
 
 
 def _timings_writer(path: Path) -> ToolObserver:
@@ -213,9 +173,9 @@ def run_ci(settings: Settings, args: argparse.Namespace, secrets: Sequence[str])
     report = state.result(raise_on_failure=False)
     if isinstance(report, SeamlineError):
         raise report  # failed before any service ran: bad repo, ref or seamline.toml
-    if not isinstance(report, dict):
+    if not isinstance(report, RunReport):
         raise EnvironmentProblem(f"the flow run ended without a report: {report!r}")
     _print_summary(report)
     if args.json:
-        sys.stdout.write(json.dumps(public_report(report), indent=2) + "\n")
-    return exit_code(report)
+        sys.stdout.write(json.dumps(report.to_json(), indent=2) + "\n")
+    return report.exit_code

@@ -16,11 +16,11 @@ import pytest
 from prefect.client.schemas.objects import State
 from prefect.states import Completed, Failed, Pending
 
-from deployments.run_command import public_report
 from flows.run_report import RunReporter
 from seamline.config.pipeline import PipelineConfig, ServiceSpec, load_pipeline_config
 from seamline.config.settings import PROJECT_ROOT
 from seamline.errors import GateFailure, ToolFailed
+from seamline.run.report import RunReport
 from seamline.run.results import (
     BuildTestResult,
     BumpResult,
@@ -169,9 +169,9 @@ CASES: dict[str, Callable[[], tuple[Run, dict[str, list[Any]], Settled | None]]]
 
 def _printed(case: str) -> str:
     run, stages, bump = CASES[case]()
-    published: list[dict[str, Any]] = []
+    published: list[RunReport] = []
     RunReporter(run).finish(stages, bump=bump, publish=published.append)  # type: ignore[arg-type]
-    return json.dumps(public_report(published[0]), indent=2) + "\n"
+    return json.dumps(published[0].to_json(), indent=2) + "\n"
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
