@@ -11,19 +11,13 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from deployments.flow_process import enter_prefect_environment, prepare_flow_process
 from seamline.adapters.git_repo import check_remote
 from seamline.config.settings import Settings
-from seamline.errors import (
-    EnvironmentProblem,
-    GateFailure,
-    SeamlineError,
-    ServiceUnavailable,
-    ToolMissing,
-    UsageError,
-)
+from seamline.errors import EnvironmentProblem, SeamlineError, ServiceUnavailable, ToolMissing
+from seamline.orchestration.outcome import RunOutcome
+from seamline.run.report import RunReport
 from seamline.stack.stack import Stack
 from seamline.validate.names import check_name, check_ref
 
@@ -37,17 +31,6 @@ REQUIRED = (
     "base-images",
     "trivy-db",
 )
-SERVICE_KEYS = (
-    "name",
-    "image",
-    "digest",
-    "findings",
-    "gate",
-    "sbom",
-    "signed",
-    "attestations",
-    "cached",
-)
 
 
 def preflight(settings: Settings, *, needs_gitops: bool) -> None:
@@ -59,51 +42,6 @@ def preflight(settings: Settings, *, needs_gitops: bool) -> None:
         detail = "; ".join(f"{s.name}: {s.detail}" for s in bad)
         error = ToolMissing if bad[0].name == "toolchain" else ServiceUnavailable
         raise error(f"the local stack is not ready: {detail}", hint=bad[0].hint)
-
-
-def public_report(report: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "flow_run_id": report["flow_run_id"],
-        "state": report["state"],
-        "event": report["event"],
-        "commit": report["commit"],
-        "overlay": report["overlay"],
-        "services": [{k: s[k] for k in SERVICE_KEYS} for s in report["services"]],
-        "errors": report["errors"],
-    }
-
-
-def exit_code(report: dict[str, Any]) -> int:
-    """The most serious error decides: environment (3), then usage (2), then gate (1)."""
-    kinds = {e["kind"] for e in report["errors"]}
-    if "environment" in kinds or "error" in kinds:
-        return EnvironmentProblem.exit_code
-    if "usage" in kinds:
-        return UsageError.exit_code
-    return GateFailure.exit_code if kinds else 0
-
-
-def _print_summary(report: dict[str, Any]) -> None:
-    for s in report["services"]:
-        findings = s["findings"] or {}
-        counts = " ".join(f"{k[0]}{v}" for k, v in findings.items()) or "-"
-        log.info(
-            "  %-16s gate %-7s findings %-16s %s%s",
-            s["name"],
-            s["gate"],
-            counts,
-            s["digest"] or "(no digest)",
-            " (cached)" if s["cached"] else "",
-        )
-    for e in report["errors"]:
-        log.error(
-            "  error: %s%s: %s",
-            f"{e['service']}: " if e["service"] else "",
-            e["stage"],
-            e["message"],
-        )
-    log.info("commit: %s", report["commit"] or "none")
-    log.info("flow run: %s", report["flow_run_url"])
 
 
 @contextmanager
@@ -161,9 +99,10 @@ def run_ci(settings: Settings, args: argparse.Namespace, secrets: Sequence[str])
     report = state.result(raise_on_failure=False)
     if isinstance(report, SeamlineError):
         raise report  # failed before any service ran: bad repo, ref or seamline.toml
-    if not isinstance(report, dict):
+    if not isinstance(report, RunReport):
         raise EnvironmentProblem(f"the flow run ended without a report: {report!r}")
-    _print_summary(report)
+    outcome = RunOutcome.for_report(report)
+    outcome.print_summary(log)
     if args.json:
-        sys.stdout.write(json.dumps(public_report(report), indent=2) + "\n")
-    return exit_code(report)
+        sys.stdout.write(json.dumps(outcome.json_payload(), indent=2) + "\n")
+    return outcome.exit_code

@@ -13,6 +13,7 @@ from prefect.runtime import flow_run
 
 from flows.run_report import RunReporter
 from seamline.config.settings import Settings
+from seamline.errors import SeamlineError
 from seamline.policy.bump_precondition import ServiceOutcome
 from seamline.run.results import Event
 from tasks.attest_sbom import attest_sbom
@@ -20,7 +21,7 @@ from tasks.build_test import build_test
 from tasks.bump import bump_overlay
 from tasks.checkout import checkout
 from tasks.context import RunContext
-from tasks.evidence import publish_evidence
+from tasks.evidence import publish_evidence, publish_failure
 from tasks.image import build_image
 from tasks.preflight import preflight
 from tasks.push import push_image
@@ -56,8 +57,12 @@ def ci(
     settings = settings or Settings()
     if reason:
         get_run_logger().info("started because: %s", reason)
-    workspace = checkout(settings, repo, ref, branch or None)
-    plan = preflight(settings, workspace, event, overlay, force)
+    try:
+        workspace = checkout(settings, repo, ref, branch or None)
+        plan = preflight(settings, workspace, event, overlay, force)
+    except SeamlineError as e:
+        publish_failure(e)
+        raise
     run_id = str(flow_run.get_id())
     ctx = RunContext(
         settings=settings,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from seamline.errors import SeamlineError
+from seamline.run.report import RunReport
 
 OUTCOME_KEY = "seamline-outcome"
 FENCE = "```json"
@@ -24,6 +25,14 @@ class RunOutcome:
     exit_code: int
     summary: tuple[str, ...]
     failed: bool = False
+
+    @classmethod
+    def for_report(cls, report: RunReport) -> RunOutcome:
+        return cls(
+            payload=report.to_json(),
+            exit_code=report.exit_code,
+            summary=tuple(summary_lines(report)),
+        )
 
     @classmethod
     def for_error(cls, error: SeamlineError) -> RunOutcome:
@@ -70,3 +79,18 @@ class RunOutcome:
     def print_summary(self, log: logging.Logger) -> None:
         for line in self.summary:
             (log.error if self.failed or line.lstrip().startswith("error") else log.info)(line)
+
+
+def summary_lines(report: RunReport) -> list[str]:
+    """What a person reads on stderr when the run ends: one line per service, then errors."""
+    lines = []
+    for s in report.services:
+        counts = " ".join(f"{k[0]}{v}" for k, v in (s.findings or {}).items()) or "-"
+        digest = s.digest or "(no digest)"
+        cached = " (cached)" if s.cached else ""
+        lines.append(f"  {s.name:<16} gate {s.gate:<7} findings {counts:<16} {digest}{cached}")
+    for e in report.errors:
+        lines.append(f"  error: {f'{e.service}: ' if e.service else ''}{e.stage}: {e.message}")
+    lines.append(f"commit: {report.commit or 'none'}")
+    lines.append(f"flow run: {report.flow_run_url}")
+    return lines
