@@ -11,12 +11,14 @@ from seamline.run.results import SbomResult, SignResult
 from tasks import cache_keys
 from tasks.context import RunContext
 from tasks.retry_policy import transient_only
+from tasks.run_names import per_service
 
 SBOM_TYPE = "spdxjson"
 
 
 @task(
     name="attest-sbom",
+    task_run_name=per_service("attest-sbom"),
     cache_policy=cache_keys.policy(
         lambda p: cache_keys.attest_sbom(p["ctx"], p["signed"], p["sbom"])
     ),

@@ -19,6 +19,7 @@ from seamline.tools.process import CompletedRun, last_lines
 from tasks import cache_keys
 from tasks.context import RunContext
 from tasks.retry_policy import transient_only
+from tasks.run_names import per_service
 
 LABELS = {"build": "go build", "vet": "go vet", "lint": "golangci-lint", "test": "go test"}
 LOGGED_LINES = 200
@@ -43,6 +44,7 @@ def _why(name: str, run: CompletedRun) -> str:
 
 @task(
     name="build-test",
+    task_run_name=per_service("build-test"),
     cache_policy=cache_keys.policy(lambda p: cache_keys.build_test(p["ctx"], p["service"])),
     persist_result=True,
     retries=2,

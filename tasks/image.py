@@ -11,10 +11,12 @@ from seamline.run.results import BuiltImage
 from tasks import cache_keys
 from tasks.context import RunContext
 from tasks.retry_policy import transient_only
+from tasks.run_names import per_service
 
 
 @task(
     name="image",
+    task_run_name=per_service("image"),
     cache_policy=cache_keys.policy(lambda p: cache_keys.image(p["ctx"], p["service"])),
     persist_result=True,
     retries=2,

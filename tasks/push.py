@@ -10,10 +10,12 @@ from seamline.run.results import BuildTestResult, BuiltImage, PushedImage, ScanR
 from tasks import cache_keys
 from tasks.context import RunContext
 from tasks.retry_policy import transient_only
+from tasks.run_names import per_service
 
 
 @task(
     name="push",
+    task_run_name=per_service("push"),
     cache_policy=cache_keys.policy(lambda p: cache_keys.push(p["image"])),
     persist_result=True,
     retries=3,

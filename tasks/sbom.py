@@ -13,10 +13,12 @@ from seamline.run.results import PushedImage, SbomResult
 from tasks import cache_keys
 from tasks.context import RunContext
 from tasks.retry_policy import transient_only
+from tasks.run_names import per_service
 
 
 @task(
     name="sbom",
+    task_run_name=per_service("sbom"),
     cache_policy=cache_keys.policy(lambda p: cache_keys.sbom(p["ctx"], p["image"])),
     persist_result=True,
     retries=2,

@@ -17,6 +17,7 @@ from seamline.run.results import SEVERITIES, BuiltImage, PushedImage, ScanResult
 from tasks import cache_keys
 from tasks.context import RunContext
 from tasks.retry_policy import transient_only
+from tasks.run_names import per_service
 
 
 def gate_policy(ctx: RunContext) -> GatePolicy:
@@ -38,6 +39,7 @@ def _reference(target: BuiltImage | PushedImage) -> tuple[str, bool]:
 
 @task(
     name="scan",
+    task_run_name=per_service("scan"),
     cache_policy=cache_keys.policy(lambda p: cache_keys.scan(p["ctx"], p["target"])),
     persist_result=True,
     retries=2,

@@ -15,6 +15,7 @@ from seamline.run.results import BuildTestResult, BuiltImage, PushedImage, ScanR
 from tasks import cache_keys
 from tasks.context import RunContext
 from tasks.retry_policy import transient_only
+from tasks.run_names import per_service
 from tasks.side_by_side import side_by_side
 
 PROVENANCE_TYPE = "slsaprovenance1"
@@ -40,6 +41,7 @@ def _facts(ctx: RunContext, built: BuiltImage, image: PushedImage) -> BuildFacts
 
 @task(
     name="sign-attest",
+    task_run_name=per_service("sign-attest"),
     cache_policy=cache_keys.policy(lambda p: cache_keys.sign(p["ctx"], p["image"])),
     persist_result=True,
     retries=2,
