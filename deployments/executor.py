@@ -153,6 +153,8 @@ class Executor:
 
     def _claim_due_runs(self) -> None:
         for run in self.rest.scheduled_runs(WORK_POOL):
+            if len(self.children) >= self.settings.executor_capacity:
+                return  # full: another executor, or this one later, takes the rest
             flow = self.flows.get(run.deployment_id or "")
             if flow is None:
                 continue  # another executor's (newer) deployment

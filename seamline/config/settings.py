@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     # Executors: stack processes that execute the deployments' runs (deployments.executor).
     executors: int = Field(default=1, ge=0, le=16)
     executor_poll_s: float = Field(default=2.0, gt=0)
+    # Runs one executor executes at once; more wait on the work pool for another executor.
+    executor_capacity: int = Field(default=2, ge=1, le=64)
     # The nightly re-scan of what the overlays pin (a cron line and its IANA timezone).
     rescan_cron: str = "0 2 * * *"
     rescan_timezone: str = "UTC"

@@ -6,10 +6,11 @@ import json
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -20,6 +21,7 @@ from seamline.orchestration.api_access import api_client
 from seamline.stack.base_images import builder_tag
 
 SEAMLINE = Path(sys.executable).with_name("seamline")
+T = TypeVar("T")
 VULNERABLE = PROJECT_ROOT / "tests" / "fixtures" / "vulnerable-service"
 
 
@@ -111,22 +113,73 @@ def vulnerable_image(engine: DockerEngine, settings: Settings) -> BuiltImage:
     )
 
 
-def run_logs(settings: Settings, flow_run_id: str) -> str:
-    """Every log message of a flow run, as the Prefect API keeps them."""
-    messages: list[str] = []
+def _log_page(settings: Settings, flow_run_id: str, offset: int) -> list[dict[str, Any]]:
     with api_client(settings) as api:
-        while True:
-            page = api.post(
-                "/logs/filter",
-                json={
-                    "logs": {"flow_run_id": {"any_": [flow_run_id]}},
-                    "offset": len(messages),
-                    "limit": 200,
-                },
-            ).json()
-            messages += [entry["message"] for entry in page]
-            if len(page) < 200:
-                return "\n".join(messages)
+        page: list[dict[str, Any]] = api.post(
+            "/logs/filter",
+            json={
+                "logs": {"flow_run_id": {"any_": [flow_run_id]}},
+                "sort": "TIMESTAMP_ASC",
+                "offset": offset,
+                "limit": 200,
+            },
+        ).json()
+    return page
+
+
+def _all_logs(settings: Settings, flow_run_id: str) -> list[str]:
+    messages: list[str] = []
+    while True:
+        page = _log_page(settings, flow_run_id, len(messages))
+        messages += [entry["message"] for entry in page]
+        if len(page) < 200:
+            return messages
+
+
+def run_logs(settings: Settings, flow_run_id: str, *, expect: str = "") -> str:
+    """Every log message of an ended flow run, as the Prefect API keeps them.
+
+    A run's last records reach the API after its state does (an executor's child sends them
+    as it exits), so this waits for ``expect`` when given, and otherwise until the record
+    count has stopped changing for two seconds."""
+    deadline = time.monotonic() + 60
+    seen, stable_since = -1, time.monotonic()
+    while True:
+        messages = _all_logs(settings, flow_run_id)
+        text = "\n".join(messages)
+        if expect and expect in text:
+            return text
+        if len(messages) != seen:
+            seen, stable_since = len(messages), time.monotonic()
+        elif not expect and time.monotonic() - stable_since >= 2.0:
+            return text
+        if time.monotonic() > deadline:
+            return text
+        time.sleep(0.25)
+
+
+def wait_for(what: str, probe: Callable[[], T | None], timeout_s: float) -> T:
+    """Poll ``probe`` until it returns something other than None (or False)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = probe()
+        if value is not None and value is not False:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+        time.sleep(0.25)
+
+
+def flow_run(settings: Settings, flow_run_id: str) -> dict[str, Any]:
+    with api_client(settings) as api:
+        found: dict[str, Any] = api.get(f"/flow_runs/{flow_run_id}").json()
+    return found
+
+
+def ended_run(settings: Settings, flow_run_id: str) -> dict[str, Any] | None:
+    run = flow_run(settings, flow_run_id)
+    state = (run.get("state") or {}).get("type")
+    return run if state in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED") else None
 
 
 MANIFEST = """apiVersion: apps/v1
