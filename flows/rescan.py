@@ -8,7 +8,7 @@ from prefect.artifacts import create_table_artifact
 
 from seamline.config.settings import Settings
 from seamline.errors import GateFailure
-from tasks.rescan import pinned_digests, rescan_digest
+from tasks.rescan import pinned_digests, rescan_digest, trivy_db
 
 
 @flow(name="seamline-rescan", flow_run_name="rescan-{reason}")
@@ -21,8 +21,10 @@ def rescan(reason: str = "schedule", settings: Settings | None = None) -> int:
     """
     settings = settings or Settings()
     pins = pinned_digests(settings)
+    db = trivy_db(settings)
     distinct = sorted({p.reference for p in pins})
-    verdicts = {v.reference: v for v in rescan_digest.map(unmapped(settings), distinct).result()}
+    scans = rescan_digest.map(unmapped(settings), distinct, unmapped(db))
+    verdicts = {v.reference: v for v in scans.result()}
     create_table_artifact(
         key="rescan",
         table=[

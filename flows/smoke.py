@@ -5,8 +5,8 @@ from __future__ import annotations
 from prefect import flow, unmapped
 from prefect.artifacts import create_table_artifact
 
+from seamline.adapters.roles import ComponentStatus
 from seamline.config.settings import Settings
-from seamline.stack.model import ComponentStatus
 from tasks.stack_check import check_component
 
 

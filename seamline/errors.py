@@ -6,6 +6,7 @@
     └── EnvironmentProblem        exit 3: something seamline needs is missing or broken
         ├── ToolMissing           a pinned tool is not installed
         ├── ToolFailed            an external command exited non-zero
+        │   └── PushRejected      a git push lost a race (the remote moved on)
         ├── ServiceUnavailable    a stack service does not answer
         ├── PortInUse             a port the stack needs is taken by someone else
         └── StateCorrupt          the state folder holds something unreadable
@@ -70,6 +71,13 @@ class ToolFailed(EnvironmentProblem):
     def diagnostics(self) -> str:
         text = super().diagnostics()
         return f"{text}\n  stderr (tail):\n{self.stderr_tail}" if self.stderr_tail else text
+
+
+class PushRejected(ToolFailed):
+    """The remote moved on while we worked (non-fast-forward): fetch and redo, then retry."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, transient=True)
 
 
 class ServiceUnavailable(EnvironmentProblem):

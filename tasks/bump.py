@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,14 +23,14 @@ from prefect.concurrency.sync import concurrency
 from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 from prefect.logging import get_run_logger
 
-from seamline.adapters.git_repo import PushRejected, clone, commit_all, push, relation
-from seamline.errors import GateFailure
+from seamline.adapters.roles import GitOpsRemote, ManifestEditor, SourceHistory
+from seamline.errors import GateFailure, PushRejected
 from seamline.overlay.edit import set_and_render
 from seamline.overlay.files import current_images, read_pins, write_pins
 from seamline.policy.bump_precondition import ServiceOutcome, require_verified_digests
 from seamline.policy.overlay_moves import Move, Pin, plan_moves, refused, writes
 from seamline.run.results import BumpResult
-from tasks.context import RunContext
+from tasks.context import Log, RunContext
 from tasks.retry_policy import transient_only
 
 PUSH_ATTEMPTS = 5
@@ -63,34 +65,46 @@ def commit_message(ctx: RunContext, moves: list[Move]) -> str:
 
 
 @dataclass(frozen=True)
+class Seams:
+    """What the bump works with: the GitOps remote, the overlay editor, the source's
+    history, the logger, and the lock that serializes bumps of one overlay."""
+
+    remote: GitOpsRemote
+    editor: ManifestEditor
+    history: SourceHistory
+    log: Log
+    serialized: Callable[[str], AbstractContextManager[object]]
+
+
+@dataclass(frozen=True)
 class _Plan:
     overlay: Path
     pins: dict[str, Pin]
     moves: list[Move]
 
 
-def _plan(ctx: RunContext, work: Path, wanted: dict[str, str]) -> _Plan:
+def _plan(ctx: RunContext, seams: Seams, work: Path, wanted: dict[str, str]) -> _Plan:
     """Read the overlay in ``work`` and decide, per image, what this run may do."""
     overlay = ctx.config.overlay_in(work, ctx.overlay or "")
     current = current_images(overlay)  # first: it refuses symlinks where seamline writes
     pins, notes = read_pins(overlay)
     for note in notes:
-        get_run_logger().warning("overlay %s: %s", ctx.overlay, note)
+        seams.log.warning("overlay %s: %s", ctx.overlay, note)
     moves = plan_moves(
         wanted=wanted,
         baseline=ctx.overlay_baseline,
         current=current,
         pins=pins,
         run_commit=ctx.workspace.commit,
-        relation=lambda older, newer: relation(Path(ctx.workspace.path), older, newer),
+        relation=seams.history.relation,
         force=ctx.force,
     )
     return _Plan(overlay, pins, moves)
 
 
-def _apply(ctx: RunContext, plan: _Plan) -> None:
+def _apply(ctx: RunContext, editor: ManifestEditor, plan: _Plan) -> None:
     changed = {m.image: m.wanted for m in writes(plan.moves)}
-    set_and_render(ctx.tools.kustomize(), plan.overlay, changed)
+    set_and_render(editor, plan.overlay, changed)
     pins = dict(plan.pins)
     for image, reference in changed.items():
         pins[image] = Pin(
@@ -102,7 +116,9 @@ def _apply(ctx: RunContext, plan: _Plan) -> None:
     write_pins(plan.overlay, pins)
 
 
-def _nothing_to_write(ctx: RunContext, moves: list[Move], images: dict[str, str]) -> BumpResult:
+def _nothing_to_write(
+    ctx: RunContext, log: Log, moves: list[Move], images: dict[str, str]
+) -> BumpResult:
     """No image moves: a no-op, or a refusal when the run wanted to move some backwards."""
     blocked = refused(moves)
     if blocked:
@@ -112,8 +128,50 @@ def _nothing_to_write(ctx: RunContext, moves: list[Move], images: dict[str, str]
             hint="nothing was committed; to roll back on purpose, revert the overlay in Git "
             "or rerun with --force",
         )
-    get_run_logger().info("overlay %s already at these digests: no commit", ctx.overlay)
+    log.info("overlay %s already at these digests: no commit", ctx.overlay)
     return BumpResult(ctx.overlay or "", None, images)
+
+
+def bump(ctx: RunContext, outcomes: list[ServiceOutcome], seams: Seams) -> BumpResult:
+    images = require_verified_digests(outcomes)
+    remote, log = seams.remote, seams.log
+    branch = remote.branch
+    with tempfile.TemporaryDirectory(prefix="seamline-bump-") as tmp:
+        # A first look before taking the lock, so a run that changes nothing never waits.
+        look = _plan(ctx, seams, remote.clone(Path(tmp) / "look").path, images)
+        if not writes(look.moves):
+            return _nothing_to_write(ctx, log, look.moves, images)
+        with seams.serialized(lock_name(remote.url, ctx.overlay or "")):
+            for attempt in range(1, PUSH_ATTEMPTS + 1):
+                # Under the lock, always from the remote's current head: another run may
+                # have moved other images (or these) since the first look.
+                work = remote.clone(Path(tmp) / f"gitops-{attempt}")
+                plan = _plan(ctx, seams, work.path, images)
+                moves = plan.moves
+                if not writes(moves):
+                    return _nothing_to_write(ctx, log, moves, images)
+                _apply(ctx, seams.editor, plan)
+                sha = work.commit_all(commit_message(ctx, moves))
+                if sha is None:
+                    return _nothing_to_write(ctx, log, moves, images)
+                try:
+                    work.push()
+                except PushRejected:
+                    log.warning("push race on %s (attempt %d): redoing", branch, attempt)
+                    continue
+                for move in refused(moves):
+                    log.warning("not moved: %s", move.describe(ctx.workspace.commit))
+                log.info("committed %s to %s (%s)", sha[:12], branch, ctx.overlay)
+                return BumpResult(ctx.overlay or "", sha, images)
+    raise PushRejected(f"{branch} kept moving: gave up after {PUSH_ATTEMPTS} attempts")
+
+
+@contextmanager
+def overlay_lock(name: str) -> Iterator[None]:
+    """One bump at a time per GitOps repository and overlay, across every run."""
+    ensure_lock(name)
+    with concurrency(name, occupy=1, strict=True, timeout_seconds=600):
+        yield
 
 
 @task(
@@ -123,39 +181,12 @@ def _nothing_to_write(ctx: RunContext, moves: list[Move], images: dict[str, str]
     retry_condition_fn=transient_only,
 )
 def bump_overlay(ctx: RunContext, outcomes: list[ServiceOutcome]) -> BumpResult:
-    images = require_verified_digests(outcomes)
-    remote = ctx.settings.default_gitops_remote()
-    branch = ctx.settings.gitops_branch
-    logger = get_run_logger()
-    with tempfile.TemporaryDirectory(prefix="seamline-bump-") as tmp:
-        # A first look before taking the lock, so a run that changes nothing never waits.
-        clone(remote, Path(tmp) / "look", branch=branch)
-        look = _plan(ctx, Path(tmp) / "look", images)
-        if not writes(look.moves):
-            return _nothing_to_write(ctx, look.moves, images)
-        name = lock_name(remote, ctx.overlay or "")
-        ensure_lock(name)
-        with concurrency(name, occupy=1, strict=True, timeout_seconds=600):
-            for attempt in range(1, PUSH_ATTEMPTS + 1):
-                # Under the lock, always from the remote's current head: another run may
-                # have moved other images (or these) since the first look.
-                work = Path(tmp) / f"gitops-{attempt}"
-                repo = clone(remote, work, branch=branch)
-                plan = _plan(ctx, work, images)
-                moves = plan.moves
-                if not writes(moves):
-                    return _nothing_to_write(ctx, moves, images)
-                _apply(ctx, plan)
-                sha = commit_all(repo, commit_message(ctx, moves))
-                if sha is None:
-                    return _nothing_to_write(ctx, moves, images)
-                try:
-                    push(repo, branch=branch)
-                except PushRejected:
-                    logger.warning("push race on %s (attempt %d): redoing", branch, attempt)
-                    continue
-                for move in refused(moves):
-                    logger.warning("not moved: %s", move.describe(ctx.workspace.commit))
-                logger.info("committed %s to %s (%s)", sha[:12], branch, ctx.overlay)
-                return BumpResult(ctx.overlay or "", sha, images)
-    raise PushRejected(f"{branch} kept moving: gave up after {PUSH_ATTEMPTS} attempts")
+    tools = ctx.tools
+    seams = Seams(
+        remote=tools.gitops_remote(),
+        editor=tools.manifest_editor(),
+        history=tools.source_history(Path(ctx.workspace.path)),
+        log=get_run_logger(),
+        serialized=overlay_lock,
+    )
+    return bump(ctx, outcomes, seams)

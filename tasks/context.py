@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from seamline.adapters.toolbox import Toolbox
 from seamline.config.pipeline import PipelineConfig, ServiceSpec
 from seamline.config.settings import Settings
 from seamline.run.inputs import RunInputs
 from seamline.run.results import Event, Workspace
+
+# Where a stage's plain function logs: the task run's logger in Prefect, any logger in tests.
+Log = logging.Logger | logging.LoggerAdapter[Any]
 
 
 @dataclass(frozen=True)

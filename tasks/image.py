@@ -1,4 +1,4 @@
-"""Stage image: the service's multi-stage Dockerfile through the Docker SDK."""
+"""Stage image: the service's multi-stage Dockerfile through the image builder."""
 
 from __future__ import annotations
 
@@ -7,23 +7,15 @@ from datetime import UTC, datetime
 from prefect import task
 from prefect.logging import get_run_logger
 
+from seamline.adapters.roles import ImageBuilder
 from seamline.run.results import BuiltImage
 from tasks import cache_keys
-from tasks.context import RunContext
+from tasks.context import Log, RunContext
 from tasks.retry_policy import transient_only
 from tasks.run_names import per_service
 
 
-@task(
-    name="image",
-    task_run_name=per_service("image"),
-    cache_policy=cache_keys.policy(lambda p: cache_keys.image(p["ctx"], p["service"])),
-    persist_result=True,
-    retries=2,
-    retry_delay_seconds=3,
-    retry_condition_fn=transient_only,
-)
-def build_image(ctx: RunContext, service: str) -> BuiltImage:
+def build(ctx: RunContext, service: str, *, builder: ImageBuilder, log: Log) -> BuiltImage:
     """Builds a local image only, alongside build-test: nothing leaves the machine before
     the push. The image's metadata carries the commit's time, never the clock's: an image
     is as old as the source it was built from."""
@@ -37,19 +29,15 @@ def build_image(ctx: RunContext, service: str) -> BuiltImage:
         "org.opencontainers.image.created": committed.isoformat(timespec="seconds"),
         "org.opencontainers.image.title": service,
     }
-    engine = ctx.tools.docker()
     started = datetime.now(UTC)
-    try:
-        image_id = engine.build(
-            context=ctx.config.context_of(spec),
-            dockerfile=str(ctx.config.dockerfile_of(spec)),
-            tag=tag,
-            build_args=args,
-            labels=labels,
-        )
-    finally:
-        engine.close()
-    get_run_logger().info("%s: built %s as %s", service, tag, image_id[:19])
+    image_id = builder.build(
+        context=ctx.config.context_of(spec),
+        dockerfile=str(ctx.config.dockerfile_of(spec)),
+        tag=tag,
+        build_args=dict(args),
+        labels=labels,
+    )
+    log.info("%s: built %s as %s", service, tag, image_id[:19])
     finished = datetime.now(UTC)
     return BuiltImage(
         service,
@@ -60,3 +48,20 @@ def build_image(ctx: RunContext, service: str) -> BuiltImage:
         started.isoformat(),
         finished.isoformat(),
     )
+
+
+@task(
+    name="image",
+    task_run_name=per_service("image"),
+    cache_policy=cache_keys.policy(lambda p: cache_keys.image(p["ctx"], p["service"])),
+    persist_result=True,
+    retries=2,
+    retry_delay_seconds=3,
+    retry_condition_fn=transient_only,
+)
+def build_image(ctx: RunContext, service: str) -> BuiltImage:
+    builder = ctx.tools.image_builder()
+    try:
+        return build(ctx, service, builder=builder, log=get_run_logger())
+    finally:
+        builder.close()

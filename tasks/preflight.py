@@ -21,8 +21,8 @@ from prefect import task
 from prefect.logging import get_run_logger
 from pydantic import ValidationError
 
-from seamline.adapters.git_repo import clone, default_branch_file, relation
 from seamline.adapters.registry import RegistryClient, split_reference
+from seamline.adapters.roles import SourceHistory
 from seamline.adapters.toolbox import Toolbox
 from seamline.cache.content_hash import tree_hash, value_hash
 from seamline.config.pipeline import (
@@ -40,7 +40,6 @@ from seamline.policy.dockerfile import fetch_problems
 from seamline.policy.overlay_moves import Pin, plan_moves
 from seamline.run.inputs import RunInputs
 from seamline.run.results import Event, Workspace
-from seamline.stack.base_images import builder_tag
 from seamline.tools.pins import read_pins as read_tool_pins
 from seamline.validate.names import check_name
 from tasks.retry_policy import transient_only
@@ -59,10 +58,13 @@ class RunPlan:
 RELEASE_KEYS = ("default_branch", "default_overlay", "branch_overlays", "overlay_root")
 
 
-def release_rules(config: PipelineConfig, workspace: Workspace) -> PipelineConfig | None:
+def release_rules(
+    settings: Settings, config: PipelineConfig, workspace: Workspace
+) -> PipelineConfig | None:
     """``config`` with its release keys as the repository's default branch has them; None
     when the default branch has no seamline.toml (then no branch releases)."""
-    head, text = default_branch_file(Path(workspace.path), CONFIG_NAME)
+    history = Toolbox(settings).source_history(Path(workspace.path))
+    head, text = history.default_branch_file(CONFIG_NAME)
     if text is None:
         return None
     try:
@@ -119,11 +121,10 @@ def check_overlay(
     """The overlay exists in the GitOps repository, inside it, renders, and uses every
     configured image; and the run is not older than every build it already pins. Returns
     the overlay's image references as found."""
-    remote = settings.default_gitops_remote()
     tools = Toolbox(settings)
+    remote = tools.gitops_remote().url
     with tempfile.TemporaryDirectory(prefix="seamline-preflight-") as tmp:
-        work = Path(tmp) / "gitops"
-        clone(remote, work, branch=settings.gitops_branch)
+        work = tools.gitops_remote().clone(Path(tmp) / "gitops").path
         folder = config.overlay_in(work, overlay)
         if not folder.is_dir():
             raise UsageError(
@@ -138,7 +139,7 @@ def check_overlay(
             for s in config.services
         }
         try:
-            set_and_render(tools.kustomize(), folder, probes)
+            set_and_render(tools.manifest_editor(), folder, probes)
         except ToolFailed as e:  # kustomize said no: the overlay's content, not the machine
             raise UsageError(
                 f"overlay {overlay!r} in {remote} does not take an image edit and render: "
@@ -146,7 +147,9 @@ def check_overlay(
                 hint=f"fix {config.pipeline.overlay_root}/{overlay}/kustomization.yaml "
                 "until `kustomize build` renders it",
             ) from e
-    _refuse_backwards(config, current, pins, workspace, force=force)
+    _refuse_backwards(
+        config, current, pins, workspace, tools.source_history(Path(workspace.path)), force=force
+    )
     return current
 
 
@@ -155,6 +158,7 @@ def _refuse_backwards(
     current: dict[str, str],
     pins: dict[str, Pin],
     workspace: Workspace,
+    history: SourceHistory,
     *,
     force: bool,
 ) -> None:
@@ -168,7 +172,7 @@ def _refuse_backwards(
         current=current,
         pins=pins,
         run_commit=workspace.commit,
-        relation=lambda older, newer: relation(Path(workspace.path), older, newer),
+        relation=history.relation,
         force=force,
     )
     unrelated = [m.image for m in moves if m.action == "unrelated"]
@@ -190,15 +194,12 @@ def _refuse_backwards(
 def resolve_inputs(settings: Settings, config: PipelineConfig, *, releases: bool) -> RunInputs:
     """Releasing runs are the trusted ones: pushes to a branch that bumps an overlay."""
     tools = Toolbox(settings)
-    build_args = {
-        "GO_BUILDER_IMAGE": settings.go_builder(builder_tag(settings)),
-        "RUNTIME_IMAGE": settings.runtime(),
-    }
+    build_args = tools.base_images()
     registry = tools.registry()
     try:
-        bases = {ref: _digest_of(registry, settings, ref) for ref in set(build_args.values())}
+        bases = {ref: mirrored_digest(registry, settings, ref) for ref in set(build_args.values())}
         trivy_db = (
-            _digest_of(registry, settings, settings.trivy_db())
+            mirrored_digest(registry, settings, settings.trivy_db())
             if settings.trivy_db().startswith(settings.registry + "/")
             else settings.trivy_db()
         )
@@ -226,7 +227,7 @@ def resolve_inputs(settings: Settings, config: PipelineConfig, *, releases: bool
         ),
         today=dt.date.today().isoformat(),
         trust="trusted" if releases else "untrusted",
-        signer=tools.cosign().identity if releases else "",
+        signer=tools.signer().identity if releases else "",
         sandbox_image=_pinned(build_args["GO_BUILDER_IMAGE"], bases, settings.registry),
     )
 
@@ -267,7 +268,7 @@ def _pinned(reference: str, digests: dict[str, str], registry: str) -> str:
     return f"{registry}/{name}@{digest}"
 
 
-def _digest_of(registry: RegistryClient, settings: Settings, reference: str) -> str:
+def mirrored_digest(registry: RegistryClient, settings: Settings, reference: str) -> str:
     """A base image's digest in the target registry; "" for an upstream reference the
     daemon resolves itself."""
     if not reference.startswith(settings.registry + "/"):
@@ -289,7 +290,7 @@ def preflight(
     force: bool,
 ) -> RunPlan:
     own = load_pipeline_config(Path(workspace.path))
-    trusted = release_rules(own, workspace)
+    trusted = release_rules(settings, own, workspace)
     config = trusted or own
     if trusted is None:  # nothing on the default branch says who may release
         if requested_overlay:

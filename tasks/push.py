@@ -5,12 +5,39 @@ from __future__ import annotations
 from prefect import task
 from prefect.logging import get_run_logger
 
+from seamline.adapters.roles import ImageBuilder, ImageRegistry
 from seamline.errors import ToolFailed
 from seamline.run.results import BuildTestResult, BuiltImage, PushedImage, ScanResult
 from tasks import cache_keys
-from tasks.context import RunContext
+from tasks.context import Log, RunContext
 from tasks.retry_policy import transient_only
 from tasks.run_names import per_service
+
+
+def push(
+    ctx: RunContext,
+    image: BuiltImage,
+    *,
+    builder: ImageBuilder,
+    registry: ImageRegistry,
+    log: Log,
+) -> PushedImage:
+    """Push, then read the digest back from the registry by tag and by digest: a push
+    that another push overtook is a transient failure, never a wrong digest."""
+    repository, _, tag = image.local_ref.rpartition(":")
+    reported = builder.push(image.local_ref)
+    name = repository.removeprefix(ctx.settings.registry + "/")
+    by_tag = registry.manifest_digest(name, tag)
+    by_digest = registry.manifest_digest(name, reported)
+    if by_tag != reported or by_digest != reported:
+        raise ToolFailed(
+            f"{image.service}: the registry holds {by_tag} for {image.local_ref}, "
+            f"not the pushed {reported}",
+            hint="another push raced this one; rerun",
+            transient=True,
+        )
+    log.info("%s: pushed %s@%s", image.service, repository, reported)
+    return PushedImage(image.service, repository, reported)
 
 
 @task(
@@ -32,25 +59,12 @@ def push_image(
     while the tests still run: an image in the registry is not released until it is signed,
     and nothing is signed before tests and scan pass. Scan-then-push waits for both
     (``tested``, ``scanned``): nothing failing ever reaches the registry."""
-    repository, _, tag = image.local_ref.rpartition(":")
-    engine = ctx.tools.docker()
+    builder = ctx.tools.image_builder()
     try:
-        reported = engine.push(image.local_ref)
+        registry = ctx.tools.registry()
+        try:
+            return push(ctx, image, builder=builder, registry=registry, log=get_run_logger())
+        finally:
+            registry.close()
     finally:
-        engine.close()
-    name = repository.removeprefix(ctx.settings.registry + "/")
-    registry = ctx.tools.registry()
-    try:
-        by_tag = registry.manifest_digest(name, tag)
-        by_digest = registry.manifest_digest(name, reported)
-    finally:
-        registry.close()
-    if by_tag != reported or by_digest != reported:
-        raise ToolFailed(
-            f"{image.service}: the registry holds {by_tag} for {image.local_ref}, "
-            f"not the pushed {reported}",
-            hint="another push raced this one; rerun",
-            transient=True,
-        )
-    get_run_logger().info("%s: pushed %s@%s", image.service, repository, reported)
-    return PushedImage(image.service, repository, reported)
+        builder.close()

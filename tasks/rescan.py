@@ -11,15 +11,14 @@ from pathlib import Path
 from prefect import task
 from prefect.logging import get_run_logger
 
-from seamline.adapters.git_repo import clone
 from seamline.adapters.toolbox import Toolbox
 from seamline.config.pipeline import load_pipeline_config
 from seamline.config.settings import Settings
 from seamline.overlay.files import current_images
 from seamline.policy.allowlist import AllowList
-from seamline.policy.findings import parse_trivy_report
 from seamline.policy.gate import GatePolicy, evaluate_gate
 from seamline.run.results import SEVERITIES
+from tasks.preflight import mirrored_digest
 from tasks.retry_policy import transient_only
 
 
@@ -42,8 +41,7 @@ class RescanVerdict:
 def pinned_digests(settings: Settings) -> list[PinnedImage]:
     """Every ``name@sha256:`` reference in every overlay of the GitOps repository."""
     with tempfile.TemporaryDirectory(prefix="seamline-rescan-") as folder:
-        checkout = Path(folder) / "gitops"
-        clone(settings.default_gitops_remote(), checkout, branch=settings.gitops_branch)
+        checkout = Toolbox(settings).gitops_remote().clone(Path(folder) / "gitops").path
         config = load_pipeline_config(checkout)
         root = config.overlay_in(checkout, config.pipeline.default_overlay).parent
         pins = []
@@ -59,6 +57,16 @@ def pinned_digests(settings: Settings) -> list[PinnedImage]:
     return pins
 
 
+@task(name="trivy-db", retries=2, retry_delay_seconds=3, retry_condition_fn=transient_only)
+def trivy_db(settings: Settings) -> str:
+    """Today's DB: its digest in the mirror, resolved once for every scan of the run."""
+    registry = Toolbox(settings).registry()
+    try:
+        return mirrored_digest(registry, settings, settings.trivy_db()) or settings.trivy_db()
+    finally:
+        registry.close()
+
+
 @task(
     name="rescan",
     task_run_name="rescan[{reference}]",
@@ -66,14 +74,14 @@ def pinned_digests(settings: Settings) -> list[PinnedImage]:
     retry_delay_seconds=5,
     retry_condition_fn=transient_only,
 )
-def rescan_digest(settings: Settings, reference: str) -> RescanVerdict:
+def rescan_digest(settings: Settings, reference: str, trivy_db: str) -> RescanVerdict:
     policy = GatePolicy.from_strings(
         [settings.gate_severities],
         ignore_unfixed=settings.ignore_unfixed,
         allowlist=AllowList.empty(),
     )
-    scan = Toolbox(settings).trivy().scan_image(reference, severities=list(SEVERITIES), local=False)
-    decision = evaluate_gate(parse_trivy_report(scan.report), policy, today=dt.date.today())
+    scan = Toolbox(settings).scanner(trivy_db).scan_image(reference, severities=SEVERITIES)
+    decision = evaluate_gate(scan.report, policy, today=dt.date.today())
     summary = decision.summary()
     get_run_logger().info("%s: %s", reference, summary)
     return RescanVerdict(reference, decision.passed, summary, dict(decision.counts))

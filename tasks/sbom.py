@@ -1,19 +1,33 @@
-"""Stage SBOM: syft's SPDX JSON of the pushed digest, kept as evidence."""
+"""Stage SBOM: the SPDX JSON SBOM of the pushed digest, kept as evidence."""
 
 from __future__ import annotations
 
 import hashlib
-import json
+from pathlib import Path
 
 from prefect import task
 from prefect.logging import get_run_logger
 
-from seamline.errors import ToolFailed
+from seamline.adapters.roles import SbomGenerator
 from seamline.run.results import PushedImage, SbomResult
 from tasks import cache_keys
 from tasks.context import RunContext
 from tasks.retry_policy import transient_only
 from tasks.run_names import per_service
+
+
+def write_sbom(image: PushedImage, *, generator: SbomGenerator, folder: Path) -> SbomResult:
+    """The SBOM as the generator wrote it, in ``folder`` under the digest's name."""
+    sbom = generator.sbom(image.ref)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{image.digest.replace(':', '-')}.spdx.json"
+    path.write_text(sbom.document)
+    return SbomResult(
+        image.service,
+        str(path),
+        sbom.package_count,
+        hashlib.sha256(sbom.document.encode()).hexdigest(),
+    )
 
 
 @task(
@@ -27,16 +41,10 @@ from tasks.run_names import per_service
 )
 def make_sbom(ctx: RunContext, image: PushedImage) -> SbomResult:
     """Runs beside the scan: an SBOM signs nothing; the signing step waits for both."""
-    document = ctx.tools.syft().spdx_json(image.ref)
-    packages = document.get("packages")
-    if document.get("spdxVersion", "").startswith("SPDX-") is False or not packages:
-        raise ToolFailed(f"{image.service}: syft produced no SPDX packages for {image.ref}")
-    folder = ctx.settings.state_dir / "evidence" / "sbom"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{image.digest.replace(':', '-')}.spdx.json"
-    text = json.dumps(document, indent=1)
-    path.write_text(text)
-    get_run_logger().info("%s: SBOM with %d packages", image.service, len(packages))
-    return SbomResult(
-        image.service, str(path), len(packages), hashlib.sha256(text.encode()).hexdigest()
+    result = write_sbom(
+        image,
+        generator=ctx.tools.sbom_generator(),
+        folder=ctx.settings.state_dir / "evidence" / "sbom",
     )
+    get_run_logger().info("%s: SBOM with %d packages", image.service, result.package_count)
+    return result

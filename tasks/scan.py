@@ -1,17 +1,16 @@
-"""Stage scan: Trivy's JSON report, parsed into findings and judged by the scan gate."""
+"""Stage scan: the scanner's findings, judged by the scan gate."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 from prefect import task
 from prefect.artifacts import create_markdown_artifact
 from prefect.logging import get_run_logger
 
+from seamline.adapters.roles import Scanner
 from seamline.errors import GateFailure
 from seamline.policy.allowlist import AllowList, load_allowlist
-from seamline.policy.findings import parse_trivy_report
 from seamline.policy.gate import GatePolicy, evaluate_gate
 from seamline.run.results import SEVERITIES, BuiltImage, PushedImage, ScanResult
 from tasks import cache_keys
@@ -31,10 +30,37 @@ def gate_policy(ctx: RunContext) -> GatePolicy:
 
 
 def _reference(target: BuiltImage | PushedImage) -> tuple[str, bool]:
-    """What trivy scans, and whether it reads it from the local Docker Engine."""
+    """What the scanner scans, and whether it reads it from the local Docker Engine."""
     if isinstance(target, PushedImage):
         return target.ref, False
     return target.local_ref, True
+
+
+def scan(
+    ctx: RunContext, service: str, target: BuiltImage | PushedImage, *, scanner: Scanner
+) -> ScanResult:
+    """Scan the pushed digest, or the local image before any push, and judge the findings;
+    the scanner's report is kept as evidence. ``passed`` says what the gate decided."""
+    reference, local = _reference(target)
+    policy = gate_policy(ctx)
+    found = scanner.scan_image(reference, severities=SEVERITIES, local=local)
+    (ctx.evidence_dir(service) / "trivy.json").write_text(found.document)
+    decision = evaluate_gate(found.report, policy, today=dt.date.fromisoformat(ctx.inputs.today))
+    summary = decision.summary()
+    db = ctx.inputs.trivy_db
+    return ScanResult(service, reference, decision.counts, decision.passed, summary, db)
+
+
+def require_passed(result: ScanResult) -> ScanResult:
+    """The result, or the gate failure that names what to upgrade."""
+    if not result.passed:
+        raise GateFailure(
+            f"{result.service}: {result.summary}",
+            hint="upgrade the named packages to their fixed versions, or add a justified, "
+            "dated allow-list entry",
+            details={"counts": result.counts},
+        )
+    return result
 
 
 @task(
@@ -47,27 +73,12 @@ def _reference(target: BuiltImage | PushedImage) -> tuple[str, bool]:
     retry_condition_fn=transient_only,
 )
 def scan_image(ctx: RunContext, service: str, target: BuiltImage | PushedImage) -> ScanResult:
-    """Scan the pushed digest, or the local image before any push, and gate it."""
-    reference, local = _reference(target)
-    policy = gate_policy(ctx)
-    scan = ctx.tools.trivy(ctx.inputs.trivy_db).scan_image(
-        reference, severities=list(SEVERITIES), local=local
-    )
-    (ctx.evidence_dir(service) / "trivy.json").write_text(json.dumps(scan.report, indent=1))
-    report = parse_trivy_report(scan.report)
-    decision = evaluate_gate(report, policy, today=dt.date.fromisoformat(ctx.inputs.today))
-    summary = decision.summary()
-    get_run_logger().info("%s: %s", service, summary)
+    result = scan(ctx, service, target, scanner=ctx.tools.scanner(ctx.inputs.trivy_db))
+    get_run_logger().info("%s: %s", service, result.summary)
     create_markdown_artifact(
         key=f"scan-{service}",
-        markdown=f"### Scan gate: {service}\n\n`{reference}`\n\n```\n{summary}\n```\n",
+        markdown=f"### Scan gate: {service}\n\n`{result.scanned_ref}`\n\n"
+        f"```\n{result.summary}\n```\n",
         description=f"Trivy findings and gate decision for {service}",
     )
-    if not decision.passed:
-        raise GateFailure(
-            f"{service}: {summary}",
-            hint="upgrade the named packages to their fixed versions, or add a justified, "
-            "dated allow-list entry",
-            details={"counts": decision.counts},
-        )
-    return ScanResult(service, reference, decision.counts, True, summary, ctx.inputs.trivy_db)
+    return require_passed(result)

@@ -1,4 +1,4 @@
-"""Stage sign & attest: cosign signs the digest and attests its SLSA provenance, then
+"""Stage sign & attest: the signer signs the digest and attests its SLSA provenance, then
 verifies both. The SBOM attestation (``tasks.attest_sbom``) follows once syft is done, so
 signing does not wait for the SBOM."""
 
@@ -10,10 +10,12 @@ from datetime import datetime
 from prefect import task
 from prefect.logging import get_run_logger
 
+from seamline.adapters.roles import Signer
+from seamline.errors import GateFailure
 from seamline.run.provenance import BuildFacts, slsa_provenance
 from seamline.run.results import BuildTestResult, BuiltImage, PushedImage, ScanResult, SignResult
 from tasks import cache_keys
-from tasks.context import RunContext
+from tasks.context import Log, RunContext
 from tasks.retry_policy import transient_only
 from tasks.run_names import per_service
 from tasks.side_by_side import side_by_side
@@ -39,6 +41,44 @@ def _facts(ctx: RunContext, built: BuiltImage, image: PushedImage) -> BuildFacts
     )
 
 
+def sign_attest(
+    ctx: RunContext, built: BuiltImage, image: PushedImage, *, signer: Signer, log: Log
+) -> SignResult:
+    """Sign the digest and attest its provenance, side by side, then verify both."""
+    folder = ctx.settings.state_dir / "evidence" / "provenance"
+    folder.mkdir(parents=True, exist_ok=True)
+    provenance = folder / f"{image.digest.replace(':', '-')}.json"
+    provenance.write_text(json.dumps(slsa_provenance(_facts(ctx, built, image)), indent=1))
+
+    def sign() -> None:
+        if signer.is_signed(image.ref):
+            log.info("%s: %s already carries a valid signature", image.service, image.digest)
+        else:
+            signer.sign(image.ref)
+
+    # The signature and the attestation live under different tags: written side by side.
+    side_by_side(
+        sign,
+        lambda: signer.attest(image.ref, predicate=provenance, predicate_type=PROVENANCE_TYPE),
+        name=f"sign-{image.service}",
+    )
+    verified, _, signature, attestations = side_by_side(
+        lambda: signer.verify(image.ref),
+        lambda: signer.verify_attestation(image.ref, predicate_type=PROVENANCE_TYPE),
+        lambda: signer.signature_ref(image.ref),
+        lambda: signer.attestation_ref(image.ref),
+        name=f"verify-{image.service}",
+    )
+    if image.digest not in verified:
+        raise GateFailure(
+            f"{image.service}: no verified signature covers {image.digest} "
+            f"(verified: {', '.join(verified)})",
+            hint="the signature on the registry is not for this image; rerun to sign it again",
+        )
+    log.info("%s: signed %s, provenance attested (verified)", image.service, image.ref)
+    return SignResult(image.service, image.ref, signature, (f"{PROVENANCE_TYPE}:{attestations}",))
+
+
 @task(
     name="sign-attest",
     task_run_name=per_service("sign-attest"),
@@ -57,31 +97,4 @@ def sign_and_attest(
 ) -> SignResult:
     """Runs only after the scan gate (``scanned``) and the tests, vet and lint
     (``tested``) passed: nothing failing is ever signed."""
-    logger = get_run_logger()
-    cosign = ctx.tools.cosign()
-    folder = ctx.settings.state_dir / "evidence" / "provenance"
-    folder.mkdir(parents=True, exist_ok=True)
-    provenance = folder / f"{image.digest.replace(':', '-')}.json"
-    provenance.write_text(json.dumps(slsa_provenance(_facts(ctx, built, image)), indent=1))
-
-    def sign() -> None:
-        if cosign.is_signed(image.ref):
-            logger.info("%s: %s already carries a valid signature", image.service, image.digest)
-        else:
-            cosign.sign(image.ref)
-
-    # The signature and the attestation live under different tags: written side by side.
-    side_by_side(
-        sign,
-        lambda: cosign.attest(image.ref, predicate=provenance, predicate_type=PROVENANCE_TYPE),
-        name=f"sign-{image.service}",
-    )
-    _, _, signature, attestations = side_by_side(
-        lambda: cosign.verify(image.ref),
-        lambda: cosign.verify_attestation(image.ref, predicate_type=PROVENANCE_TYPE),
-        lambda: cosign.triangulate(image.ref),
-        lambda: cosign.triangulate(image.ref, kind="attestation"),
-        name=f"verify-{image.service}",
-    )
-    logger.info("%s: signed %s, provenance attested (verified)", image.service, image.ref)
-    return SignResult(image.service, image.ref, signature, (f"{PROVENANCE_TYPE}:{attestations}",))
+    return sign_attest(ctx, built, image, signer=ctx.tools.signer(), log=get_run_logger())

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from prefect import task
 
+from seamline.adapters.roles import ComponentStatus
+from seamline.adapters.toolbox import Toolbox
 from seamline.config.settings import Settings
-from seamline.stack.model import ComponentStatus
-from seamline.stack.stack import components
 
 
 @task(name="check-component", retries=2, retry_delay_seconds=2)
 def check_component(settings: Settings, name: str) -> ComponentStatus:
-    by_name = {component.name: component for component in components(settings)}
+    by_name = {check.name: check for check in Toolbox(settings).health_checks()}
     return by_name[name].status()

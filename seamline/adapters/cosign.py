@@ -1,8 +1,9 @@
 """cosign: signatures and attestations on an image digest.
 
-Two modes, built by named factories: ``Cosign.from_key`` (the local stack: a key pair whose
-password travels by environment only, no transparency log) and ``Cosign.keyless`` (real
-CI: an OIDC identity token, read by cosign from a 0600 file, with Fulcio and Rekor).
+Two modes, built by named factories: ``Cosign.from_key`` (a key file whose password
+travels by environment only, or a KMS key URI such as ``awskms://…``; no transparency log)
+and ``Cosign.keyless`` (real CI: an OIDC identity token, read by cosign from a 0600 file,
+with Fulcio and Rekor).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from seamline.errors import ToolFailed
 from seamline.tools.process import CompletedRun, run
 
 REGISTRY_FLAGS = ["--allow-http-registry", "--allow-insecure-registry"]
@@ -37,8 +39,8 @@ class Cosign:
         self,
         *,
         binary: Path,
-        key: Path | None = None,
-        public_key: Path | None = None,
+        key: str | None = None,
+        public_key: str | None = None,
         password: SecretStr | None = None,
         keyless: KeylessIdentity | None = None,
         insecure_registry: bool = True,
@@ -55,8 +57,25 @@ class Cosign:
         self._registry_flags = REGISTRY_FLAGS if insecure_registry else []
 
     @classmethod
-    def from_key(cls, *, binary: Path, key: Path, public_key: Path, password: SecretStr) -> Cosign:
-        return cls(binary=binary, key=key, public_key=public_key, password=password)
+    def from_key(
+        cls,
+        *,
+        binary: Path,
+        key: str | Path,
+        public_key: str | Path | None = None,
+        password: SecretStr | None = None,
+    ) -> Cosign:
+        """``key`` is a private key file (then ``public_key`` is its public half's file)
+        or a KMS key URI, which verifies with the same URI."""
+        key = str(key)
+        if public_key is None and is_key_uri(key):
+            public_key = key
+        return cls(
+            binary=binary,
+            key=key,
+            public_key=None if public_key is None else str(public_key),
+            password=password,
+        )
 
     @classmethod
     def keyless_mode(cls, *, binary: Path, identity: KeylessIdentity) -> Cosign:
@@ -67,8 +86,11 @@ class Cosign:
         """Who signs: part of the signing cache key."""
         if self._keyless is not None:
             return f"keyless:{self._keyless.certificate_identity}"
-        public = self._public_key.read_text().strip() if self._public_key else ""
-        return f"key:{public}"
+        if self._public_key is None:
+            return "key:"
+        if is_key_uri(self._public_key):
+            return f"key:{self._public_key}"
+        return f"key:{Path(self._public_key).read_text().strip()}"
 
     def _secrets(self) -> list[str]:
         found = [self._password.get_secret_value()]
@@ -145,13 +167,13 @@ class Cosign:
                 ]
             )
 
-    def verify(self, reference: str) -> list[dict[str, Any]]:
-        """The verified signature claims; raises ToolFailed when none verifies."""
+    def verify(self, reference: str) -> tuple[str, ...]:
+        """The manifest digests the verified signatures cover; raises ToolFailed when none
+        verifies."""
         result = self._run(
             ["verify", *self._verify_flags(), *self._registry_flags, "--output", "json", reference]
         )
-        claims: list[dict[str, Any]] = json.loads(result.stdout)
-        return claims
+        return signed_digests(result.stdout, reference)
 
     def is_signed(self, reference: str) -> bool:
         result = self._run(
@@ -175,7 +197,32 @@ class Cosign:
         )
         return sum(1 for line in result.stdout.splitlines() if line.strip().startswith("{"))
 
-    def triangulate(self, reference: str, *, kind: str = "signature") -> str:
+    def signature_ref(self, reference: str) -> str:
+        return self._triangulate(reference, "signature")
+
+    def attestation_ref(self, reference: str) -> str:
+        return self._triangulate(reference, "attestation")
+
+    def _triangulate(self, reference: str, kind: str) -> str:
         """Where cosign stores the signature (or ``attestation``) of ``reference``."""
         result = self._run(["triangulate", "--type", kind, *self._registry_flags, reference])
         return result.stdout.strip()
+
+
+def is_key_uri(key: str) -> bool:
+    """A KMS or secret-store key reference (``awskms://…``), not a file."""
+    return "://" in key
+
+
+def signed_digests(text: str, reference: str) -> tuple[str, ...]:
+    """The manifest digests named by ``cosign verify --output json`` claims."""
+    try:
+        claims: Any = json.loads(text)
+        digests = tuple(
+            str(claim["critical"]["image"]["docker-manifest-digest"]) for claim in claims
+        )
+    except (json.JSONDecodeError, KeyError, TypeError) as e:
+        raise ToolFailed(f"cosign verify printed no readable claims for {reference}: {e}") from e
+    if not digests:
+        raise ToolFailed(f"cosign verified no signature of {reference}")
+    return digests

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import git
 
-from seamline.errors import ToolFailed, UsageError
+from seamline.errors import PushRejected, ToolFailed, UsageError
 from seamline.policy.overlay_moves import Relation
 from seamline.tools.process import timed
 from seamline.validate.names import COMMIT_ID, check_ref
@@ -48,43 +48,64 @@ def seed_bare_remote(source: Path, bare: Path, *, branch: str, message: str) -> 
         raise ToolFailed(f"seeding the GitOps remote {bare} failed: {e}") from e
 
 
-class PushRejected(ToolFailed):
-    """The remote moved on while we worked (non-fast-forward): fetch and redo, then retry."""
+class GitRemote:
+    """A GitOps remote and the branch bumps go to (the ``GitOpsRemote`` role)."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message, transient=True)
+    def __init__(self, *, url: str, branch: str) -> None:
+        self._url = url
+        self._branch = branch
+
+    @property
+    def url(self) -> str:
+        return self._url
+
+    @property
+    def branch(self) -> str:
+        return self._branch
+
+    def clone(self, dest: Path) -> GitClone:
+        """A shallow clone of the branch's tip in ``dest``."""
+        try:
+            with timed("git clone"):
+                repo = git.Repo.clone_from(self._url, dest, branch=self._branch, depth=1)
+        except git.exc.GitError as e:
+            raise ToolFailed(
+                f"cannot clone {self._url} (branch {self._branch}): {e}",
+                hint="check the GitOps remote URL and that the branch exists",
+            ) from e
+        return GitClone(repo, branch=self._branch)
 
 
-def clone(remote: str, dest: Path, *, branch: str) -> git.Repo:
-    try:
-        with timed("git clone"):
-            return git.Repo.clone_from(remote, dest, branch=branch, depth=1)
-    except git.exc.GitError as e:
-        raise ToolFailed(
-            f"cannot clone {remote} (branch {branch}): {e}",
-            hint="check the GitOps remote URL and that the branch exists",
-        ) from e
+class GitClone:
+    """A working clone that commits and pushes to its one branch (``GitOpsClone``)."""
 
+    def __init__(self, repo: git.Repo, *, branch: str) -> None:
+        self._repo = repo
+        self._branch = branch
 
-def commit_all(repo: git.Repo, message: str) -> str | None:
-    """Commit every change in the work tree; None when there is nothing to commit."""
-    repo.git.add(A=True)
-    if not repo.index.diff("HEAD"):
-        return None
-    commit = repo.index.commit(message, author=AUTHOR, committer=AUTHOR)
-    return str(commit.hexsha)
+    @property
+    def path(self) -> Path:
+        return Path(str(self._repo.working_dir))
 
+    def commit_all(self, message: str) -> str | None:
+        """Commit every change in the work tree; None when there is nothing to commit."""
+        self._repo.git.add(A=True)
+        if not self._repo.index.diff("HEAD"):
+            return None
+        commit = self._repo.index.commit(message, author=AUTHOR, committer=AUTHOR)
+        return str(commit.hexsha)
 
-def push(repo: git.Repo, *, branch: str) -> None:
-    with timed("git push"):
-        infos = repo.remote("origin").push(f"HEAD:refs/heads/{branch}")
-    for info in infos:
-        if info.flags & (git.PushInfo.REJECTED | git.PushInfo.REMOTE_FAILURE):
-            raise PushRejected(f"push to {branch} was rejected: the remote moved on")
-        if info.flags & git.PushInfo.ERROR:
-            raise ToolFailed(f"git push to {branch} failed: {info.summary.strip()}")
-    if not infos or infos.error is not None:
-        raise ToolFailed(f"git push to {branch} failed: {infos.error}")
+    def push(self) -> None:
+        branch = self._branch
+        with timed("git push"):
+            infos = self._repo.remote("origin").push(f"HEAD:refs/heads/{branch}")
+        for info in infos:
+            if info.flags & (git.PushInfo.REJECTED | git.PushInfo.REMOTE_FAILURE):
+                raise PushRejected(f"push to {branch} was rejected: the remote moved on")
+            if info.flags & git.PushInfo.ERROR:
+                raise ToolFailed(f"git push to {branch} failed: {info.summary.strip()}")
+        if not infos or infos.error is not None:
+            raise ToolFailed(f"git push to {branch} failed: {infos.error}")
 
 
 @dataclass(frozen=True)
@@ -248,3 +269,16 @@ def relation(checkout: Path, older: str, newer: str) -> Relation:
         return "unrelated"
     finally:
         repo.close()
+
+
+class GitHistory:
+    """The history of a source checkout (the ``SourceHistory`` role)."""
+
+    def __init__(self, checkout: Path) -> None:
+        self._checkout = checkout
+
+    def relation(self, older: str, newer: str) -> Relation:
+        return relation(self._checkout, older, newer)
+
+    def default_branch_file(self, path: str) -> tuple[str, str | None]:
+        return default_branch_file(self._checkout, path)

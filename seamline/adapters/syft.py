@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
+from seamline.adapters.roles import Sbom
 from seamline.errors import ToolFailed
 from seamline.tools.process import run
+
+SPDX_JSON = "spdx-json"
 
 
 class Syft:
@@ -16,9 +18,9 @@ class Syft:
         self._cache_dir = cache_dir
         self._insecure_http = insecure_http
 
-    def spdx_json(self, reference: str) -> dict[str, Any]:
+    def sbom(self, reference: str) -> Sbom:
         result = run(
-            [str(self._binary), "scan", f"registry:{reference}", "-o", "spdx-json", "-q"],
+            [str(self._binary), "scan", f"registry:{reference}", "-o", SPDX_JSON, "-q"],
             env={
                 "SYFT_CHECK_FOR_APP_UPDATE": "false",
                 "SYFT_REGISTRY_INSECURE_USE_HTTP": str(self._insecure_http).lower(),
@@ -26,8 +28,20 @@ class Syft:
             },
             timeout=600,
         )
-        try:
-            document: dict[str, Any] = json.loads(result.stdout)
-        except json.JSONDecodeError as e:
-            raise ToolFailed(f"syft printed no JSON SBOM for {reference}: {e}") from e
-        return document
+        return read_spdx(result.stdout, reference)
+
+
+def read_spdx(text: str, reference: str) -> Sbom:
+    """An SPDX JSON document as syft printed it; ToolFailed unless it is SPDX and lists
+    packages (an SBOM of nothing attests nothing)."""
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ToolFailed(f"syft printed no JSON SBOM for {reference}: {e}") from e
+    version = document.get("spdxVersion") if isinstance(document, dict) else None
+    packages = document.get("packages") if isinstance(document, dict) else None
+    if not isinstance(version, str) or not version.startswith("SPDX-"):
+        raise ToolFailed(f"syft printed no SPDX document for {reference}")
+    if not isinstance(packages, list) or not packages:
+        raise ToolFailed(f"syft produced no SPDX packages for {reference}")
+    return Sbom(document=text, format=SPDX_JSON, package_count=len(packages))

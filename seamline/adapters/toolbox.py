@@ -1,4 +1,8 @@
-"""Builds each adapter from the settings: the one place that knows where tools live."""
+"""Builds each adapter from the settings: the one place that knows where tools live.
+
+Tasks ask it for a role (``seamline.adapters.roles``) and get the backend the settings
+choose: the local stack's by default, a user's own key, registry or images when set.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +10,31 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from seamline.adapters.cosign import Cosign, KeylessIdentity
+from seamline.adapters.cosign import Cosign, KeylessIdentity, is_key_uri
 from seamline.adapters.docker_engine import DockerEngine
+from seamline.adapters.git_repo import GitHistory, GitRemote
 from seamline.adapters.go_sandbox import GoSandbox, SandboxCaches
 from seamline.adapters.go_toolchain import GoToolchain
 from seamline.adapters.kustomize import Kustomize
 from seamline.adapters.registry import RegistryClient
+from seamline.adapters.roles import (
+    GitOpsRemote,
+    HealthCheck,
+    ImageBuilder,
+    ManifestEditor,
+    SbomGenerator,
+    Scanner,
+    Signer,
+    SourceHistory,
+)
 from seamline.adapters.syft import Syft
 from seamline.adapters.trivy import Trivy
+from seamline.config.secret_file import read_secret_file
 from seamline.config.settings import Settings
-from seamline.errors import UsageError
-from seamline.stack.signing_key import SigningKey
+from seamline.errors import StateCorrupt, UsageError
 from seamline.tools.pins import locate
+
+LOCAL_KEY_HINT = "run `seamline stack up` (it generates the local key) or set SEAMLINE_SIGNING_KEY"
 
 
 @dataclass(frozen=True)
@@ -68,10 +85,25 @@ class Toolbox:
     def docker(self) -> DockerEngine:
         return DockerEngine.connect(self.settings.docker_host)
 
+    def image_builder(self) -> ImageBuilder:
+        """Builds and pushes images; close it after use."""
+        return self.docker()
+
+    def base_images(self) -> dict[str, str]:
+        """The base images Dockerfiles build from, as build args: the settings' own, or
+        the ones the local stack builds and mirrors."""
+        builder = self.settings.go_builder_image
+        if not builder:
+            # The stack tags its builder by the machine's Go version and its recipe.
+            from seamline.stack.base_images import builder_tag
+
+            builder = self.settings.go_builder(builder_tag(self.settings))
+        return {"GO_BUILDER_IMAGE": builder, "RUNTIME_IMAGE": self.settings.runtime()}
+
     def registry(self) -> RegistryClient:
         return RegistryClient.for_url(self.settings.registry_url)
 
-    def trivy(self, db_digest: str = "") -> Trivy:
+    def scanner(self, db_digest: str = "") -> Scanner:
         """Trivy with a cache folder per DB digest: a new DB never meets an old cache. An
         upstream DB (no digest) keeps one folder and trivy's own update schedule."""
         pinned = db_digest.startswith("sha256:")
@@ -84,17 +116,18 @@ class Toolbox:
             docker_host=self.settings.docker_host,
         )
 
-    def syft(self) -> Syft:
+    def sbom_generator(self) -> SbomGenerator:
         return Syft(
             binary=locate("syft", self.settings.tools_dir),
             cache_dir=self.cache_dir / "syft",
             insecure_http=True,
         )
 
-    def cosign(self) -> Cosign:
-        """Key mode on the local stack; keyless (OIDC token) when the settings say so."""
+    def signer(self) -> Signer:
+        """Key mode (the local stack's key, a key file or a KMS key); keyless (OIDC token)
+        when the settings say so."""
         if self.settings.signing_mode == "key":
-            return SigningKey(self.settings).cosign()
+            return self._key_signer()
         s = self.settings
         if s.oidc_token is None or not s.certificate_identity or not s.certificate_oidc_issuer:
             raise UsageError(
@@ -113,5 +146,48 @@ class Toolbox:
             ),
         )
 
-    def kustomize(self) -> Kustomize:
+    def _key_signer(self) -> Cosign:
+        s = self.settings
+        key = s.signing_key_ref()
+        public = s.signing_public_key_ref()
+        password = s.cosign_password
+        if is_key_uri(key):  # the KMS holds the key; nothing to read here
+            return Cosign.from_key(binary=locate("cosign", s.tools_dir), key=key, public_key=public)
+        for path in (key, public):
+            if is_key_uri(path) or Path(path).is_file():
+                continue
+            if not s.signing_key:
+                raise StateCorrupt(f"the local signing key {path} is missing", hint=LOCAL_KEY_HINT)
+            raise UsageError(
+                f"the signing key {path} does not exist",
+                hint="point SEAMLINE_SIGNING_KEY (and SEAMLINE_SIGNING_PUBLIC_KEY) at an "
+                "existing key pair, or at a KMS key URI",
+            )
+        where = s.signing_password_path()
+        if password is None and where is not None:
+            hint = LOCAL_KEY_HINT
+            if s.signing_key or s.signing_password_file:
+                hint = "write the key's password to the 0600 file SEAMLINE_SIGNING_PASSWORD_FILE "
+                hint += "names, or set SEAMLINE_COSIGN_PASSWORD"
+            password = read_secret_file(where, hint=hint)
+        return Cosign.from_key(
+            binary=locate("cosign", s.tools_dir), key=key, public_key=public, password=password
+        )
+
+    def manifest_editor(self) -> ManifestEditor:
         return Kustomize(binary=locate("kustomize", self.settings.tools_dir))
+
+    def gitops_remote(self) -> GitOpsRemote:
+        return GitRemote(
+            url=self.settings.default_gitops_remote(), branch=self.settings.gitops_branch
+        )
+
+    def source_history(self, checkout: Path) -> SourceHistory:
+        return GitHistory(checkout)
+
+    def health_checks(self) -> list[HealthCheck]:
+        """What the pipeline relies on, each able to report its health: the local stack's
+        components."""
+        from seamline.stack.stack import components
+
+        return list(components(self.settings))

@@ -12,20 +12,16 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
+from seamline.adapters.roles import ImageScan
 from seamline.errors import ToolFailed
+from seamline.policy.findings import ReportFormatError, ScanReport, parse_trivy_report
 from seamline.tools.process import CompletedRun, last_lines, run
 
 # Trivy failures worth a retry: a lock held too long, the registry out of reach for a moment.
 _TRANSIENT = ("may be in use by another process", "connection refused", "i/o timeout", "EOF")
-
-
-@dataclass(frozen=True)
-class TrivyScan:
-    report: dict[str, Any]
 
 
 class Trivy:
@@ -75,9 +71,9 @@ class Trivy:
         self,
         reference: str,
         *,
-        severities: list[str],
+        severities: Sequence[str],
         local: bool = False,
-    ) -> TrivyScan:
+    ) -> ImageScan:
         """Scan ``reference`` from its registry (or the local Docker Engine when ``local``).
 
         Findings decide nothing here (trivy exits 0 on them): the gate reads the report.
@@ -97,13 +93,9 @@ class Trivy:
             raise ToolFailed(
                 f"trivy printed no report for {reference}: {last_lines(result.stderr)}"
             )
-        try:
-            report: dict[str, Any] = json.loads(result.stdout)
-        except json.JSONDecodeError as e:
-            raise ToolFailed(f"trivy printed no JSON report for {reference}: {e}") from e
-        return TrivyScan(report=report)
+        return ImageScan(report=read_report(result.stdout, reference), document=result.stdout)
 
-    def _scan(self, reference: str, severities: list[str], local: bool) -> CompletedRun:
+    def _scan(self, reference: str, severities: Sequence[str], local: bool) -> CompletedRun:
         return run(
             [
                 str(self._binary),
@@ -133,3 +125,12 @@ class Trivy:
             ],
             timeout=900,
         )
+
+
+def read_report(text: str, reference: str) -> ScanReport:
+    """The findings of ``trivy image --format json`` output; ToolFailed when it is not a
+    report."""
+    try:
+        return parse_trivy_report(json.loads(text))
+    except (json.JSONDecodeError, ReportFormatError) as e:
+        raise ToolFailed(f"trivy printed no readable JSON report for {reference}: {e}") from e

@@ -12,12 +12,15 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from seamline.config.project import DEFAULT_STATE_DIR, PROJECT_ROOT
 from seamline.errors import UsageError
+
+# Key references cosign's --key takes besides a file.
+KEY_URI_SCHEMES = ("awskms", "gcpkms", "azurekms", "hashivault", "k8s")
 
 
 class _TomlTable(PydanticBaseSettingsSource):
@@ -109,11 +112,34 @@ class Settings(BaseSettings):
     flow_heartbeats: bool = False
 
     signing_mode: Literal["key", "keyless"] = "key"
+    # Key mode signs with this key: a private key file, or a KMS key URI cosign takes with
+    # --key (awskms://, gcpkms://, azurekms://, hashivault://, k8s://). Empty: the key pair
+    # the local stack generated.
+    signing_key: str = ""
+    # The public half a file key verifies with; empty: the key's path with ".pub". A KMS
+    # key verifies with its own URI.
+    signing_public_key: str = ""
+    # A 0600 file holding the key file's password (SEAMLINE_COSIGN_PASSWORD wins over it).
+    # Empty: the local stack's generated password for its own key, none for another key.
+    signing_password_file: Path | None = None
     oidc_token: SecretStr | None = None
     certificate_identity: str = ""
     certificate_oidc_issuer: str = ""
     fulcio_url: str = "https://fulcio.sigstore.dev"
     rekor_url: str = "https://rekor.sigstore.dev"
+
+    @field_validator("signing_key", "signing_public_key")
+    @classmethod
+    def _key_reference(cls, value: str) -> str:
+        if value.startswith("-"):
+            raise ValueError("a signing key is a file path or a KMS URI, not an option")
+        scheme, found, _ = value.partition("://")
+        if found and scheme not in KEY_URI_SCHEMES:
+            raise ValueError(
+                f"unknown key URI scheme {scheme!r}: use one of "
+                + ", ".join(f"{s}://" for s in KEY_URI_SCHEMES)
+            )
+        return value
 
     @classmethod
     def settings_customise_sources(
@@ -158,6 +184,29 @@ class Settings(BaseSettings):
 
     def default_source_repo(self) -> str:
         return self.source_repo or self.default_gitops_remote()
+
+    @property
+    def local_signing_dir(self) -> Path:
+        """Where the local stack keeps its generated key pair and password."""
+        return self.state_dir / "secrets"
+
+    def signing_key_ref(self) -> str:
+        return self.signing_key or str(self.local_signing_dir / "cosign.key")
+
+    def signing_public_key_ref(self) -> str:
+        key = self.signing_key_ref()
+        if self.signing_public_key:
+            return self.signing_public_key
+        if "://" in key:
+            return key
+        return str(Path(key).with_suffix(".pub"))
+
+    def signing_password_path(self) -> Path | None:
+        if self.signing_password_file is not None:
+            return self.signing_password_file
+        if not self.signing_key:
+            return self.local_signing_dir / "cosign.password"
+        return None
 
     def go_max_procs(self) -> int:
         return self.tool_threads or max(1, (os.cpu_count() or 2) // 2)

@@ -24,9 +24,7 @@ PACKAGES = ("seamline", "flows", "tasks", "deployments")
 VARIABLE_PREFIX = "seamline-executor-"
 WORK_POOL = "seamline"
 # Settings that say where a run's work goes, not what it does: they never make two runs differ.
-NOT_BEHAVIOUR = frozenset(
-    {"executors", "executor_poll_s", "executor_capacity", "tool_timings_dir"}
-)
+NOT_BEHAVIOUR = frozenset({"executors", "executor_poll_s", "executor_capacity", "tool_timings_dir"})
 
 
 def code_fingerprint(root: Path = PROJECT_ROOT) -> str:

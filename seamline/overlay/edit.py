@@ -5,16 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from seamline.adapters.kustomize import Kustomize
+from seamline.adapters.roles import ManifestEditor
 from seamline.errors import UsageError
 
 
-def set_and_render(kustomize: Kustomize, overlay: Path, references: Mapping[str, str]) -> str:
+def set_and_render(editor: ManifestEditor, overlay: Path, references: Mapping[str, str]) -> str:
     """Point each image name at its reference, render, and check that every reference is
     in the rendered manifests; return them. An image name no manifest uses would be set
     in ``images:`` and silently never deployed: that is a usage error."""
-    kustomize.set_images(overlay, references)
-    rendered = kustomize.build(overlay)
+    editor.set_images(overlay, references)
+    rendered = editor.build(overlay)
     unused = sorted(name for name, ref in references.items() if ref not in rendered)
     if unused:
         raise UsageError(

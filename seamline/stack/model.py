@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from typing import Protocol
 
+from seamline.adapters.roles import ComponentStatus
 
-@dataclass(frozen=True)
-class ComponentStatus:
-    name: str
-    healthy: bool
-    detail: str
-    hint: str = ""
-
-    def as_dict(self) -> dict[str, object]:
-        return asdict(self)
+__all__ = ["Component", "ComponentStatus"]
 
 
 class Component(Protocol):

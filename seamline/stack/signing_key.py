@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import os
 import secrets
-import stat
 from pathlib import Path
 
 from pydantic import SecretStr
 
 from seamline.adapters.cosign import Cosign
+from seamline.config.secret_file import read_secret_file
 from seamline.config.settings import Settings
-from seamline.errors import StateCorrupt
 from seamline.stack.model import ComponentStatus
 from seamline.tools.pins import locate
 
@@ -42,22 +41,10 @@ class SigningKey:
     def password(self) -> SecretStr:
         if self._settings.cosign_password is not None:
             return self._settings.cosign_password
-        try:
-            mode = stat.S_IMODE(self.password_file.stat().st_mode)
-        except FileNotFoundError as e:
-            raise StateCorrupt(
-                f"{self.password_file} is missing but {self.key} exists",
-                hint="run `seamline stack down --purge` and `seamline stack up` for a new key",
-            ) from e
-        if mode & 0o077:
-            raise StateCorrupt(
-                f"{self.password_file} is readable by others (mode {mode:o})",
-                hint=f"chmod 600 {self.password_file}",
-            )
-        value = self.password_file.read_text().strip()
-        if not value:
-            raise StateCorrupt(f"{self.password_file} is empty", hint="purge and recreate the key")
-        return SecretStr(value)
+        return read_secret_file(
+            self.password_file,
+            hint="run `seamline stack down --purge` and `seamline stack up` for a new key",
+        )
 
     def cosign(self) -> Cosign:
         return Cosign.from_key(

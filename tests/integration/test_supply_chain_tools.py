@@ -100,7 +100,8 @@ def test_trivy_adapter_reports_without_failing(
         docker_host=settings.docker_host,
     )
     scan = trivy.scan_image(vulnerable_image.by_digest, severities=["HIGH", "CRITICAL"])
-    assert _vulnerability_ids(scan.report) >= PLANTED
+    assert _vulnerability_ids(json.loads(scan.document)) >= PLANTED
+    assert {f.id for f in scan.report.findings} >= PLANTED
 
 
 def test_trivy_adapter_fails_on_a_missing_image(settings: Settings, trivy_cache: Path) -> None:
@@ -119,7 +120,9 @@ def test_syft_writes_spdx_json(
     bookstore_images: dict[str, BuiltImage], settings: Settings, tmp_path: Path
 ) -> None:
     syft = Syft(binary=locate("syft", settings.tools_dir), cache_dir=tmp_path, insecure_http=True)
-    document = syft.spdx_json(bookstore_images["catalog"].by_digest)
+    sbom = syft.sbom(bookstore_images["catalog"].by_digest)
+    document = json.loads(sbom.document)
+    assert sbom.package_count == len(document["packages"])
     assert document["spdxVersion"] == "SPDX-2.3"
     assert document["SPDXID"] == "SPDXRef-DOCUMENT"
     assert document["documentNamespace"]
@@ -135,8 +138,7 @@ def test_cosign_sign_and_verify_round_trip(
     cosign = key.cosign()
     image = bookstore_images["orders"]
     cosign.sign(image.by_digest)
-    claims = cosign.verify(image.by_digest)
-    assert claims[0]["critical"]["image"]["docker-manifest-digest"] == image.digest
+    assert image.digest in cosign.verify(image.by_digest)
 
     other = subprocess.run(
         [str(locate("cosign", settings.tools_dir)), "generate-key-pair"],

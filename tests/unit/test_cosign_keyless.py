@@ -23,7 +23,7 @@ REFERENCE = "127.0.0.1:9/seamline/keyless@sha256:" + "ab" * 32
 
 def test_keyless_without_token_or_identity_is_a_usage_error() -> None:
     with pytest.raises(UsageError) as caught:
-        Toolbox(Settings(signing_mode="keyless")).cosign()
+        Toolbox(Settings(signing_mode="keyless")).signer()
     assert "SEAMLINE_OIDC_TOKEN" in caught.value.hint
     assert caught.value.exit_code == 2
 

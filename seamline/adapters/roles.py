@@ -1,0 +1,184 @@
+"""The roles external tools play for the pipeline, as small Protocols, and what they return.
+
+Tasks depend on these, never on a concrete adapter: Trivy is one ``Scanner``, cosign one
+``Signer``, and a test puts a fake behind the same role, fed real recorded tool output.
+Every role hands back parsed, typed results; no tool's raw JSON or SDK object crosses a
+seam. The toolbox (``seamline.adapters.toolbox``) builds each role's adapter from settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Protocol
+
+from seamline.policy.findings import ScanReport
+from seamline.policy.overlay_moves import Relation
+
+
+class ImageBuilder(Protocol):
+    """Builds images from a Dockerfile and pushes them to their registry."""
+
+    def build(
+        self,
+        *,
+        context: Path,
+        dockerfile: str,
+        tag: str,
+        build_args: dict[str, str],
+        labels: dict[str, str] | None = None,
+    ) -> str:
+        """Build ``tag`` and return the image id."""
+        ...
+
+    def push(self, reference: str) -> str:
+        """Push ``reference`` and return the digest the registry reported."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class ImageRegistry(Protocol):
+    """Reads what a registry holds."""
+
+    def manifest_digest(self, name: str, reference: str) -> str | None:
+        """The digest of ``name:reference`` (a tag or a digest), None when absent."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class ImageScan:
+    """A scanner's findings, and its report as printed (kept as evidence)."""
+
+    report: ScanReport
+    document: str
+
+
+class Scanner(Protocol):
+    def scan_image(
+        self, reference: str, *, severities: Sequence[str], local: bool = False
+    ) -> ImageScan:
+        """Scan ``reference`` from its registry, or from the local engine when ``local``.
+        Findings decide nothing here: the gate reads them."""
+        ...
+
+
+@dataclass(frozen=True)
+class Sbom:
+    """An SBOM document as the generator wrote it, with what a reviewer counts."""
+
+    document: str
+    format: str  # e.g. "spdx-json"
+    package_count: int
+
+
+class SbomGenerator(Protocol):
+    def sbom(self, reference: str) -> Sbom:
+        """The SBOM of the image ``reference`` names; raises ToolFailed when it lists
+        no packages."""
+        ...
+
+
+class Signer(Protocol):
+    """Signs and attests image digests and verifies both."""
+
+    @property
+    def identity(self) -> str:
+        """Who signs: part of the signing cache key."""
+        ...
+
+    def is_signed(self, reference: str) -> bool: ...
+
+    def sign(self, reference: str) -> None: ...
+
+    def attest(self, reference: str, *, predicate: Path, predicate_type: str) -> None: ...
+
+    def verify(self, reference: str) -> tuple[str, ...]:
+        """The manifest digests the verified signatures cover; raises ToolFailed when
+        none verifies."""
+        ...
+
+    def verify_attestation(self, reference: str, *, predicate_type: str) -> int:
+        """How many attestations of ``predicate_type`` verify; raises ToolFailed on none."""
+        ...
+
+    def signature_ref(self, reference: str) -> str:
+        """Where the signature of ``reference`` is stored."""
+        ...
+
+    def attestation_ref(self, reference: str) -> str:
+        """Where the attestations of ``reference`` are stored."""
+        ...
+
+
+class ManifestEditor(Protocol):
+    """Edits the images an overlay pins and renders the overlay."""
+
+    def set_images(self, overlay: Path, references: Mapping[str, str]) -> None: ...
+
+    def build(self, overlay: Path) -> str:
+        """The rendered manifests; raises ToolFailed when the overlay does not render."""
+        ...
+
+
+class GitOpsClone(Protocol):
+    """A working clone of the GitOps repository's branch."""
+
+    @property
+    def path(self) -> Path: ...
+
+    def commit_all(self, message: str) -> str | None:
+        """Commit every change; the new commit id, None when nothing changed."""
+        ...
+
+    def push(self) -> None:
+        """Push to the branch; raises ``PushRejected`` when the remote moved on."""
+        ...
+
+
+class GitOpsRemote(Protocol):
+    """The repository and branch the overlay bumps are pushed to."""
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def branch(self) -> str: ...
+
+    def clone(self, dest: Path) -> GitOpsClone: ...
+
+
+class SourceHistory(Protocol):
+    """The history of the checked-out source repository."""
+
+    def relation(self, older: str, newer: str) -> Relation:
+        """How commit ``older`` relates to ``newer``."""
+        ...
+
+    def default_branch_file(self, path: str) -> tuple[str, str | None]:
+        """The default branch's name and the text of ``path`` at its tip (None: absent)."""
+        ...
+
+
+@dataclass(frozen=True)
+class ComponentStatus:
+    name: str
+    healthy: bool
+    detail: str
+    hint: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+class HealthCheck(Protocol):
+    """Something the pipeline relies on, reporting whether it is there."""
+
+    name: str
+
+    def status(self) -> ComponentStatus:
+        """Look, change nothing."""
+        ...

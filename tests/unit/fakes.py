@@ -1,0 +1,168 @@
+"""Fakes behind the tool roles (``seamline.adapters.roles``), fed recorded real output."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from seamline.adapters.roles import ImageScan, Sbom
+from seamline.adapters.syft import read_spdx
+from seamline.adapters.trivy import read_report
+from seamline.errors import PushRejected
+from seamline.policy.overlay_moves import Relation
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+@dataclass
+class FakeBuilder:
+    image_id: str = "sha256:" + "4" * 64
+    digest: str = "sha256:" + "5" * 64
+    builds: list[dict[str, object]] = field(default_factory=list)
+    pushes: list[str] = field(default_factory=list)
+
+    def build(
+        self,
+        *,
+        context: Path,
+        dockerfile: str,
+        tag: str,
+        build_args: dict[str, str],
+        labels: dict[str, str] | None = None,
+    ) -> str:
+        self.builds.append({"context": context, "tag": tag, "args": build_args, "labels": labels})
+        return self.image_id
+
+    def push(self, reference: str) -> str:
+        self.pushes.append(reference)
+        return self.digest
+
+    def close(self) -> None:
+        pass
+
+
+@dataclass
+class FakeRegistry:
+    held: dict[tuple[str, str], str]
+
+    def manifest_digest(self, name: str, reference: str) -> str | None:
+        return self.held.get((name, reference))
+
+    def close(self) -> None:
+        pass
+
+
+@dataclass
+class RecordedScanner:
+    """Answers every scan with one recorded trivy report."""
+
+    recording: str
+    scanned: list[tuple[str, bool]] = field(default_factory=list)
+
+    def scan_image(
+        self, reference: str, *, severities: Sequence[str], local: bool = False
+    ) -> ImageScan:
+        self.scanned.append((reference, local))
+        text = (DATA / "trivy" / self.recording).read_text()
+        return ImageScan(report=read_report(text, reference), document=text)
+
+
+@dataclass
+class RecordedSbomGenerator:
+    recording: str = "image-encoder-v1.57.1.spdx.json"
+
+    def sbom(self, reference: str) -> Sbom:
+        return read_spdx((DATA / "syft" / self.recording).read_text(), reference)
+
+
+@dataclass
+class FakeSigner:
+    """Remembers what it signed and attested; verifies exactly that."""
+
+    signed: set[str] = field(default_factory=set)
+    attested: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def identity(self) -> str:
+        return "key:fake"
+
+    def is_signed(self, reference: str) -> bool:
+        return reference in self.signed
+
+    def sign(self, reference: str) -> None:
+        self.signed.add(reference)
+
+    def attest(self, reference: str, *, predicate: Path, predicate_type: str) -> None:
+        assert predicate.is_file()
+        self.attested.append((reference, predicate_type))
+
+    def verify(self, reference: str) -> tuple[str, ...]:
+        return (reference.partition("@")[2],) if reference in self.signed else ()
+
+    def verify_attestation(self, reference: str, *, predicate_type: str) -> int:
+        return self.attested.count((reference, predicate_type))
+
+    def signature_ref(self, reference: str) -> str:
+        return reference.replace("@sha256:", ":sha256-") + ".sig"
+
+    def attestation_ref(self, reference: str) -> str:
+        return reference.replace("@sha256:", ":sha256-") + ".att"
+
+
+@dataclass
+class RecordedEditor:
+    """Records the image edits; renders a recorded ``kustomize build``."""
+
+    recording: str
+    edits: list[dict[str, str]] = field(default_factory=list)
+
+    def set_images(self, overlay: Path, references: Mapping[str, str]) -> None:
+        self.edits.append(dict(references))
+
+    def build(self, overlay: Path) -> str:
+        return (DATA / "kustomize" / self.recording).read_text()
+
+
+@dataclass
+class FolderClone:
+    path: Path
+    remote: FolderRemote
+
+    def commit_all(self, message: str) -> str | None:
+        self.remote.commits.append(message)
+        return f"{len(self.remote.commits):040x}"
+
+    def push(self) -> None:
+        if self.remote.rejections:
+            self.remote.rejections -= 1
+            raise PushRejected("the remote moved on")
+        self.remote.pushed.append(self.remote.commits[-1])
+
+
+@dataclass
+class FolderRemote:
+    """A GitOps remote whose every clone is a copy of one folder."""
+
+    source: Path
+    url: str = "file:///gitops.git"
+    branch: str = "main"
+    rejections: int = 0
+    commits: list[str] = field(default_factory=list)
+    pushed: list[str] = field(default_factory=list)
+
+    def clone(self, dest: Path) -> FolderClone:
+        shutil.copytree(self.source, dest)
+        return FolderClone(dest, self)
+
+
+@dataclass
+class LinearHistory:
+    """Every older commit is an ancestor of every newer one."""
+
+    def relation(self, older: str, newer: str) -> Relation:
+        return "same" if older == newer else "ancestor"
+
+    def default_branch_file(self, path: str) -> tuple[str, str | None]:
+        return "main", None
