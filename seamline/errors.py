@@ -90,3 +90,8 @@ class PortInUse(EnvironmentProblem):
 
 class StateCorrupt(EnvironmentProblem):
     pass
+
+
+class DeliveryInvalid(UsageError):
+    """A webhook delivery the receiver cannot read: no event or delivery id header, a body
+    that is not a JSON object, or a known event without the fields it must have."""

@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from seamline.config.project import DEFAULT_STATE_DIR, PROJECT_ROOT
 from seamline.errors import UsageError
+from seamline.validate.names import check_name, check_ref
 
 # Key references cosign's --key takes besides a file.
 KEY_URI_SCHEMES = ("awskms", "gcpkms", "azurekms", "hashivault", "k8s")
@@ -128,6 +129,19 @@ class Settings(BaseSettings):
     fulcio_url: str = "https://fulcio.sigstore.dev"
     rekor_url: str = "https://rekor.sigstore.dev"
 
+    # The webhook receiver (deployments/webhook_relay.py): listens on loopback; every
+    # delivery must carry an HMAC-SHA256 signature made with webhook_secret, or else with
+    # the secret `stack up` writes 0600 under state_dir/secrets. A push to a branch that
+    # webhook_branches maps starts a releasing run (the run's preflight still checks the
+    # mapping against the default branch's [pipeline.branch_overlays]); a push to any other
+    # branch starts a build-and-scan run, or nothing when webhook_other_branches is "ignore".
+    webhook_host: str = "127.0.0.1"
+    webhook_port: int = Field(default=8765, ge=1, le=65535)
+    webhook_max_body: int = Field(default=1024 * 1024, gt=0)
+    webhook_secret: SecretStr | None = None
+    webhook_branches: dict[str, str] = Field(default_factory=lambda: {"main": "dev"})
+    webhook_other_branches: Literal["ignore", "build-only"] = "build-only"
+
     @field_validator("signing_key", "signing_public_key")
     @classmethod
     def _key_reference(cls, value: str) -> str:
@@ -139,6 +153,14 @@ class Settings(BaseSettings):
                 f"unknown key URI scheme {scheme!r}: use one of "
                 + ", ".join(f"{s}://" for s in KEY_URI_SCHEMES)
             )
+        return value
+
+    @field_validator("webhook_branches")
+    @classmethod
+    def _valid_webhook_branches(cls, value: dict[str, str]) -> dict[str, str]:
+        for branch, overlay in value.items():
+            check_ref(branch, what="webhook_branches branch")
+            check_name(overlay, what="webhook_branches overlay")
         return value
 
     @classmethod
@@ -213,8 +235,18 @@ class Settings(BaseSettings):
 
     def secrets(self) -> list[str]:
         """Every secret value the settings hold, for redaction."""
-        values = [self.cosign_password, self.oidc_token, self.prefect_api_auth]
+        values = [
+            self.cosign_password,
+            self.oidc_token,
+            self.prefect_api_auth,
+            self.webhook_secret,
+        ]
         return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
 
     def trivy_db(self) -> str:
         return self.trivy_db_repository or f"{self.registry}/seamline/trivy-db:2"
+
+    @property
+    def webhook_url(self) -> str:
+        """Where the receiver takes deliveries (what a post-receive hook posts to)."""
+        return f"http://{self.webhook_host}:{self.webhook_port}/hooks"
