@@ -26,7 +26,7 @@ from prefect.logging import get_run_logger
 from seamline.adapters.roles import GitOpsRemote, ManifestEditor, SourceHistory
 from seamline.errors import GateFailure, PushRejected
 from seamline.overlay.edit import set_and_render
-from seamline.overlay.files import current_images, read_pins, write_pins
+from seamline.overlay.files import BUMP_TRAILER, current_images, read_pins, write_pins
 from seamline.policy.bump_precondition import ServiceOutcome, require_verified_digests
 from seamline.policy.overlay_moves import Move, Pin, plan_moves, refused, writes
 from seamline.run.results import BumpResult
@@ -60,7 +60,7 @@ def commit_message(ctx: RunContext, moves: list[Move]) -> str:
     if skipped:
         lines += ["", "Not moved:"] + [f"{m.describe(ctx.workspace.commit)}" for m in skipped]
     lines += ["", f"Source: {ctx.workspace.repo} @ {ctx.workspace.commit}"]
-    lines += [f"Flow run: {ctx.flow_run_url}"]
+    lines += [f"Flow run: {ctx.flow_run_url}", "", f"{BUMP_TRAILER}: {ctx.flow_run_id}"]
     return "\n".join(lines) + "\n"
 
 

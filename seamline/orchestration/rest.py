@@ -7,6 +7,7 @@ must not hold Prefect's background threads.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -128,6 +129,25 @@ class PrefectRest:
         }
         found = self._call("POST", "/artifacts/filter", json=body) or []
         return found[0] if found else None
+
+    def emit_event(
+        self,
+        *,
+        event: str,
+        resource: dict[str, str],
+        related: list[dict[str, str]],
+        payload: dict[str, Any],
+    ) -> None:
+        """One event into Prefect's event feed (the open-source server takes them too)."""
+        body = {
+            "id": str(uuid.uuid4()),
+            "occurred": datetime.now(UTC).isoformat(),
+            "event": event,
+            "resource": resource,
+            "related": related,
+            "payload": payload,
+        }
+        self._call("POST", "/events", json=[body])
 
     # registration
     def ensure_work_pool(self, name: str, description: str) -> None:

@@ -116,3 +116,13 @@ def write_pins(overlay: Path, pins: dict[str, Pin]) -> None:
         },
     }
     (overlay / PINS_FILE).write_text(json.dumps(document, indent=2) + "\n")
+
+
+# The trailer that marks seamline's own overlay-bump commits (its value: the flow run).
+BUMP_TRAILER = "Seamline-Bump"
+
+
+def is_bump_commit(message: str) -> bool:
+    """Whether a commit message ends with seamline's bump trailer."""
+    trailers = message.strip().split("\n\n")[-1].splitlines()
+    return any(line.startswith(f"{BUMP_TRAILER}: ") for line in trailers)

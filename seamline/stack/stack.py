@@ -21,6 +21,7 @@ from seamline.stack.registry_service import RegistryService
 from seamline.stack.signing_key import SigningKey
 from seamline.stack.tool_pins_check import ToolchainCheck
 from seamline.stack.trivy_mirror import TrivyDbMirror
+from seamline.stack.webhook_service import WebhookService
 
 log = logging.getLogger("seamline.stack")
 STATE_FORMAT = 1
@@ -38,6 +39,7 @@ def components(settings: Settings) -> list[Component]:
         BaseImages(settings),
         TrivyDbMirror(settings),
         ExecutorService(settings),
+        WebhookService(settings),
     ]
 
 

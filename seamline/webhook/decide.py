@@ -16,6 +16,7 @@ from typing import Literal, assert_never
 
 from seamline.config.settings import Settings
 from seamline.errors import SeamlineError
+from seamline.overlay.files import is_bump_commit
 from seamline.run.results import Event
 from seamline.validate.names import check_name, check_ref
 from seamline.webhook.events import DeliveryHeaders, Other, ParsedEvent, Ping, PullRequest, Push
@@ -89,6 +90,8 @@ def decide(headers: DeliveryHeaders, event: ParsedEvent, rules: BranchRules) -> 
 def _push(headers: DeliveryHeaders, push: Push, rules: BranchRules) -> Decision:
     if push.deleted:
         return Ignored(f"{push.ref} was deleted")
+    if is_bump_commit(push.head_message):
+        return Ignored("seamline's own overlay bump: its images were built by the run that made it")
     branch, tag = push.branch, push.tag
     if branch is None and tag is None:
         return Ignored(f"{push.ref} is neither a branch nor a tag")

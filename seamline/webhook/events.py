@@ -49,6 +49,7 @@ class Push:
     before: str
     after: str
     sender: str
+    head_message: str = ""  # the pushed head commit's message, when the delivery has it
 
     @property
     def deleted(self) -> bool:
@@ -132,7 +133,14 @@ def _push(payload: dict[str, Any]) -> Push:
         before=_commit(payload, "before"),
         after=_commit(payload, "after"),
         sender=_login(payload),
+        head_message=_head_message(payload),
     )
+
+
+def _head_message(payload: dict[str, Any]) -> str:
+    head = payload.get("head_commit")
+    message = head.get("message") if isinstance(head, dict) else None
+    return message if isinstance(message, str) else ""
 
 
 def _pull_request(payload: dict[str, Any]) -> PullRequest:

@@ -24,6 +24,7 @@ COMPONENTS = {
     "base-images",
     "trivy-db",
     "executors",
+    "webhook",
 }
 
 

@@ -1,0 +1,64 @@
+"""The webhook receiver (``deployments.webhook_relay``): git pushes and pull requests start
+runs. ``stack up`` also gives the local GitOps remote a post-receive hook that delivers its
+pushes here, signed, so a ``git push`` to it starts a run."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import httpx
+
+from seamline.config.settings import Settings
+from seamline.orchestration.api_access import prefect_environment
+from seamline.stack.daemon import Daemon, port_open
+from seamline.stack.model import ComponentStatus
+from seamline.webhook.post_receive import install_hook
+from seamline.webhook.secret import ensure_secret
+
+
+class WebhookService:
+    name = "webhook"
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        host, port = settings.webhook_host, settings.webhook_port
+        self._daemon = Daemon(
+            name=self.name,
+            argv=[sys.executable, "-m", "deployments.webhook_relay"],
+            state_dir=settings.state_dir,
+            endpoint=f"{host}:{port}",
+            occupied=lambda: port_open(host, port),
+            healthy=self._healthy,
+            start_timeout_s=max(60.0, settings.service_timeout_s),
+            fix_port_hint=f"free port {port} or set SEAMLINE_WEBHOOK_PORT",
+        )
+
+    def _healthy(self) -> bool:
+        url = f"http://{self._settings.webhook_host}:{self._settings.webhook_port}/healthz"
+        try:
+            return httpx.get(url, timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def status(self) -> ComponentStatus:
+        if self._daemon.running() and self._healthy():
+            return ComponentStatus(
+                self.name, True, f"pid {self._daemon.pid()}, {self._settings.webhook_url}"
+            )
+        return ComponentStatus(
+            self.name, False, "the webhook receiver is not running", "run `seamline stack up`"
+        )
+
+    def up(self) -> None:
+        if self._settings.webhook_secret is None:
+            ensure_secret(self._settings.state_dir)
+        remote = self._settings.local_gitops_remote
+        if remote.is_dir():
+            install_hook(remote, self._settings, python=Path(sys.executable))
+        self._daemon.env = {**os.environ, **prefect_environment(self._settings)}
+        self._daemon.start()
+
+    def down(self) -> None:
+        self._daemon.stop()
