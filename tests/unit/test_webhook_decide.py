@@ -9,6 +9,7 @@ import pytest
 
 from seamline.config.settings import Settings
 from seamline.errors import UsageError
+from seamline.overlay.files import BUMP_TRAILER, is_bump_commit
 from seamline.webhook.decide import BranchRules, Ignored, RunRequest, decide
 from seamline.webhook.events import DeliveryHeaders, ParsedEvent, parse_event
 
@@ -121,3 +122,15 @@ def test_rules_check_their_names_and_come_from_settings() -> None:
     )
     assert rules == BranchRules(branches={"trunk": "qa"}, other_branches="ignore")
     assert BranchRules.from_settings(Settings()).branches == {"main": "dev"}
+
+
+def test_seamlines_own_bump_commit_starts_no_run() -> None:
+    bump = f"seamline: dev: set image digests\n\nbookstore/orders: x\n\n{BUMP_TRAILER}: 1234\n"
+    assert is_bump_commit(bump)
+    event = recorded("push", "github-push-main.json", head_commit={"message": bump})
+    decision = decide(HEADERS, event, RULES)
+    assert isinstance(decision, Ignored) and "bump" in decision.reason
+    mention = f"fix: mention {BUMP_TRAILER}: in the body\n\nSigned-off-by: a <a@b>"
+    assert not is_bump_commit(mention) and not is_bump_commit("")
+    event = recorded("push", "github-push-main.json", head_commit={"message": mention})
+    assert isinstance(decide(HEADERS, event, RULES), RunRequest)

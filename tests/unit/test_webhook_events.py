@@ -34,6 +34,7 @@ def test_github_push() -> None:
         before="6113728f27ae82c7b1a177c8d03f9e96e0adf246",
         after="0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c",
         sender="octocat",
+        head_message="catalog: list books by author",
     )
     assert event.branch == "main" and event.tag is None and not event.deleted
 
