@@ -22,7 +22,7 @@ from prefect.logging import get_run_logger
 from pydantic import ValidationError
 
 from seamline.adapters.git_repo import clone, default_branch_file, relation
-from seamline.adapters.registry import RegistryClient, split_reference
+from seamline.adapters.registry import RegistryClient
 from seamline.adapters.toolbox import Toolbox
 from seamline.cache.content_hash import tree_hash, value_hash
 from seamline.config.pipeline import (
@@ -42,6 +42,7 @@ from seamline.run.inputs import RunInputs
 from seamline.run.results import Event, Workspace
 from seamline.stack.base_images import builder_tag
 from seamline.tools.pins import read_pins as read_tool_pins
+from seamline.validate.image_ref import ImageRef
 from seamline.validate.names import check_name
 from tasks.retry_policy import transient_only
 
@@ -263,7 +264,7 @@ def _pinned(reference: str, digests: dict[str, str], registry: str) -> str:
     digest = digests.get(reference)
     if not digest:
         return reference
-    name, _tag = split_reference(reference, registry)
+    name = ImageRef.parse(reference).repository_in(registry)
     return f"{registry}/{name}@{digest}"
 
 
@@ -272,7 +273,8 @@ def _digest_of(registry: RegistryClient, settings: Settings, reference: str) -> 
     daemon resolves itself."""
     if not reference.startswith(settings.registry + "/"):
         return ""
-    digest = registry.manifest_digest(*split_reference(reference, settings.registry))
+    ref = ImageRef.parse(reference)
+    digest = registry.manifest_digest(ref.repository_in(settings.registry), ref.manifest_reference)
     if digest is None:
         raise UsageError(
             f"{reference} is not in the registry", hint="run `seamline stack up` to mirror it"

@@ -7,6 +7,7 @@ from prefect.logging import get_run_logger
 
 from seamline.errors import ToolFailed
 from seamline.run.results import BuildTestResult, BuiltImage, PushedImage, ScanResult
+from seamline.validate.image_ref import ImageRef
 from tasks import cache_keys
 from tasks.context import RunContext
 from tasks.retry_policy import transient_only
@@ -30,16 +31,16 @@ def push_image(
     while the tests still run: an image in the registry is not released until it is signed,
     and nothing is signed before tests and scan pass. Scan-then-push waits for both
     (``tested``, ``scanned``): nothing failing ever reaches the registry."""
-    repository, _, tag = image.local_ref.rpartition(":")
+    local = ImageRef.parse(image.local_ref)
+    repository, name = local.name, local.repository_in(ctx.settings.registry)
     engine = ctx.tools.docker()
     try:
         reported = engine.push(image.local_ref)
     finally:
         engine.close()
-    name = repository.removeprefix(ctx.settings.registry + "/")
     registry = ctx.tools.registry()
     try:
-        by_tag = registry.manifest_digest(name, tag)
+        by_tag = registry.manifest_digest(name, local.tag_or_latest)
         by_digest = registry.manifest_digest(name, reported)
     finally:
         registry.close()

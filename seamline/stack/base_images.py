@@ -13,7 +13,7 @@ from pathlib import Path
 
 from seamline.adapters.docker_engine import DockerEngine
 from seamline.adapters.go_toolchain import GoToolchain
-from seamline.adapters.registry import RegistryClient, split_reference
+from seamline.adapters.registry import RegistryClient
 from seamline.config.settings import Settings
 from seamline.errors import ToolMissing
 from seamline.stack.model import ComponentStatus
@@ -24,6 +24,7 @@ from seamline.stack.rootfs import (
     write_static_rootfs,
 )
 from seamline.tools.process import run
+from seamline.validate.image_ref import ImageRef
 
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 ZONEINFO = Path("/usr/share/zoneinfo")
@@ -53,12 +54,12 @@ class BaseImages:
         }
 
     def _missing(self) -> list[str]:
-        return [
-            ref
-            for ref in self.references().values()
-            if self._registry.manifest_digest(*split_reference(ref, self._settings.registry))
-            is None
-        ]
+        return [ref for ref in self.references().values() if not self._published(ref)]
+
+    def _published(self, reference: str) -> bool:
+        ref = ImageRef.parse(reference)
+        repository = ref.repository_in(self._settings.registry)
+        return self._registry.manifest_digest(repository, ref.tag_or_latest) is not None
 
     def status(self) -> ComponentStatus:
         if not self._settings.mirror_base_images:
