@@ -33,6 +33,23 @@ def _children(settings: Settings) -> list[int]:
     return [int(pid) for pid in re.findall(r"started as pid (\d+)", _runner_log(settings))]
 
 
+def _descendants(pid: int) -> list[int]:
+    """Processes started under ``pid`` (the tools its run spawned), from /proc."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # ended while we looked
+        parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = [], [pid]
+    while frontier:
+        children = [p for p, parent in parents.items() if parent in frontier]
+        found += children
+        frontier = children
+    return found
+
+
 def _fresh_remote(tmp_path: Path) -> Path:
     tree = tmp_path / "tree"
     shutil.copytree(BOOKSTORE, tree)
@@ -82,7 +99,10 @@ def test_a_killed_client_stops_its_run(
         time.sleep(0.2)
     child = _children(settings)[-1]
     assert len(_children(settings)) == before + 1
-    time.sleep(3)  # well inside the build
+    deadline = time.monotonic() + 120
+    while not _descendants(child) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _descendants(child), "the run started no tool"  # under way, not just forked
     client.send_signal(signal.SIGKILL)
     client.wait(timeout=30)
     deadline = time.monotonic() + 120
