@@ -15,7 +15,8 @@ test: setup
 	@scripts/test.sh
 
 lint: setup
-	@.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy
+	@.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy \
+		&& .venv/bin/python scripts/import_graph.py >/dev/null
 
 stack-down:
 	@$(SEAMLINE) stack down

@@ -28,6 +28,7 @@ from prefect.context import TaskRunContext
 from seamline.cache.content_hash import value_hash
 from seamline.cache.lock import FlockLockManager
 from seamline.run.results import RESULTS_VERSION, BuiltImage, PushedImage, SbomResult, SignResult
+from seamline.validate.image_ref import ImageRef
 from tasks.context import RunContext
 
 _LOCKS = FlockLockManager()
@@ -53,7 +54,7 @@ def image(ctx: RunContext, service: str) -> str:
 
 
 def push(built: BuiltImage) -> str:
-    return stage_key("push", built.image_id, built.local_ref.rpartition(":")[0])
+    return stage_key("push", built.image_id, ImageRef.parse(built.local_ref).name)
 
 
 def scan(ctx: RunContext, target: BuiltImage | PushedImage) -> str:

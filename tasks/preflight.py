@@ -21,7 +21,7 @@ from prefect import task
 from prefect.logging import get_run_logger
 from pydantic import ValidationError
 
-from seamline.adapters.registry import RegistryClient, split_reference
+from seamline.adapters.registry import RegistryClient
 from seamline.adapters.roles import SourceHistory
 from seamline.adapters.toolbox import Toolbox
 from seamline.cache.content_hash import tree_hash, value_hash
@@ -41,6 +41,7 @@ from seamline.policy.overlay_moves import Pin, plan_moves
 from seamline.run.inputs import RunInputs
 from seamline.run.results import Event, Workspace
 from seamline.tools.pins import read_pins as read_tool_pins
+from seamline.validate.image_ref import ImageRef
 from seamline.validate.names import check_name
 from tasks.retry_policy import transient_only
 
@@ -264,7 +265,7 @@ def _pinned(reference: str, digests: dict[str, str], registry: str) -> str:
     digest = digests.get(reference)
     if not digest:
         return reference
-    name, _tag = split_reference(reference, registry)
+    name = ImageRef.parse(reference).repository_in(registry)
     return f"{registry}/{name}@{digest}"
 
 
@@ -273,7 +274,8 @@ def mirrored_digest(registry: RegistryClient, settings: Settings, reference: str
     daemon resolves itself."""
     if not reference.startswith(settings.registry + "/"):
         return ""
-    digest = registry.manifest_digest(*split_reference(reference, settings.registry))
+    ref = ImageRef.parse(reference)
+    digest = registry.manifest_digest(ref.repository_in(settings.registry), ref.manifest_reference)
     if digest is None:
         raise UsageError(
             f"{reference} is not in the registry", hint="run `seamline stack up` to mirror it"

@@ -8,6 +8,7 @@ from prefect.logging import get_run_logger
 from seamline.adapters.roles import ImageBuilder, ImageRegistry
 from seamline.errors import ToolFailed
 from seamline.run.results import BuildTestResult, BuiltImage, PushedImage, ScanResult
+from seamline.validate.image_ref import ImageRef
 from tasks import cache_keys
 from tasks.context import Log, RunContext
 from tasks.retry_policy import transient_only
@@ -24,10 +25,10 @@ def push(
 ) -> PushedImage:
     """Push, then read the digest back from the registry by tag and by digest: a push
     that another push overtook is a transient failure, never a wrong digest."""
-    repository, _, tag = image.local_ref.rpartition(":")
+    local = ImageRef.parse(image.local_ref)
+    repository, name = local.name, local.repository_in(ctx.settings.registry)
     reported = builder.push(image.local_ref)
-    name = repository.removeprefix(ctx.settings.registry + "/")
-    by_tag = registry.manifest_digest(name, tag)
+    by_tag = registry.manifest_digest(name, local.tag_or_latest)
     by_digest = registry.manifest_digest(name, reported)
     if by_tag != reported or by_digest != reported:
         raise ToolFailed(

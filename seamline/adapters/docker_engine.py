@@ -13,6 +13,7 @@ from docker import DockerClient
 from seamline.errors import GateFailure, SeamlineError, ServiceUnavailable, ToolFailed
 from seamline.tools.limits import heavy
 from seamline.tools.process import last_lines, timed
+from seamline.validate.image_ref import ImageRef
 
 # Build failures that are about reaching a base image, not about the Dockerfile's content.
 _UNREACHABLE = re.compile(
@@ -71,10 +72,10 @@ class DockerEngine:
             return False
 
     def import_rootfs(self, tarball: Path, reference: str, changes: list[str]) -> None:
-        repository, _, tag = reference.rpartition(":")
+        ref = ImageRef.parse(reference)
         try:
             self._client.api.import_image_from_file(
-                str(tarball), repository=repository, tag=tag, changes=changes
+                str(tarball), repository=ref.name, tag=ref.tag_or_latest, changes=changes
             )
         except docker.errors.APIError as e:
             raise ToolFailed(f"docker import of {reference} failed: {e}") from e
@@ -112,11 +113,13 @@ class DockerEngine:
 
     def push(self, reference: str) -> str:
         """Push ``reference`` and return the digest the registry reported."""
-        repository, _, tag = reference.rpartition(":")
+        ref = ImageRef.parse(reference)
         digest = ""
         try:
             with timed("docker push"):
-                records: Any = self._client.api.push(repository, tag=tag, stream=True, decode=True)
+                records: Any = self._client.api.push(
+                    ref.name, tag=ref.tag_or_latest, stream=True, decode=True
+                )
                 for entry in records:
                     if "error" in entry:
                         raise ToolFailed(

@@ -27,6 +27,7 @@ import requests.exceptions
 from docker import DockerClient
 from docker.types import Mount
 
+from seamline.adapters.go_toolchain import GO_ENV
 from seamline.errors import ServiceUnavailable, ToolFailed
 from seamline.tools.limits import heavy
 from seamline.tools.process import CompletedRun, timed
@@ -191,9 +192,8 @@ class GoSandbox:
                     "GOMODCACHE": "/modules",
                     "GOPROXY": "off",
                     "GOSUMDB": "off",
+                    **GO_ENV,
                     "GOFLAGS": "-trimpath -buildvcs=false",
-                    "GOTOOLCHAIN": "local",
-                    "CGO_ENABLED": "0",
                     "GOMAXPROCS": str(self._threads),
                     "PATH": "/usr/local/go/bin:/go/bin:/usr/local/bin:/usr/bin:/bin",
                 },

@@ -1,17 +1,24 @@
-"""Go: build, vet and test a module; golangci-lint over it."""
+"""Go: `go` on the host (versions, module downloads, our own programs) and what its
+build, vet, test and golangci-lint output means."""
 
 from __future__ import annotations
 
 import json
 import re
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
+from seamline.tools.pins import locate
 from seamline.tools.process import run
 
 LINT_FINDINGS = 1
-_GO_ENV = {"CGO_ENABLED": "0", "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod"}
+# How seamline runs Go everywhere: static binaries, the toolchain on the machine (never one
+# Go downloads for itself). Module builds may update go.sum; the standard library needs no
+# module flags.
+GO_ENV = {"CGO_ENABLED": "0", "GOTOOLCHAIN": "local"}
+_MODULE_ENV = {**GO_ENV, "GOFLAGS": "-mod=mod"}
 
 
 @dataclass(frozen=True)
@@ -122,11 +129,24 @@ def summarize_lint(output: str, *, shown: int = 3) -> str:
 
 
 class GoToolchain:
-    """Go on the host: only what runs none of a repository's code. Its build, vet, lint
-    and tests run in the sandbox (``seamline.adapters.go_sandbox``)."""
+    """Go on the host, and the only place seamline runs `go`: only what runs none of a
+    repository's code. A repository's build, vet, lint and tests run in the sandbox
+    (``seamline.adapters.go_sandbox``)."""
 
     def __init__(self, *, go: Path) -> None:
         self._go = go
+
+    @classmethod
+    def located(cls, tools_dir: Path) -> GoToolchain:
+        """The `go` in the project's tools folder, else on PATH."""
+        return cls(go=locate("go", tools_dir))
+
+    def version(self) -> str:
+        """``1.26.8``: the toolchain's version, without the ``go`` prefix."""
+        return _env_value(str(self._go), "GOVERSION").removeprefix("go")
+
+    def goroot(self) -> Path:
+        return Path(_env_value(str(self._go), "GOROOT"))
 
     def download_modules(self, module: Path, cache: Path) -> None:
         """Fetch the module's dependencies into ``cache`` (a module cache the sandbox
@@ -137,7 +157,33 @@ class GoToolchain:
         run(
             [str(self._go), "mod", "download"],
             cwd=module,
-            env={**_GO_ENV, "GOMODCACHE": str(cache)},
+            env={**_MODULE_ENV, "GOMODCACHE": str(cache)},
             timeout=900,
             hint="check that the Go module proxy is reachable (GOPROXY) and go.sum is current",
         )
+
+    def build_program(self, package: Path, output: Path, *, hint: str) -> None:
+        """Build the main package in ``package`` (our own code, e.g. the trivy DB builder)
+        into the binary ``output``."""
+        run(
+            [str(self._go), "build", "-o", str(output), "."],
+            cwd=package,
+            env=_MODULE_ENV,
+            timeout=900,
+            hint=hint,
+        )
+
+    def build_std(self, gocache: Path) -> None:
+        """Compile the standard library into the build cache ``gocache`` the way image
+        builds compile (static, -trimpath), so a build then compiles only its own code."""
+        run(
+            [str(self._go), "build", "-trimpath", "std"],
+            env={**GO_ENV, "GOCACHE": str(gocache), "GOFLAGS": ""},
+            timeout=1800,
+        )
+
+
+@cache
+def _env_value(go: str, name: str) -> str:
+    """One `go env` value; the toolchain does not change under a running process."""
+    return run([go, "env", name]).stdout.strip()

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from seamline.adapters.tls import tls_context
-from seamline.errors import ServiceUnavailable, ToolFailed, UsageError
+from seamline.errors import ServiceUnavailable, ToolFailed
 
 MANIFEST_TYPES = ", ".join(
     [
@@ -35,19 +35,6 @@ class Descriptor:
         if self.annotations:
             out["annotations"] = dict(self.annotations)
         return out
-
-
-def split_reference(reference: str, registry: str) -> tuple[str, str]:
-    """``127.0.0.1:5000/seamline/trivy-db:2`` → ``("seamline/trivy-db", "2")``; the
-    reference must name a repository in ``registry``."""
-    prefix = registry + "/"
-    if not reference.startswith(prefix):
-        raise UsageError(
-            f"{reference} is not in the registry {registry}",
-            hint="name images and mirrors as <registry>/<repository>:<tag>",
-        )
-    name, _, tag = reference.removeprefix(prefix).rpartition(":")
-    return (name, tag) if name else (tag, "latest")
 
 
 def sha256_digest(data: bytes) -> str:

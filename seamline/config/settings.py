@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import os
 import tomllib
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 from seamline.config.project import DEFAULT_STATE_DIR, PROJECT_ROOT
 from seamline.errors import UsageError
@@ -24,30 +29,26 @@ from seamline.validate.names import check_name, check_ref
 KEY_URI_SCHEMES = ("awskms", "gcpkms", "azurekms", "hashivault", "k8s")
 
 
-class _TomlTable(PydanticBaseSettingsSource):
-    """Reads the ``[settings]`` table of a seamline.toml, if there is one."""
+class _SettingsTable(TomlConfigSettingsSource):
+    """The ``[settings]`` table of seamline.toml (or of the file ``SEAMLINE_CONFIG``
+    names), read by pydantic-settings' TOML source; no file or no table: no values."""
 
     def __init__(self, settings_cls: type[BaseSettings]) -> None:
-        super().__init__(settings_cls)
-        path = Path(os.environ.get("SEAMLINE_CONFIG", "seamline.toml"))
-        self._values: dict[str, Any] = {}
-        if path.is_file():
-            try:
-                data = tomllib.loads(path.read_text())
-            except tomllib.TOMLDecodeError as e:
-                raise UsageError(
-                    f"{path} is not valid TOML: {e}", hint="fix the file or unset SEAMLINE_CONFIG"
-                ) from e
-            table = data.get("settings", {})
-            if not isinstance(table, dict):
-                raise UsageError(f"{path}: [settings] must be a table", hint="see README.md")
-            self._values = table
+        self._path = Path(os.environ.get("SEAMLINE_CONFIG", "seamline.toml"))
+        super().__init__(settings_cls, toml_file=self._path)
 
-    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
-        return self._values.get(field_name), field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        return dict(self._values)
+    def _read_file(self, file_path: Path | Traversable) -> dict[str, Any]:
+        try:
+            data = super()._read_file(file_path)
+        except tomllib.TOMLDecodeError as e:
+            raise UsageError(
+                f"{self._path} is not valid TOML: {e}",
+                hint="fix the file or unset SEAMLINE_CONFIG",
+            ) from e
+        table = data.get("settings", {})
+        if not isinstance(table, dict):
+            raise UsageError(f"{self._path}: [settings] must be a table", hint="see README.md")
+        return table
 
 
 class Settings(BaseSettings):
@@ -172,7 +173,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, _TomlTable(settings_cls))
+        return (init_settings, env_settings, _SettingsTable(settings_cls))
 
     @property
     def registry(self) -> str:

@@ -9,11 +9,11 @@ SEAMLINE_GO_BUILDER_IMAGE / SEAMLINE_RUNTIME_IMAGE at upstream images instead.
 from __future__ import annotations
 
 import tempfile
-from functools import cache
 from pathlib import Path
 
 from seamline.adapters.docker_engine import DockerEngine
-from seamline.adapters.registry import RegistryClient, split_reference
+from seamline.adapters.go_toolchain import GoToolchain
+from seamline.adapters.registry import RegistryClient
 from seamline.config.settings import Settings
 from seamline.errors import ToolMissing
 from seamline.stack.model import ComponentStatus
@@ -23,8 +23,8 @@ from seamline.stack.rootfs import (
     write_go_builder_rootfs,
     write_static_rootfs,
 )
-from seamline.tools.pins import locate
 from seamline.tools.process import run
+from seamline.validate.image_ref import ImageRef
 
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 ZONEINFO = Path("/usr/share/zoneinfo")
@@ -36,17 +36,8 @@ HOST_FILES_HINT = "run `make setup` (as root it installs ca-certificates, tzdata
 BUILDER_RECIPE = 2
 
 
-def go_version(settings: Settings) -> str:
-    return _go_version(str(locate("go", settings.tools_dir)))
-
-
 def builder_tag(settings: Settings) -> str:
-    return f"{go_version(settings)}-r{BUILDER_RECIPE}"
-
-
-@cache
-def _go_version(go: str) -> str:
-    return run([go, "env", "GOVERSION"]).stdout.strip().removeprefix("go")
+    return f"{GoToolchain.located(settings.tools_dir).version()}-r{BUILDER_RECIPE}"
 
 
 class BaseImages:
@@ -63,12 +54,12 @@ class BaseImages:
         }
 
     def _missing(self) -> list[str]:
-        return [
-            ref
-            for ref in self.references().values()
-            if self._registry.manifest_digest(*split_reference(ref, self._settings.registry))
-            is None
-        ]
+        return [ref for ref in self.references().values() if not self._published(ref)]
+
+    def _published(self, reference: str) -> bool:
+        ref = ImageRef.parse(reference)
+        repository = ref.repository_in(self._settings.registry)
+        return self._registry.manifest_digest(repository, ref.tag_or_latest) is not None
 
     def status(self) -> ComponentStatus:
         if not self._settings.mirror_base_images:
@@ -122,25 +113,13 @@ class BaseImages:
         engine.push(reference)
 
     def _build_go_builder(self, engine: DockerEngine, tarball: Path, reference: str) -> None:
-        go = locate("go", self._settings.tools_dir)
-        goroot = Path(run([str(go), "env", "GOROOT"]).stdout.strip())
+        go = GoToolchain.located(self._settings.tools_dir)
         applets = run([str(BUSYBOX), "--list"]).stdout.split()
         gocache = tarball.parent / "go-build-cache"
-        # A build cache holding the standard library compiled the way seamline Dockerfiles
-        # compile (static, -trimpath): every image build then compiles only its own code.
-        run(
-            [str(go), "build", "-trimpath", "std"],
-            env={
-                "GOCACHE": str(gocache),
-                "CGO_ENABLED": "0",
-                "GOFLAGS": "",
-                "GOTOOLCHAIN": "local",
-            },
-            timeout=1800,
-        )
+        go.build_std(gocache)
         write_go_builder_rootfs(
             tarball,
-            goroot=goroot,
+            goroot=go.goroot(),
             busybox=BUSYBOX,
             applets=applets,
             ca_bundle=CA_BUNDLE,

@@ -16,12 +16,13 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from seamline.adapters.registry import RegistryClient, split_reference
+from seamline.adapters.go_toolchain import GoToolchain
+from seamline.adapters.registry import RegistryClient
 from seamline.config.settings import Settings
 from seamline.errors import UsageError
 from seamline.stack.model import ComponentStatus
-from seamline.tools.pins import locate
 from seamline.tools.process import run
+from seamline.validate.image_ref import ImageRef
 
 DB_LAYER_TYPE = "application/vnd.aquasec.trivy.db.layer.v1.tar+gzip"
 CONFIG_TYPE = "application/vnd.aquasec.trivy.config.v1+json"
@@ -48,7 +49,9 @@ class TrivyDbMirror:
         self._settings = settings
         self._source = settings.project_root / "mirror"
         self._registry = RegistryClient.for_url(settings.registry_url)
-        self.repository, self.tag = split_reference(settings.trivy_db(), settings.registry)
+        reference = ImageRef.parse(settings.trivy_db())
+        self.repository = reference.repository_in(settings.registry)
+        self.tag = reference.tag_or_latest
 
     @property
     def advisories(self) -> Path:
@@ -96,13 +99,10 @@ class TrivyDbMirror:
         self._check_advisories()
         work = self._settings.state_dir / "mirror"
         work.mkdir(parents=True, exist_ok=True)
-        go = locate("go", self._settings.tools_dir)
         builder = work / "bin" / "trivydb-build"
-        run(
-            [str(go), "build", "-o", str(builder), "."],
-            cwd=self._source / "trivy-db",
-            env={"CGO_ENABLED": "0", "GOFLAGS": "-mod=mod", "GOTOOLCHAIN": "local"},
-            timeout=900,
+        GoToolchain.located(self._settings.tools_dir).build_program(
+            self._source / "trivy-db",
+            builder,
             hint="the trivy DB builder needs the Go module proxy the first time",
         )
         with tempfile.TemporaryDirectory(dir=work) as tmp:

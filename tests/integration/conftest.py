@@ -19,6 +19,7 @@ from seamline.config.pipeline import PipelineConfig, load_pipeline_config
 from seamline.config.settings import PROJECT_ROOT, Settings
 from seamline.orchestration.api_access import api_client
 from seamline.stack.base_images import builder_tag
+from seamline.validate.image_ref import ImageRef
 
 SEAMLINE = Path(sys.executable).with_name("seamline")
 T = TypeVar("T")
@@ -74,7 +75,7 @@ class BuiltImage:
 
     @property
     def by_digest(self) -> str:
-        return f"{self.reference.rpartition(':')[0]}@{self.digest}"
+        return ImageRef.parse(self.reference).with_digest(self.digest).by_digest()
 
 
 def _build_and_push(

@@ -10,6 +10,7 @@ import pytest
 
 from seamline.adapters.registry import RegistryClient
 from seamline.config.settings import Settings
+from seamline.validate.image_ref import ImageRef
 from tests.integration.conftest import BuiltImage
 
 SERVICES = ["catalog", "orders", "payments-worker", "storefront"]
@@ -21,9 +22,10 @@ def test_image_is_in_registry_by_digest(
 ) -> None:
     image = bookstore_images[name]
     registry = RegistryClient.for_url(settings.registry_url)
-    repository = image.reference.removeprefix(settings.registry + "/").rpartition(":")[0]
+    reference = ImageRef.parse(image.reference)
+    repository = reference.repository_in(settings.registry)
     assert image.digest.startswith("sha256:") and len(image.digest) == 71
-    assert registry.manifest_digest(repository, image.reference.rpartition(":")[2]) == image.digest
+    assert registry.manifest_digest(repository, reference.tag_or_latest) == image.digest
     assert registry.manifest_digest(repository, image.digest) == image.digest
 
 

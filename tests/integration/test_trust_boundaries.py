@@ -454,7 +454,9 @@ def test_image_metadata_carries_the_commit_time_not_the_clock(
 ) -> None:
     remote = seed(repo_copy(tmp_path)[0], tmp_path)
     commit = commit_change(remote, tmp_path, *go_comment("catalog"))
-    time.sleep(2)  # the clock moves on; the image's creation time must not follow it
+    committed = git.Repo(remote).commit(commit).committed_date
+    while time.time() < committed + 2:  # the clock moves on; the image's time must not follow
+        time.sleep(0.1)
     code, payload, stderr = run(remote)
     assert code == 0, stderr
     catalog = next(s for s in payload["services"] if s["name"] == "catalog")

@@ -7,18 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from seamline.adapters.registry import split_reference
+from seamline.config.settings import Settings
 from seamline.errors import UsageError
-from seamline.stack.trivy_mirror import pack_db
+from seamline.stack.trivy_mirror import TrivyDbMirror, pack_db
 
 
-def test_split_reference() -> None:
-    assert split_reference("127.0.0.1:5000/seamline/trivy-db:2", "127.0.0.1:5000") == (
-        "seamline/trivy-db",
-        "2",
-    )
+def test_mirror_publishes_to_its_repository_in_the_local_registry(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    mirror = TrivyDbMirror(Settings(registry_port=5001))
+    assert (mirror.repository, mirror.tag) == ("seamline/trivy-db", "2")
     with pytest.raises(UsageError, match="not in the registry"):
-        split_reference("mirror.gcr.io/aquasec/trivy-db:2", "127.0.0.1:5000")
+        TrivyDbMirror(Settings(trivy_db_repository="mirror.gcr.io/aquasec/trivy-db:2"))
 
 
 def test_pack_db_is_deterministic(tmp_path: Path) -> None:
