@@ -162,7 +162,7 @@ def bump(ctx: RunContext, outcomes: list[ServiceOutcome], seams: Seams) -> BumpR
                 for move in refused(moves):
                     log.warning("not moved: %s", move.describe(ctx.workspace.commit))
                 log.info("committed %s to %s (%s)", sha[:12], branch, ctx.overlay)
-                return BumpResult(ctx.overlay or "", sha, images)
+                return BumpResult(ctx.overlay or "", sha, images, work.last_diff())
     raise PushRejected(f"{branch} kept moving: gave up after {PUSH_ATTEMPTS} attempts")
 
 

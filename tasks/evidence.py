@@ -47,17 +47,37 @@ def _error_line(e: RunError) -> str:
     return f"- {where} ({e.kind}): {e.message}"
 
 
+def _service_block(s: ServiceReport) -> list[str]:
+    return [
+        f"### {s.name}: gate {s.gate}",
+        "",
+        f"- image: `{s.image}@{s.digest}`" if s.digest else f"- image: `{s.image}` (not pushed)",
+        f"- findings (C H M L U): {_findings(s.findings)}",
+        f"- signature: `{s.signature}`" if s.signature else "- signature: none",
+        *[f"- attestation: `{a}`" for a in s.attestations],
+        f"- SBOM: {s.sbom_packages} packages" if s.sbom_packages is not None else "- SBOM: none",
+        "",
+    ]
+
+
 def summary_markdown(report: RunReport) -> str:
+    """The run on one page: source, every service's digest, gate, findings, signature and
+    attestations, and the GitOps commit with the overlay's diff."""
     lines = [
         f"## seamline {report.event} run: {report.state}",
         "",
         f"- source: `{report.source}` @ `{report.source_commit}`",
         f"- overlay: `{report.overlay}`",
         f"- GitOps commit: `{report.commit or 'none'}`",
+        "",
     ]
+    for s in report.services:
+        lines += _service_block(s)
+    if report.overlay_diff:
+        lines += ["### Overlay diff", "", "```diff", report.overlay_diff.rstrip(), "```", ""]
     if report.errors:
-        lines += ["", "### Errors", ""] + [_error_line(e) for e in report.errors]
-    return "\n".join(lines)
+        lines += ["### Errors", ""] + [_error_line(e) for e in report.errors]
+    return "\n".join(lines).rstrip() + "\n"
 
 
 @task(name="evidence")

@@ -95,6 +95,9 @@ class GitClone:
         commit = self._repo.index.commit(message, author=AUTHOR, committer=AUTHOR)
         return str(commit.hexsha)
 
+    def last_diff(self) -> str:
+        return str(self._repo.git.show("--format=", "--no-color", "HEAD"))
+
     def push(self) -> None:
         branch = self._branch
         with timed("git push"):

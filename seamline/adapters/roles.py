@@ -138,6 +138,10 @@ class GitOpsClone(Protocol):
         """Push to the branch; raises ``PushRejected`` when the remote moved on."""
         ...
 
+    def last_diff(self) -> str:
+        """The patch of the last commit (what a reviewer of the bump reads)."""
+        ...
+
 
 class GitOpsRemote(Protocol):
     """The repository and branch the overlay bumps are pushed to."""

@@ -167,6 +167,7 @@ class RunReport:
     overlay: str | None
     services: tuple[ServiceReport, ...]
     errors: tuple[RunError, ...]
+    overlay_diff: str = ""  # the GitOps commit's patch; not part of the JSON document
 
     @property
     def failed(self) -> bool:
@@ -260,11 +261,12 @@ def build_report(
         for stage, s in line.stages.items()
         if s.error is not None
     ]
-    commit = None
+    commit, overlay_diff = None, ""
     if bump is not None and bump.error is not None:
         errors.append(RunError.of(None, "bump", bump.error))
     elif bump is not None and isinstance(bump.value, BumpResult):
         commit = bump.value.commit
+        overlay_diff = bump.value.diff
     return RunReport(
         flow_run_id=flow_run_id,
         flow_run_url=flow_run_url,
@@ -275,4 +277,5 @@ def build_report(
         overlay=overlay,
         services=tuple(service_report(line) for line in lines),
         errors=tuple(errors),
+        overlay_diff=overlay_diff,
     )

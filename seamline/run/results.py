@@ -85,3 +85,4 @@ class BumpResult:
     overlay: str
     commit: str | None
     images: dict[str, str]  # kustomize image name -> repository@digest
+    diff: str = ""  # the commit's patch of the overlay

@@ -140,6 +140,9 @@ class FolderClone:
             raise PushRejected("the remote moved on")
         self.remote.pushed.append(self.remote.commits[-1])
 
+    def last_diff(self) -> str:
+        return f"patch of commit {len(self.remote.commits)}"
+
 
 @dataclass
 class FolderRemote:

@@ -239,3 +239,17 @@ def test_the_evidence_renders_from_the_report() -> None:
     assert summary.startswith("## seamline push run: Failed\n")
     assert "- catalog image (environment): docker build failed" in summary
     assert "- bump (gate): refusing to bump the overlay" in summary
+
+
+def test_the_summary_shows_every_digest_signature_and_the_overlay_diff() -> None:
+    diff = "--- a/kustomize/overlays/dev/kustomization.yaml\n+  digest: " + DIGEST
+    bumped = StageOutcome("Completed", BumpResult("dev", "d1d1", {}, diff))
+    report = _report(_line(), bump=bumped)
+    assert report.overlay_diff == diff
+    assert "overlay_diff" not in report.to_json()
+    summary = summary_markdown(report)
+    assert f"- image: `{REPO}@{DIGEST}`" in summary
+    assert f"- signature: `{SIGNATURE}`" in summary
+    assert "- attestation: `slsa`" in summary and "- attestation: `spdx`" in summary
+    assert "- GitOps commit: `d1d1`" in summary
+    assert f"```diff\n{diff}\n```" in summary
