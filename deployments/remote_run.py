@@ -35,9 +35,11 @@ from seamline.orchestration.rest import FlowRunView, PrefectRest
 
 log = logging.getLogger("seamline.cli")
 CLAIM_TIMEOUT_S = 10.0
-POLL_S = 0.2
-LOG_QUIET_S = 0.4  # after the run ends: logs still arriving from the executor's child
+POLL_S = 0.1
+# After the run ends, its last log records are still on their way from the executor's
+# child; the engine's own closing record ("Finished in state ...") comes last.
 LOG_PATIENCE_S = 3.0
+CLOSING_RECORD = "Finished in state"
 
 
 def serving_executors(rest: PrefectRest, settings: Settings) -> list[ExecutorIdentity]:
@@ -79,9 +81,7 @@ def run_remote(settings: Settings, repo: str, args: argparse.Namespace) -> int |
         nudge(executors)
         if not _claimed(rest, run.id):
             return None
-        log.info(
-            "seamline: %s run of %s @ %s on the seamline-ci deployment", args.event, repo, args.ref
-        )
+        log.info("seamline: %s run of %s @ %s on seamline-ci/ci", args.event, repo, args.ref)
         log.info("flow run: %s/runs/flow-run/%s", settings.prefect_ui_url, run.id)
         try:
             ended = _follow(rest, run.id, LogPrinter())
@@ -116,6 +116,7 @@ class LogPrinter:
 
     def __init__(self, write: Callable[[str], object] = sys.stderr.write) -> None:
         self.offset = 0
+        self.closed = False  # the flow run's closing record was printed
         self._write = write
 
     def drain(self, rest: PrefectRest, run_id: str) -> int:
@@ -124,6 +125,10 @@ class LogPrinter:
             batch = rest.logs(run_id, self.offset)
             for record in batch:
                 self._write(_format(record) + "\n")
+                if record.get("task_run_id") is None and str(record.get("message", "")).startswith(
+                    CLOSING_RECORD
+                ):
+                    self.closed = True
             self.offset += len(batch)
             printed += len(batch)
             if len(batch) < 200:
@@ -147,12 +152,10 @@ def _follow(rest: PrefectRest, run_id: str, printer: LogPrinter) -> FlowRunView:
         if run is not None and run.ended:
             break
         time.sleep(POLL_S)
-    quiet_since = time.monotonic()
-    deadline = quiet_since + LOG_PATIENCE_S
-    while time.monotonic() < deadline and time.monotonic() - quiet_since < LOG_QUIET_S:
-        if printer.drain(rest, run_id):
-            quiet_since = time.monotonic()
-        time.sleep(POLL_S / 2)
+    deadline = time.monotonic() + LOG_PATIENCE_S
+    while not printer.closed and time.monotonic() < deadline:
+        time.sleep(POLL_S)
+        printer.drain(rest, run_id)
     return run
 
 

@@ -87,14 +87,14 @@ def ci(
         return reporter.finish(stages, bump=None, publish=publish_evidence)
 
     if settings.scan_order == "push-then-scan":
-        pushed = push_image.map(unmapped(ctx), built)
+        pushed = push_image.map(unmapped(ctx), names, built)
         scanned = scan_image.map(unmapped(ctx), names, pushed)
     else:
         scanned = scan_image.map(unmapped(ctx), names, built)
-        pushed = push_image.map(unmapped(ctx), built, tested, scanned)
-    sboms = make_sbom.map(unmapped(ctx), pushed)
-    signed = sign_and_attest.map(unmapped(ctx), built, pushed, scanned, tested)
-    attested = attest_sbom.map(unmapped(ctx), signed, sboms)
+        pushed = push_image.map(unmapped(ctx), names, built, tested, scanned)
+    sboms = make_sbom.map(unmapped(ctx), names, pushed)
+    signed = sign_and_attest.map(unmapped(ctx), names, built, pushed, scanned, tested)
+    attested = attest_sbom.map(unmapped(ctx), names, signed, sboms)
     stages.update(
         {"push": pushed, "scan": scanned, "sbom": sboms, "sign": signed, "attest-sbom": attested}
     )

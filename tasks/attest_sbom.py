@@ -42,7 +42,7 @@ def attest(signed: SignResult, sbom: SbomResult, *, signer: Signer) -> SignResul
     retry_delay_seconds=5,
     retry_condition_fn=transient_only,
 )
-def attest_sbom(ctx: RunContext, signed: SignResult, sbom: SbomResult) -> SignResult:
+def attest_sbom(ctx: RunContext, service: str, signed: SignResult, sbom: SbomResult) -> SignResult:
     """After sign-attest (whose provenance attestation shares the digest's attestation
     tag, so the two never write at once) and after the SBOM."""
     result = attest(signed, sbom, signer=ctx.tools.signer())

@@ -176,6 +176,7 @@ def overlay_lock(name: str) -> Iterator[None]:
 
 @task(
     name="bump",
+    task_run_name="bump",
     retries=3,
     retry_delay_seconds=[1, 3, 5],
     retry_condition_fn=transient_only,

@@ -14,7 +14,13 @@ from seamline.run.results import Workspace
 from tasks.retry_policy import transient_only
 
 
-@task(name="checkout", retries=2, retry_delay_seconds=3, retry_condition_fn=transient_only)
+@task(
+    name="checkout",
+    task_run_name="checkout",
+    retries=2,
+    retry_delay_seconds=3,
+    retry_condition_fn=transient_only,
+)
 def checkout(settings: Settings, repo: str, ref: str, branch: str | None) -> Workspace:
     """Bad repositories and refs are usage errors, never retried; a network fault is."""
     root = settings.state_dir / "workspaces"

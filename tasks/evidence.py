@@ -80,7 +80,7 @@ def summary_markdown(report: RunReport) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-@task(name="evidence")
+@task(name="evidence", task_run_name="evidence")
 def publish_evidence(report: RunReport) -> None:
     create_table_artifact(
         key="seamline-run",

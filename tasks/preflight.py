@@ -283,7 +283,13 @@ def mirrored_digest(registry: RegistryClient, settings: Settings, reference: str
     return str(digest)
 
 
-@task(name="preflight", retries=2, retry_delay_seconds=3, retry_condition_fn=transient_only)
+@task(
+    name="preflight",
+    task_run_name="preflight",
+    retries=2,
+    retry_delay_seconds=3,
+    retry_condition_fn=transient_only,
+)
 def preflight(
     settings: Settings,
     workspace: Workspace,

@@ -52,6 +52,7 @@ def push(
 )
 def push_image(
     ctx: RunContext,
+    service: str,
     image: BuiltImage,
     tested: BuildTestResult | None = None,
     scanned: ScanResult | None = None,

@@ -7,23 +7,13 @@ from collections.abc import Callable
 
 
 def per_service(stage: str) -> Callable[[], str]:
-    """The name of a per-service task run: the ``service`` argument, or the service of the
-    first argument that carries one (a built or pushed image, a signature)."""
+    """The name of a per-service task run, from its ``service`` argument (every per-service
+    task takes one: its other arguments may still be futures when the run is named)."""
 
     def name() -> str:
         from prefect.runtime import task_run
 
-        parameters = task_run.parameters
-        service = parameters.get("service")
-        if not isinstance(service, str):
-            service = next(
-                (
-                    value.service
-                    for value in parameters.values()
-                    if isinstance(getattr(value, "service", None), str)
-                ),
-                None,
-            )
-        return f"{stage}[{service}]" if service else stage
+        service = task_run.parameters.get("service")
+        return f"{stage}[{service}]" if isinstance(service, str) else stage
 
     return name

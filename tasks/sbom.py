@@ -39,7 +39,7 @@ def write_sbom(image: PushedImage, *, generator: SbomGenerator, folder: Path) ->
     retry_delay_seconds=5,
     retry_condition_fn=transient_only,
 )
-def make_sbom(ctx: RunContext, image: PushedImage) -> SbomResult:
+def make_sbom(ctx: RunContext, service: str, image: PushedImage) -> SbomResult:
     """Runs beside the scan: an SBOM signs nothing; the signing step waits for both."""
     result = write_sbom(
         image,

@@ -90,6 +90,7 @@ def sign_attest(
 )
 def sign_and_attest(
     ctx: RunContext,
+    service: str,
     built: BuiltImage,
     image: PushedImage,
     scanned: ScanResult,

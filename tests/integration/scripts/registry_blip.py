@@ -40,7 +40,7 @@ def blip() -> dict[str, str]:
         overlay_baseline=plan.overlay_baseline,
     )
     built = build_image(ctx, "catalog", return_state=True)
-    pushed = push_image(ctx, built.result(), return_state=True)
+    pushed = push_image(ctx, built.result().service, built.result(), return_state=True)
     return {"image": str(built.name), "push": str(pushed.name)}
 
 
