@@ -124,11 +124,11 @@ class LogPrinter:
         while True:
             batch = rest.logs(run_id, self.offset)
             for record in batch:
-                self._write(_format(record) + "\n")
-                if record.get("task_run_id") is None and str(record.get("message", "")).startswith(
-                    CLOSING_RECORD
-                ):
-                    self.closed = True
+                closing = str(record.get("message", "")).startswith(CLOSING_RECORD)
+                if not closing:
+                    self._write(_format(record) + "\n")
+                elif record.get("task_run_id") is None:
+                    self.closed = True  # the flow run's: the last record it sends
             self.offset += len(batch)
             printed += len(batch)
             if len(batch) < 200:
