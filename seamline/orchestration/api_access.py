@@ -11,6 +11,7 @@ import base64
 import os
 import secrets
 import stat
+import time
 from pathlib import Path
 
 import httpx
@@ -72,8 +73,38 @@ def api_client(settings: Settings, *, timeout: float = 30) -> httpx.Client:
         token = base64.b64encode(auth.get_secret_value().encode()).decode()
         headers["Authorization"] = f"Basic {token}"
     return httpx.Client(
-        base_url=settings.prefect_api_url, headers=headers, timeout=timeout, verify=tls_context()
+        base_url=settings.prefect_api_url,
+        headers=headers,
+        timeout=timeout,
+        transport=BusyRetries(httpx.HTTPTransport(verify=tls_context())),
     )
+
+
+class BusyRetries(httpx.BaseTransport):
+    """Retries a request the server answered 503: Prefect's server says so when its
+    SQLite database was busy with another writer, and rolled the request back (so a retry
+    never does the work twice). Prefect's own client does the same."""
+
+    def __init__(
+        self,
+        inner: httpx.BaseTransport,
+        delays_s: tuple[float, ...] = (0.1, 0.2, 0.4, 0.8, 1.6, 2.0),
+    ) -> None:
+        self._inner = inner
+        self.delays_s = delays_s
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        for delay in self.delays_s:
+            response = self._inner.handle_request(request)
+            if response.status_code != 503:
+                return response
+            response.read()
+            response.close()
+            time.sleep(delay)
+        return self._inner.handle_request(request)
+
+    def close(self) -> None:
+        self._inner.close()
 
 
 def prefect_environment(settings: Settings) -> dict[str, str]:

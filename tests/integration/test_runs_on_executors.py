@@ -76,9 +76,14 @@ def test_seamline_run_goes_through_the_deployment_and_prints_its_outcome(
     assert _outcome(settings, run["id"]).payload == report
     assert [s["name"] for s in report["services"]] == SERVICES
     assert all(s["gate"] == "passed" for s in report["services"])
-    names = _task_run_names(settings, run["id"])
-    for service in SERVICES:
-        assert f"scan[{service}]" in names and f"build-test[{service}]" in names, names
+    wanted = {f"{stage}[{s}]" for s in SERVICES for stage in ("build-test", "image", "scan")}
+    # the server records task runs from their events, a moment after the run ends
+    names = wait_for(
+        "the task runs, named by stage and service",
+        lambda: (found := _task_run_names(settings, run["id"])) >= wanted and found,
+        30,
+    )
+    assert {"checkout", "preflight", "evidence"} <= names, names
     assert "started because: `seamline run` by" in run_logs(
         settings, run["id"], expect="started because"
     )
