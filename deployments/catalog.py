@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from seamline.config.settings import Settings
+from seamline.errors import UsageError
 from seamline.orchestration.executors import WORK_POOL
 from seamline.orchestration.rest import PrefectRest
 
@@ -93,6 +94,23 @@ def parameter_schema(flow: Any) -> dict[str, Any]:
     return schema
 
 
+def cron_schedule(cron: str, timezone: str) -> dict[str, Any]:
+    """A cron schedule as Prefect takes it; a bad line or zone is a usage error, here."""
+    from prefect.client.schemas.schedules import CronSchedule
+    from pydantic import ValidationError
+
+    try:
+        schedule = CronSchedule(cron=cron, timezone=timezone)
+    except ValidationError as e:
+        reason = e.errors()[0]["msg"] if e.errors() else str(e)
+        raise UsageError(
+            f"the re-scan schedule {cron!r} ({timezone}) is not valid: {reason}",
+            hint="set SEAMLINE_RESCAN_CRON to a cron line such as '0 2 * * *' and "
+            "SEAMLINE_RESCAN_TIMEZONE to an IANA zone such as 'Europe/Berlin'",
+        ) from e
+    return {"cron": schedule.cron, "timezone": schedule.timezone}
+
+
 def register(rest: PrefectRest, settings: Settings) -> dict[str, str]:
     """Create or update the work pool and every deployment; their ids by full name."""
     rest.ensure_work_pool(WORK_POOL, "seamline's executors run these deployments' runs")
@@ -101,9 +119,7 @@ def register(rest: PrefectRest, settings: Settings) -> dict[str, str]:
         flow_id = rest.ensure_flow(spec.flow_name)
         schedules = []
         if spec.cron:
-            schedules = [
-                {"schedule": {"cron": spec.cron, "timezone": spec.timezone}, "active": True}
-            ]
+            schedules = [{"schedule": cron_schedule(spec.cron, spec.timezone), "active": True}]
         ids[spec.full_name] = rest.upsert_deployment(
             {
                 "name": spec.name,

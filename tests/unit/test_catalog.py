@@ -1,0 +1,30 @@
+"""The deployments seamline registers: names, entrypoints, the schedule and its checks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from deployments.catalog import CI, RESCAN, catalog, cron_schedule
+from seamline.config.settings import Settings
+from seamline.errors import UsageError
+
+
+def test_the_nightly_rescan_is_scheduled_as_configured(tmp_path: Path) -> None:
+    settings = Settings(
+        state_dir=tmp_path, rescan_cron="30 3 * * 1-5", rescan_timezone="Europe/Berlin"
+    )
+    specs = {(s.flow_name, s.name): s for s in catalog(settings)}
+    assert set(specs) == {CI, RESCAN}
+    assert specs[CI].cron == ""
+    assert (specs[RESCAN].cron, specs[RESCAN].timezone) == ("30 3 * * 1-5", "Europe/Berlin")
+    assert specs[CI].entrypoint == "flows/ci.py:ci"
+
+
+def test_a_bad_cron_line_or_zone_is_a_usage_error_naming_the_setting() -> None:
+    assert cron_schedule("0 2 * * *", "UTC") == {"cron": "0 2 * * *", "timezone": "UTC"}
+    for cron, zone in (("every night", "UTC"), ("0 2 * * *", "Mars/Olympus")):
+        with pytest.raises(UsageError) as raised:
+            cron_schedule(cron, zone)
+        assert "SEAMLINE_RESCAN_CRON" in raised.value.hint
