@@ -1,5 +1,6 @@
 # The two commands of the README: `make demo` (set up, start the local stack, run the
-# Bookstore pipeline) and `make test` (set up, run the whole test suite). `.ci/run` calls `make test`.
+# Bookstore pipeline) and `make test` (set up with what the tests need too, run the whole
+# test suite). `.ci/run` calls `make test`.
 SEAMLINE := .venv/bin/seamline
 
 .PHONY: setup demo test lint stack-down bench
@@ -11,7 +12,8 @@ demo: setup
 	@$(SEAMLINE) stack up
 	@$(SEAMLINE) run
 
-test: setup
+test:
+	@scripts/setup.sh --for-tests
 	@scripts/test.sh
 
 lint: setup

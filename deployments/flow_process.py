@@ -17,6 +17,7 @@ from seamline.orchestration.api_access import (
     prefect_environment,
     undelivered_logs,
 )
+from seamline.orchestration.prefect_database import postgres_password
 from seamline.stack.signing_key import SigningKey
 from seamline.tools.process import (
     ToolObserver,
@@ -35,6 +36,9 @@ def known_secrets(settings: Settings) -> list[str]:
     auth = prefect_api_auth(settings)
     if auth is not None:
         found.append(auth.get_secret_value())
+    database = postgres_password(settings)
+    if database is not None:
+        found.append(database.get_secret_value())
     return [s for s in found if s]
 
 

@@ -4,10 +4,21 @@
 #      ca-certificates, tzdata, git;
 #   2. the Python venv in .venv from constraints.txt;
 #   3. the pinned Go tools (scripts/install-tools.sh).
+# PostgreSQL (Debian's postgresql) too when SEAMLINE_PREFECT_DATABASE=postgres. With
+# --for-tests (`make test`), also what the test suite needs: postgresql, chromium and
+# docker-compose.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 say() { printf '[setup] %s\n' "$*" >&2; }
+
+for_tests=false
+for arg in "$@"; do
+  case "$arg" in
+    --for-tests) for_tests=true ;;
+    *) say "unknown argument: $arg (usage: scripts/setup.sh [--for-tests])"; exit 2 ;;
+  esac
+done
 
 missing=()
 command -v git >/dev/null 2>&1 || missing+=(git)
@@ -18,6 +29,14 @@ command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
 [ -d /usr/share/zoneinfo ] || missing+=(tzdata)
 if ! command -v dockerd >/dev/null 2>&1 && ! docker info >/dev/null 2>&1; then
   missing+=(docker.io)
+fi
+if [ "$for_tests" = true ] || [ "${SEAMLINE_PREFECT_DATABASE:-sqlite}" = postgres ]; then
+  command -v initdb >/dev/null 2>&1 || compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null \
+    || missing+=(postgresql)
+fi
+if [ "$for_tests" = true ]; then
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

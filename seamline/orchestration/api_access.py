@@ -8,9 +8,7 @@ generated 0600 by ``seamline stack up``; seamline's own processes get it as
 from __future__ import annotations
 
 import base64
-import os
 import secrets
-import stat
 import time
 from pathlib import Path
 
@@ -19,7 +17,7 @@ from pydantic import SecretStr
 
 from seamline.adapters.tls import tls_context
 from seamline.config.settings import Settings
-from seamline.errors import StateCorrupt
+from seamline.orchestration.secret_files import read_private, write_private
 
 AUTH_USER = "seamline"
 
@@ -32,17 +30,8 @@ def prefect_api_auth(settings: Settings) -> SecretStr | None:
     """The API auth string: the setting, else the stack's generated file, else None."""
     if settings.prefect_api_auth is not None:
         return settings.prefect_api_auth
-    path = auth_file(settings)
-    try:
-        mode = stat.S_IMODE(path.stat().st_mode)
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    if mode & 0o077:
-        raise StateCorrupt(
-            f"{path} is readable by others (mode {mode:o})", hint=f"chmod 600 {path}"
-        )
-    value = path.read_text().strip()
-    return SecretStr(value) if value else None
+    value = read_private(auth_file(settings))
+    return SecretStr(value) if value is not None else None
 
 
 def ensure_api_auth(settings: Settings) -> SecretStr:
@@ -50,13 +39,8 @@ def ensure_api_auth(settings: Settings) -> SecretStr:
     existing = prefect_api_auth(settings)
     if existing is not None:
         return existing
-    path = auth_file(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    os.chmod(path.parent, 0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     value = f"{AUTH_USER}:{secrets.token_urlsafe(32)}"
-    with os.fdopen(fd, "w") as sink:
-        sink.write(value)
+    write_private(auth_file(settings), value)
     return SecretStr(value)
 
 
@@ -108,18 +92,18 @@ class BusyRetries(httpx.BaseTransport):
 
 
 def prefect_environment(settings: Settings) -> dict[str, str]:
-    """Environment for any process that talks to the local Prefect server."""
+    """Environment for any process that talks to the local Prefect server (its clients)."""
     home = settings.state_dir / "prefect"
     env = {
         "PREFECT_HOME": str(home),
         "PREFECT_API_URL": settings.prefect_api_url,
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{home / 'prefect.db'}",
         "PREFECT_LOGGING_LEVEL": "INFO",
         # Logs reach the API (and `seamline run`'s stderr) within half a second.
         "PREFECT_LOGGING_TO_API_BATCH_INTERVAL": "0.5",
         "DO_NOT_TRACK": "1",  # offline: no client analytics
     }
+    # The database URL (with its password) goes to the server alone (PrefectService).
     auth = prefect_api_auth(settings)
     if auth is not None:
         env["PREFECT_API_AUTH_STRING"] = auth.get_secret_value()

@@ -1,4 +1,5 @@
-"""The local Prefect server (SQLite) that keeps run history, logs and artifacts."""
+"""The local Prefect server that keeps run history, logs and artifacts (in SQLite, or in
+PostgreSQL: seamline.orchestration.prefect_database)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import httpx
 
 from seamline.adapters.tls import tls_context
 from seamline.config.settings import Settings
+from seamline.errors import StateCorrupt
 from seamline.orchestration.api_access import (
     api_client,
     ensure_api_auth,
@@ -16,6 +18,7 @@ from seamline.orchestration.api_access import (
     undelivered_logs,
 )
 from seamline.orchestration.log_delivery import deliver_spooled_logs
+from seamline.orchestration.prefect_database import database_url
 from seamline.stack.daemon import Daemon, port_open
 from seamline.stack.model import ComponentStatus
 
@@ -93,9 +96,16 @@ class PrefectService:
     def up(self) -> None:
         (self._settings.state_dir / "prefect").mkdir(parents=True, exist_ok=True)
         auth = ensure_api_auth(self._settings)
+        database = database_url(self._settings)
+        if database is None:
+            raise StateCorrupt(
+                "the local PostgreSQL has no password in the state folder",
+                hint="run `seamline stack up` (its postgres step generates one)",
+            )
         self._daemon.env = {
             **self._daemon.env,
             "PREFECT_SERVER_API_AUTH_STRING": auth.get_secret_value(),
+            "PREFECT_API_DATABASE_CONNECTION_URL": database.get_secret_value(),
         }
         if self._daemon.running() and self._healthy() and not self._requires_auth():
             self._daemon.stop()  # started before API auth: restart it with auth

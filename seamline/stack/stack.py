@@ -16,6 +16,7 @@ from seamline.stack.docker_service import DockerService
 from seamline.stack.executor_service import ExecutorService
 from seamline.stack.gitops_remote import GitopsRemote
 from seamline.stack.model import Component, ComponentStatus
+from seamline.stack.postgres_service import PostgresService
 from seamline.stack.prefect_service import PrefectService
 from seamline.stack.registry_service import RegistryService
 from seamline.stack.signing_key import SigningKey
@@ -33,6 +34,7 @@ def components(settings: Settings) -> list[Component]:
         ToolchainCheck(settings),
         DockerService(settings),
         RegistryService(settings),
+        PostgresService(settings),
         PrefectService(settings),
         SigningKey(settings),
         GitopsRemote(settings),

@@ -18,6 +18,7 @@ COMPONENTS = {
     "toolchain",
     "docker",
     "registry",
+    "postgres",
     "prefect-server",
     "signing-key",
     "gitops-remote",
