@@ -11,7 +11,8 @@ demo: setup
 	@$(SEAMLINE) stack up
 	@$(SEAMLINE) run
 
-test: setup
+test:
+	@scripts/setup.sh --for-tests
 	@scripts/test.sh
 
 lint: setup

@@ -4,7 +4,11 @@
 #      ca-certificates, tzdata, git;
 #   2. the Python venv in .venv from constraints.txt;
 #   3. the pinned Go tools (scripts/install-tools.sh).
+# --for-tests adds what only the test suite uses: docker-compose and debootstrap (the
+# Compose test builds its images from a Debian root filesystem).
 set -euo pipefail
+for_tests=false
+[ "${1:-}" = --for-tests ] && for_tests=true
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 say() { printf '[setup] %s\n' "$*" >&2; }
@@ -18,6 +22,11 @@ command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
 [ -d /usr/share/zoneinfo ] || missing+=(tzdata)
 if ! command -v dockerd >/dev/null 2>&1 && ! docker info >/dev/null 2>&1; then
   missing+=(docker.io)
+fi
+if $for_tests; then
+  for package in docker-compose debootstrap; do
+    command -v "$package" >/dev/null 2>&1 || missing+=("$package")
+  done
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
