@@ -5,8 +5,9 @@
 #   2. the Python venv in .venv from constraints.txt;
 #   3. the pinned Go tools (scripts/install-tools.sh).
 # PostgreSQL (Debian's postgresql) too when SEAMLINE_PREFECT_DATABASE=postgres. With
-# --for-tests (`make test`), also what the test suite needs: postgresql, chromium and
-# docker-compose.
+# --for-tests (`make test`), also what the test suite needs: postgresql, chromium,
+# docker-compose and debootstrap (the Compose test builds its images from a Debian root
+# filesystem).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -36,7 +37,9 @@ if [ "$for_tests" = true ] || [ "${SEAMLINE_PREFECT_DATABASE:-sqlite}" = postgre
 fi
 if [ "$for_tests" = true ]; then
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
-  command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+  for package in docker-compose debootstrap; do
+    command -v "$package" >/dev/null 2>&1 || missing+=("$package")
+  done
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
