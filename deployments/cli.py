@@ -88,7 +88,7 @@ def _parser() -> argparse.ArgumentParser:
         "--tool-timings",
         metavar="FILE",
         help="append one JSON line per tool call (tool, task, service, seconds, ended) to "
-        "FILE (runs in-process)",
+        "FILE (runs in-process; every run keeps them in its evidence folder too)",
     )
     return parser
 

@@ -221,7 +221,7 @@ def _child(executor: Executor, run: FlowRunView, flow: Any) -> None:
         signal.signal(signal.SIGINT, signal.default_int_handler)
         gc.unfreeze()
         settings = executor.settings
-        prepare_flow_process(settings, known_secrets(settings), _timings_file(settings, run))
+        prepare_flow_process(settings, known_secrets(settings))
         from uuid import UUID
 
         from prefect.flow_engine import load_flow_run, run_flow
@@ -236,14 +236,6 @@ def _child(executor: Executor, run: FlowRunView, flow: Any) -> None:
         sys.stderr.flush()
         atexit._run_exitfuncs()
         os._exit(code)
-
-
-def _timings_file(settings: Settings, run: FlowRunView) -> Path | None:
-    """Per-run tool timings, for benchmarks, when the settings ask for them."""
-    if settings.tool_timings_dir is None:
-        return None
-    settings.tool_timings_dir.mkdir(parents=True, exist_ok=True)
-    return settings.tool_timings_dir / f"{run.id}.jsonl"
 
 
 def main(argv: list[str] | None = None) -> None:

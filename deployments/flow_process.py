@@ -60,34 +60,32 @@ def prepare_flow_process(
     # An earlier run's, if any: the API was away when they were written.
     deliver_spooled_logs(undelivered_logs(settings), lambda: api_client(settings, timeout=5))
     set_base_environment({"GOMAXPROCS": str(settings.go_max_procs())})
-    if tool_timings is not None:
-        add_observer(timings_writer(tool_timings))
+    add_observer(timings_writer(settings, tool_timings))
     add_failure_observer(to_task_log)
 
 
-def timings_writer(path: Path) -> ToolObserver:
+def timings_writer(settings: Settings, extra: Path | None) -> ToolObserver:
+    """One JSON line per tool call (tool, task, service, seconds, ended) in the run's
+    evidence folder, ``tool-timings.jsonl``: where a run's time went. ``extra`` gets the
+    lines too (``seamline run --tool-timings FILE``)."""
     from prefect.context import TaskRunContext
 
     lock = threading.Lock()
 
     def write(tool: str, seconds: float) -> None:
         context = TaskRunContext.get()
-        task, service = None, None
-        if context is not None:
-            task = context.task.name
-            params = context.parameters
-            service = params.get("service") or getattr(params.get("image"), "service", None)
-        line = json.dumps(
-            {
-                "tool": tool,
-                "task": task,
-                "service": service,
-                "seconds": seconds,
-                "ended": time.time(),
-            }
-        )
-        with lock, path.open("a") as sink:
-            sink.write(line + "\n")
+        if context is None or context.task_run is None:
+            return
+        service = context.parameters.get("service")
+        record = {"tool": tool, "task": context.task.name, "service": service}
+        line = json.dumps({**record, "seconds": seconds, "ended": time.time()}) + "\n"
+        folder = settings.state_dir / "evidence" / str(context.task_run.flow_run_id)
+        with lock:
+            folder.mkdir(parents=True, exist_ok=True)
+            for path in (folder / "tool-timings.jsonl", extra):
+                if path is not None:
+                    with path.open("a") as sink:
+                        sink.write(line)
 
     return write
 

@@ -52,8 +52,9 @@ def serving_executors(rest: PrefectRest, settings: Settings) -> list[ExecutorIde
     return found
 
 
-def run_parameters(repo: str, args: argparse.Namespace) -> dict[str, Any]:
+def run_parameters(settings: Settings, repo: str, args: argparse.Namespace) -> dict[str, Any]:
     return {
+        "gitops": settings.gitops_remote,
         "repo": repo,
         "ref": args.ref,
         "event": args.event,
@@ -76,7 +77,7 @@ def run_remote(settings: Settings, repo: str, args: argparse.Namespace) -> int |
         if deployment is None:
             return None
         run = rest.create_run(
-            deployment, parameters=run_parameters(repo, args), tags=["seamline-run"]
+            deployment, parameters=run_parameters(settings, repo, args), tags=["seamline-run"]
         )
         nudge(executors)
         if not _claimed(rest, run.id):

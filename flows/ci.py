@@ -12,6 +12,7 @@ from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
 
 from flows.run_report import RunReporter
+from seamline.adapters.git_repo import check_remote
 from seamline.config.settings import Settings
 from seamline.errors import SeamlineError
 from seamline.policy.bump_precondition import ServiceOutcome
@@ -39,6 +40,7 @@ def ci(
     branch: str = "",
     force: bool = False,
     reason: str = "",
+    gitops: str = "",
     settings: Settings | None = None,
 ) -> State[Any]:
     """Build, test, scan, sign and release every service of one commit.
@@ -50,14 +52,17 @@ def ci(
             builds, tests and scans only, and never signs or commits.
         overlay: The overlay to bump; empty for the one seamline.toml maps the branch to.
         branch: The branch the commit was pushed to (names the overlay when overlay is empty).
-        force: Rebuild every stage, ignoring cached results.
+        force: Move images even when the overlay pins builds from unrelated history or
+            from newer commits (a deliberate rollback).
         reason: Why this run was started (the webhook delivery, the schedule, a person).
+        gitops: The GitOps repository whose overlay a push bumps: a path on the executor's
+            machine or a git URL; empty for the executor's SEAMLINE_GITOPS_REMOTE.
         settings: Set by in-process runs only; deployment runs use the executor's settings.
     """
-    settings = settings or Settings()
     if reason:
         get_run_logger().info("started because: %s", reason)
     try:
+        settings = (settings or Settings()).for_gitops(check_remote(gitops) if gitops else "")
         workspace = checkout(settings, repo, ref, branch or None)
         plan = preflight(settings, workspace, event, overlay, force)
     except SeamlineError as e:

@@ -23,8 +23,17 @@ from seamline.config.settings import Settings
 PACKAGES = ("seamline", "flows", "tasks", "deployments")
 VARIABLE_PREFIX = "seamline-executor-"
 WORK_POOL = "seamline"
-# Settings that say where a run's work goes, not what it does: they never make two runs differ.
-NOT_BEHAVIOUR = frozenset({"executors", "executor_poll_s", "executor_capacity", "tool_timings_dir"})
+# Settings that never make an executor's run differ from the command's: where runs execute,
+# and what a run names itself (its source and GitOps repositories are run parameters).
+NOT_BEHAVIOUR = frozenset(
+    {
+        "executors",
+        "executor_poll_s",
+        "executor_capacity",
+        "source_repo",
+        "gitops_remote",
+    }
+)
 
 
 def code_fingerprint(root: Path = PROJECT_ROOT) -> str:

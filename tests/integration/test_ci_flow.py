@@ -25,11 +25,10 @@ SERVICES = ["catalog", "orders", "payments-worker", "storefront"]
 
 
 def run(remote: Path, *args: str, in_process: bool = False) -> tuple[int, dict[str, Any], str]:
-    """`seamline run`, through the stack's warm runner unless ``in_process``."""
+    """`seamline run`, through the stack's deployment unless ``in_process``."""
     env = dict(os.environ, SEAMLINE_GITOPS_REMOTE=str(remote))
-    if in_process:
-        env["SEAMLINE_WARM_RUNNER"] = "false"
-    result = seamline("run", "--repo", str(remote), "--json", *args, env=env)
+    local = ["--local"] if in_process else []
+    result = seamline("run", "--repo", str(remote), "--json", *local, *args, env=env)
     assert result.stdout.count("\n{") == 0, "exactly one JSON object on stdout"
     return result.returncode, json.loads(result.stdout), result.stderr
 
@@ -201,7 +200,7 @@ def test_vulnerable_service_fails_the_gate_and_nothing_lands(
     vulnerable_remote: Path, settings: Settings
 ) -> None:
     head_before = remote_log(vulnerable_remote)[0].hexsha
-    code, report, stderr = run(vulnerable_remote, in_process=True)  # the path without a warm runner
+    code, report, stderr = run(vulnerable_remote, in_process=True)  # the path without an executor
     assert code == 1, stderr
     assert report["state"] == "Failed" and report["commit"] is None
     assert remote_log(vulnerable_remote)[0].hexsha == head_before

@@ -24,9 +24,9 @@ def test_settings_that_change_what_a_run_does_change_the_fingerprint(tmp_path: P
     assert settings_fingerprint(base) != settings_fingerprint(
         Settings(state_dir=tmp_path, gate_severities="CRITICAL")
     )
-    # where runs execute, and benchmark timings, do not
+    # where runs execute, and the GitOps remote (a run parameter), do not
     assert settings_fingerprint(base) == settings_fingerprint(
-        Settings(state_dir=tmp_path, executors=3, tool_timings_dir=tmp_path)
+        Settings(state_dir=tmp_path, executors=3, gitops_remote="/srv/other.git")
     )
 
 

@@ -15,7 +15,7 @@ import git
 from prefect import flow
 
 import tasks.bump as bump
-from seamline.adapters.git_repo import AUTHOR
+from seamline.adapters.git_repo import AUTHOR, GitClone
 from seamline.config.pipeline import load_pipeline_config
 from seamline.config.settings import PROJECT_ROOT, Settings
 from seamline.policy.bump_precondition import ServiceOutcome
@@ -25,23 +25,23 @@ from tasks.context import RunContext
 
 REMOTE = sys.argv[1]
 BOOKSTORE = PROJECT_ROOT / "examples" / "bookstore"
-real_commit_all = bump.commit_all
+real_commit_all = GitClone.commit_all
 raced: list[str] = []
 
 
-def commit_after_a_rival(repo: git.Repo, message: str) -> str | None:
+def commit_after_a_rival(clone: GitClone, message: str) -> str | None:
     """The first time only: someone else lands a commit on the remote first."""
     if not raced:
-        rival = git.Repo.clone_from(REMOTE, Path(repo.working_dir).parent / "rival")
+        rival = git.Repo.clone_from(REMOTE, clone.path.parent / "rival")
         (Path(rival.working_dir) / "RIVAL.md").write_text("another writer\n")
         rival.git.add(A=True)
         rival.index.commit("rival commit", author=AUTHOR, committer=AUTHOR)
         rival.remote("origin").push("HEAD:refs/heads/main").raise_if_error()
         raced.append(rival.head.commit.hexsha)
-    return real_commit_all(repo, message)
+    return real_commit_all(clone, message)
 
 
-bump.commit_all = commit_after_a_rival  # type: ignore[assignment]
+GitClone.commit_all = commit_after_a_rival  # type: ignore[method-assign]
 
 
 @flow(name="seamline-bump-race-check")
