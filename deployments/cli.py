@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -20,11 +20,10 @@ from seamline.config.settings import Settings
 from seamline.errors import SeamlineError, UsageError
 from seamline.orchestration.api_access import prefect_environment
 from seamline.output.human import configure
-from seamline.stack.model import ComponentStatus
-from seamline.stack.stack import Stack
-from seamline.stack.tool_pins_check import ToolchainCheck
-from seamline.stack.trivy_mirror import TrivyDbMirror
 from seamline.tools.pins import INSTALL_HINT
+
+if TYPE_CHECKING:
+    from seamline.stack.model import ComponentStatus
 
 log = logging.getLogger("seamline.cli")
 
@@ -118,6 +117,8 @@ def _statuses_payload(statuses: list[ComponentStatus]) -> dict[str, Any]:
 
 
 def _cmd_doctor(settings: Settings, as_json: bool) -> int:
+    from seamline.stack.tool_pins_check import ToolchainCheck
+
     reports = ToolchainCheck(settings).reports()
     for r in reports:
         mark = "ok " if r.ok else "BAD"
@@ -152,6 +153,8 @@ def _cmd_doctor(settings: Settings, as_json: bool) -> int:
 
 
 def _cmd_stack(settings: Settings, args: argparse.Namespace) -> int:
+    from seamline.stack.stack import Stack
+
     stack = Stack(settings)
     if args.action == "down":
         stack.down(purge=args.purge, progress=_progress)
@@ -166,6 +169,8 @@ def _cmd_stack(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _cmd_mirror(settings: Settings, as_json: bool) -> int:
+    from seamline.stack.trivy_mirror import TrivyDbMirror
+
     mirror = TrivyDbMirror(settings)
     digest = mirror.publish()
     log.info("published %s@%s", settings.trivy_db(), digest)
@@ -177,6 +182,7 @@ def _cmd_mirror(settings: Settings, as_json: bool) -> int:
 def _cmd_smoke(settings: Settings, as_json: bool) -> int:
     os.environ.update(prefect_environment(settings))
     from flows.smoke import smoke  # imported late: Prefect reads its settings at import
+    from seamline.stack.stack import Stack
 
     names = [c.name for c in Stack(settings).components]
     state = smoke(settings, names, return_state=True)

@@ -18,7 +18,6 @@ from seamline.orchestration.api_access import (
     undelivered_logs,
 )
 from seamline.orchestration.prefect_database import postgres_password
-from seamline.stack.signing_key import SigningKey
 from seamline.tools.process import (
     ToolObserver,
     add_failure_observer,
@@ -30,8 +29,8 @@ from seamline.tools.process import (
 def known_secrets(settings: Settings) -> list[str]:
     """Every secret value this process could print: masked wherever output goes."""
     found = settings.secrets()
-    password = SigningKey(settings).password_file
-    if password.is_file():
+    password = settings.signing_password_path()
+    if password is not None and password.is_file():
         found.append(password.read_text().strip())
     auth = prefect_api_auth(settings)
     if auth is not None:

@@ -18,7 +18,6 @@ from seamline.config.settings import Settings
 from seamline.errors import EnvironmentProblem, SeamlineError, ServiceUnavailable, ToolMissing
 from seamline.orchestration.outcome import RunOutcome
 from seamline.run.report import RunReport
-from seamline.stack.stack import Stack
 from seamline.validate.names import check_name, check_ref
 
 log = logging.getLogger("seamline.cli")
@@ -36,6 +35,8 @@ REQUIRED = (
 def preflight(settings: Settings, *, needs_gitops: bool) -> None:
     """Fail in seconds, before any build, when a tool or service is missing."""
     required = [*REQUIRED, "gitops-remote"] if needs_gitops else list(REQUIRED)
+    from seamline.stack.stack import Stack
+
     statuses = {s.name: s for s in Stack(settings).status()}
     bad = [statuses[name] for name in required if not statuses[name].healthy]
     if bad:
