@@ -32,8 +32,8 @@ sys.path.insert(0, str(ROOT))
 from results_file import write_section  # noqa: E402
 
 from seamline.adapters.git_repo import AUTHOR, seed_bare_remote  # noqa: E402
+from seamline.adapters.toolbox import builder_tag  # noqa: E402
 from seamline.config.settings import Settings  # noqa: E402
-from seamline.stack.base_images import builder_tag  # noqa: E402
 
 BUILDER = Settings().go_builder(builder_tag(Settings()))
 SEAMLINE = Path(sys.executable).with_name("seamline")

@@ -37,6 +37,16 @@ from seamline.tools.pins import locate
 LOCAL_KEY_HINT = "run `seamline stack up` (it generates the local key) or set SEAMLINE_SIGNING_KEY"
 
 
+# Part of the local Go builder image's tag (`seamline/go-builder:<go version>-r<recipe>`):
+# bump when what goes into that image changes.
+BUILDER_RECIPE = 2
+
+
+def builder_tag(settings: Settings) -> str:
+    """The tag of the Go builder image the local stack builds from this machine's Go."""
+    return f"{GoToolchain.located(settings.tools_dir).version()}-r{BUILDER_RECIPE}"
+
+
 @dataclass(frozen=True)
 class Toolbox:
     settings: Settings
@@ -94,9 +104,6 @@ class Toolbox:
         the ones the local stack builds and mirrors."""
         builder = self.settings.go_builder_image
         if not builder:
-            # The stack tags its builder by the machine's Go version and its recipe.
-            from seamline.stack.base_images import builder_tag
-
             builder = self.settings.go_builder(builder_tag(self.settings))
         return {"GO_BUILDER_IMAGE": builder, "RUNTIME_IMAGE": self.settings.runtime()}
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from seamline.adapters.docker_engine import DockerEngine
 from seamline.adapters.go_toolchain import GoToolchain
 from seamline.adapters.registry import RegistryClient
+from seamline.adapters.toolbox import builder_tag
 from seamline.config.settings import Settings
 from seamline.errors import ToolMissing
 from seamline.stack.model import ComponentStatus
@@ -30,14 +31,6 @@ CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 ZONEINFO = Path("/usr/share/zoneinfo")
 BUSYBOX = Path("/bin/busybox")
 HOST_FILES_HINT = "run `make setup` (as root it installs ca-certificates, tzdata, busybox-static)"
-
-
-# Part of the builder's tag: bump when what goes into the builder image changes.
-BUILDER_RECIPE = 2
-
-
-def builder_tag(settings: Settings) -> str:
-    return f"{GoToolchain.located(settings.tools_dir).version()}-r{BUILDER_RECIPE}"
 
 
 class BaseImages:

@@ -15,10 +15,10 @@ from typing import Any, TypeVar
 import pytest
 
 from seamline.adapters.docker_engine import DockerEngine
+from seamline.adapters.toolbox import builder_tag
 from seamline.config.pipeline import PipelineConfig, load_pipeline_config
 from seamline.config.settings import PROJECT_ROOT, Settings
 from seamline.orchestration.api_access import api_client
-from seamline.stack.base_images import builder_tag
 from seamline.validate.image_ref import ImageRef
 
 SEAMLINE = Path(sys.executable).with_name("seamline")
