@@ -8,6 +8,7 @@ from prefect.artifacts import create_table_artifact
 
 from seamline.config.settings import Settings
 from seamline.errors import GateFailure
+from seamline.validate.image_ref import ImageRef
 from tasks.rescan import pinned_digests, rescan_digest, trivy_db
 
 
@@ -31,7 +32,7 @@ def rescan(reason: str = "schedule", settings: Settings | None = None) -> int:
             {
                 "overlay": p.overlay,
                 "image": p.image,
-                "digest": p.reference.partition("@")[2],
+                "digest": ImageRef.parse(p.reference).digest,
                 "gate": "passed" if verdicts[p.reference].passed else "FAILED",
                 "findings": verdicts[p.reference].summary,
             }

@@ -18,6 +18,7 @@ from seamline.overlay.files import current_images
 from seamline.policy.allowlist import AllowList
 from seamline.policy.gate import GatePolicy, evaluate_gate
 from seamline.run.results import SEVERITIES
+from seamline.validate.image_ref import ImageRef
 from tasks.preflight import mirrored_digest
 from tasks.retry_policy import transient_only
 
@@ -47,7 +48,7 @@ def pinned_digests(settings: Settings) -> list[PinnedImage]:
         pins = []
         for overlay in sorted(p for p in root.iterdir() if p.is_dir()):
             for image, reference in sorted(current_images(overlay).items()):
-                if "@sha256:" in reference:
+                if ImageRef.parse(reference).digest:
                     pins.append(PinnedImage(overlay.name, image, reference))
     get_run_logger().info(
         "%d pinned digests in the GitOps repository (%d distinct)",

@@ -23,6 +23,7 @@ from seamline.run.results import (
     ScanResult,
     SignResult,
 )
+from seamline.validate.image_ref import ImageRef
 
 # The last stage of a service's line: its result carries every signature and attestation.
 FINAL_STAGE = "attest-sbom"
@@ -74,7 +75,7 @@ class ServiceStages:
         final = self.stages.get(FINAL_STAGE)
         if final is None or not final.ok or not isinstance(final.value, SignResult):
             return None
-        return final.value.ref.partition("@")[2]
+        return ImageRef.parse(final.value.ref).digest
 
     @property
     def first_error(self) -> str | None:
