@@ -43,10 +43,9 @@ class WebhookService:
             return False
 
     def status(self) -> ComponentStatus:
-        if self._daemon.running() and self._healthy():
-            return ComponentStatus(
-                self.name, True, f"pid {self._daemon.pid()}, {self._settings.webhook_url}"
-            )
+        if self._healthy():
+            owner = f"pid {self._daemon.pid()}" if self._daemon.running() else "external"
+            return ComponentStatus(self.name, True, f"{owner}, {self._settings.webhook_url}")
         return ComponentStatus(
             self.name, False, "the webhook receiver is not running", "run `seamline stack up`"
         )

@@ -27,6 +27,7 @@ from tests.integration.conftest import seamline
 
 PREFECT_PORT = 4310
 POSTGRES_PORT = 5434
+WEBHOOK_PORT = 8775
 
 
 @pytest.fixture
@@ -64,6 +65,7 @@ def test_ci_flow_runs_on_a_prefect_server_backed_by_postgres(
         SEAMLINE_PREFECT_DATABASE="postgres",
         SEAMLINE_POSTGRES_PORT=str(POSTGRES_PORT),
         SEAMLINE_EXECUTORS="0",
+        SEAMLINE_WEBHOOK_PORT=str(WEBHOOK_PORT),
     )
     env.pop("SEAMLINE_PREFECT_DATABASE_URL", None)
     settings = Settings(
@@ -72,6 +74,7 @@ def test_ci_flow_runs_on_a_prefect_server_backed_by_postgres(
         prefect_database="postgres",
         postgres_port=POSTGRES_PORT,
         executors=0,
+        webhook_port=WEBHOOK_PORT,
     )
     try:
         up = seamline("stack", "up", "--json", env=env)
