@@ -28,3 +28,22 @@ def test_a_bad_cron_line_or_zone_is_a_usage_error_naming_the_setting() -> None:
         with pytest.raises(UsageError) as raised:
             cron_schedule(cron, zone)
         assert "SEAMLINE_RESCAN_CRON" in raised.value.hint
+
+
+def test_the_ci_deployment_takes_what_seamline_run_sends_each_with_a_description(
+    tmp_path: Path,
+) -> None:
+    import argparse
+
+    from deployments.catalog import parameter_schema
+    from deployments.remote_run import run_parameters
+    from flows.ci import ci
+
+    schema = parameter_schema(ci)
+    properties = schema["properties"]
+    args = argparse.Namespace(ref="main", event="push", overlay="", branch="", force=False)
+    sent = run_parameters(Settings(state_dir=tmp_path), "/srv/app.git", args)
+    assert set(properties) == set(sent)  # and never `settings`: the executor's apply
+    assert schema["required"] == ["repo"]
+    for name, field in properties.items():
+        assert field.get("description"), f"{name} has no description for the UI's form"
