@@ -24,6 +24,7 @@ from seamline.tools.process import (
     add_observer,
     set_base_environment,
 )
+from seamline.webhook.secret import secret_file
 
 
 def known_secrets(settings: Settings) -> list[str]:
@@ -38,6 +39,9 @@ def known_secrets(settings: Settings) -> list[str]:
     database = postgres_password(settings)
     if database is not None:
         found.append(database.get_secret_value())
+    webhook = secret_file(settings.state_dir)
+    if webhook.is_file():
+        found.append(webhook.read_text().strip())
     return [s for s in found if s]
 
 
