@@ -4,9 +4,9 @@ bench/RESULTS.md.
     .venv/bin/python bench/control_plane.py [--rounds 5]
 
 - receiver throughput: signed GitHub push deliveries (each a new delivery id, so dedupe
-  records every one) posted by 8 client threads to a receiver in this process (uvicorn on
-  loopback) whose run starter only counts, for a bounded 2000 deliveries; then 500 forged
-  ones, which must start nothing;
+  records every one) posted by 8 client threads to the receiver in a process of its own
+  (bench/counting_receiver.py: the stack's server and dedupe log, a run starter that only
+  counts), a bounded 2000 deliveries; then 500 forged ones, which must start nothing;
 - delivery → Running: a signed pull-request delivery to the stack's receiver, until its
   flow run is Running on an executor;
 - no-change `seamline run` through the deployment: the whole command, cached end to end.
@@ -16,16 +16,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -35,95 +34,95 @@ sys.path.insert(0, str(ROOT))
 
 from results_file import write_section  # noqa: E402
 
-from deployments.webhook_relay import server  # noqa: E402
 from seamline.config.settings import Settings  # noqa: E402
 from seamline.orchestration.api_access import api_client  # noqa: E402
-from seamline.webhook.decide import RunRequest  # noqa: E402
 from seamline.webhook.secret import load_secret  # noqa: E402
 from seamline.webhook.signature import sign  # noqa: E402
 
 MARK = "<!-- control-plane -->"
+# Between measures: the server records the last run's task runs and events for a moment
+# after it ends; each measure starts on a quiet server.
+SETTLE_S = 3.0
 SEAMLINE = Path(sys.executable).with_name("seamline")
 DATA = ROOT / "tests" / "data" / "webhooks"
 
 
-@dataclass
-class CountingStarter:
-    started: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def start(self, request: RunRequest) -> str:
-        with self.lock:
-            self.started += 1
-            return f"run-{self.started}"
-
-
-def _post(client: httpx.Client, url: str, body: bytes, secret: bytes, event: str) -> int:
+def _post(client: httpx.Client, url: str, body: bytes, secret: bytes) -> dict[str, object]:
     headers = {
         "Content-Type": "application/json",
-        "X-GitHub-Event": event,
+        "X-GitHub-Event": "push",
         "X-GitHub-Delivery": str(uuid.uuid4()),
         "X-Hub-Signature-256": sign(secret, body),
     }
-    return client.post(url, content=body, headers=headers).status_code
+    answer = client.post(url, content=body, headers=headers)
+    try:
+        found: dict[str, object] = answer.json()
+    except ValueError:
+        found = {}
+    return {**found, "code": answer.status_code}
 
 
 def receiver_throughput(total: int = 2000, forged: int = 500) -> tuple[float, int, int]:
-    """Signed deliveries per second, runs started by them, runs started by forged ones."""
+    """Signed deliveries per second, and the runs started by signed and by forged ones
+    (counted from the receiver's answers: "started" with a run id)."""
     with tempfile.TemporaryDirectory(prefix="seamline-bench-") as folder:
         secret = "bench-" + uuid.uuid4().hex
-        settings = Settings(state_dir=Path(folder), webhook_secret=secret)
-        starter = CountingStarter()
-        uvicorn_server = server(settings, starter, port=0)
-        uvicorn_server.config.log_level = "warning"
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(256)
-        thread = threading.Thread(
-            target=uvicorn_server.run, kwargs={"sockets": [sock]}, daemon=True
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        receiver = subprocess.Popen(
+            [sys.executable, str(ROOT / "bench" / "counting_receiver.py"), folder, str(port)],
+            env={**os.environ, "SEAMLINE_WEBHOOK_SECRET": secret},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
-        thread.start()
-        url = f"http://127.0.0.1:{sock.getsockname()[1]}/hooks"
+        url = f"http://127.0.0.1:{port}/hooks"
         body = (DATA / "github-push-main.json").read_bytes()
         try:
-            with httpx.Client(timeout=30) as client:
-                # warm up: the first requests build the app's state
-                _require(_post(client, url, body, secret.encode(), "push") == 200, "warm-up")
-            started_before = starter.started
+            _wait_until_up(f"http://127.0.0.1:{port}/healthz")
 
-            def worker(count: int) -> list[int]:
+            def signed_batch(count: int) -> list[dict[str, object]]:
                 with httpx.Client(timeout=30) as client:
-                    return [_post(client, url, body, secret.encode(), "push") for _ in range(count)]
+                    return [_post(client, url, body, secret.encode()) for _ in range(count)]
 
             began = time.perf_counter()
             with ThreadPoolExecutor(8) as pool:
-                statuses = [s for batch in pool.map(worker, [total // 8] * 8) for s in batch]
+                answers = [a for batch in pool.map(signed_batch, [total // 8] * 8) for a in batch]
             seconds = time.perf_counter() - began
-            _require(set(statuses) == {200}, f"signed deliveries answered {set(statuses)}")
-            signed_runs = starter.started - started_before
+            _require({a["code"] for a in answers} == {200}, "a signed delivery was refused")
+
+            def forged_batch(count: int) -> list[dict[str, object]]:
+                with httpx.Client(timeout=30) as client:
+                    return [_post(client, url, body, b"not-the-secret") for _ in range(count)]
+
             with ThreadPoolExecutor(8) as pool:
-                forged_statuses = [
-                    s
-                    for batch in pool.map(lambda n: _forged(url, body, n), [forged // 8] * 8)
-                    for s in batch
-                ]
-            _require(set(forged_statuses) == {401}, f"forged answered {set(forged_statuses)}")
-            forged_runs = starter.started - started_before - signed_runs
+                refused = [a for batch in pool.map(forged_batch, [forged // 8] * 8) for a in batch]
+            _require({a["code"] for a in refused} == {401}, "a forged delivery was not refused")
         finally:
-            uvicorn_server.should_exit = True
-            thread.join(timeout=10)
-            sock.close()
-    return len(statuses) / seconds, signed_runs, forged_runs
+            receiver.terminate()
+            receiver.wait(timeout=30)
+    return len(answers) / seconds, _started(answers), _started(refused)
+
+
+def _started(answers: list[dict[str, object]]) -> int:
+    return sum(1 for a in answers if a.get("status") == "started")
+
+
+def _wait_until_up(url: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit("the receiver did not start")
 
 
 def _require(condition: bool, what: str) -> None:
     if not condition:
         raise SystemExit(f"benchmark invalid: {what}")
-
-
-def _forged(url: str, body: bytes, count: int) -> list[int]:
-    with httpx.Client(timeout=30) as client:
-        return [_post(client, url, body, b"not-the-secret", "push") for _ in range(count)]
 
 
 def delivery_to_running(settings: Settings) -> float:
@@ -191,7 +190,9 @@ def main() -> None:
         signed.append(started)
         forged.append(fake)
         latency.append(delivery_to_running(settings))
+        time.sleep(SETTLE_S)
         whole.append(no_change_run())
+        time.sleep(SETTLE_S)
     med = statistics.median
     rows = [
         ("receiver: signed deliveries/s (8 clients, dedupe on)", f"{med(rates):.0f}", "≥ 200"),

@@ -13,7 +13,12 @@ from deployments.catalog import CI
 from seamline.config.settings import Settings
 from seamline.errors import SeamlineError, ServiceUnavailable
 from seamline.orchestration.api_access import api_client
-from seamline.orchestration.executors import VARIABLE_PREFIX, ExecutorIdentity, nudge
+from seamline.orchestration.executors import (
+    VARIABLE_PREFIX,
+    ExecutorIdentity,
+    code_fingerprint,
+    nudge,
+)
 from seamline.orchestration.rest import PrefectRest
 from seamline.output.human import configure
 from seamline.webhook.app import create_app
@@ -31,6 +36,7 @@ def server(settings: Settings, starter: RunStarter, *, port: int | None = None) 
         deliveries=DeliveryLog.under(settings.state_dir),
         rules=BranchRules.from_settings(settings),
         max_body=settings.webhook_max_body,
+        code=code_fingerprint(),
     )
     config = uvicorn.Config(
         app,
@@ -39,6 +45,7 @@ def server(settings: Settings, starter: RunStarter, *, port: int | None = None) 
         lifespan="off",
         proxy_headers=False,
         server_header=False,
+        access_log=False,  # the app logs every delivery's decision itself
         log_level="info",
     )
     return uvicorn.Server(config)

@@ -12,6 +12,7 @@ import httpx
 
 from seamline.config.settings import Settings
 from seamline.orchestration.api_access import prefect_environment
+from seamline.orchestration.executors import code_fingerprint
 from seamline.stack.daemon import Daemon, port_open
 from seamline.stack.model import ComponentStatus
 from seamline.webhook.post_receive import install_hook
@@ -35,12 +36,24 @@ class WebhookService:
             fix_port_hint=f"free port {port} or set SEAMLINE_WEBHOOK_PORT",
         )
 
-    def _healthy(self) -> bool:
+    def _health(self) -> dict[str, str] | None:
         url = f"http://{self._settings.webhook_host}:{self._settings.webhook_port}/healthz"
         try:
-            return httpx.get(url, timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
+            answer = httpx.get(url, timeout=2)
+            if answer.status_code != 200:
+                return None
+            found: dict[str, str] = answer.json()
+            return found
+        except (httpx.HTTPError, ValueError):
+            return None
+
+    def _healthy(self) -> bool:
+        return self._health() is not None
+
+    def _current(self) -> bool:
+        """Serving the code on disk (a receiver started before a change serves older code)."""
+        health = self._health()
+        return health is not None and health.get("code") == code_fingerprint()
 
     def status(self) -> ComponentStatus:
         if self._healthy():
@@ -57,6 +70,8 @@ class WebhookService:
         if remote.is_dir():
             install_hook(remote, self._settings, python=Path(sys.executable))
         self._daemon.env = {**os.environ, **prefect_environment(self._settings)}
+        if self._daemon.running() and not self._current():
+            self._daemon.stop()
         self._daemon.start()
 
     def down(self) -> None:

@@ -116,10 +116,6 @@ def _answer(code: int, **content: str) -> JSONResponse:
     return JSONResponse(content, status_code=code)
 
 
-async def _health(request: Request) -> JSONResponse:
-    return _answer(200, status="ok")
-
-
 def create_app(
     *,
     secret: SecretStr,
@@ -127,13 +123,20 @@ def create_app(
     deliveries: DeliveryLog,
     rules: BranchRules,
     max_body: int,
+    code: str = "",
 ) -> Starlette:
+    """The receiver's app; ``code`` (its code's fingerprint) is told on ``/healthz``, so the
+    stack can tell a receiver running older code."""
+
+    async def health(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok", "code": code})
+
     receiver = Receiver(
         secret=secret, starter=starter, deliveries=deliveries, rules=rules, max_body=max_body
     )
     return Starlette(
         routes=[
             Route(PATH, receiver.hooks, methods=["POST"]),
-            Route("/healthz", _health, methods=["GET"]),
+            Route("/healthz", health, methods=["GET"]),
         ]
     )

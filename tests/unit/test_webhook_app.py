@@ -244,4 +244,6 @@ def test_the_secret_and_signatures_stay_out_of_logs_and_answers(
 
 def test_health(receiver: Receiver) -> None:
     answer = receiver.client.get(receiver.url.replace("/hooks", "/healthz"))
-    assert answer.json() == {"status": "ok"}
+    from seamline.orchestration.executors import code_fingerprint
+
+    assert answer.json() == {"status": "ok", "code": code_fingerprint()}
