@@ -19,6 +19,7 @@ from seamline.orchestration.rest import PrefectRest
 
 CI = ("seamline-ci", "ci")
 RESCAN = ("seamline-rescan", "nightly")
+PROMOTE = ("seamline-promote", "promote")
 # Parameters a deployment run never takes from outside: the executor's settings apply.
 EXECUTOR_ONLY = ("settings",)
 
@@ -51,6 +52,12 @@ def _rescan() -> Any:
     return rescan
 
 
+def _promote() -> Any:
+    from flows.promote import promote
+
+    return promote
+
+
 def catalog(settings: Settings) -> list[DeploymentSpec]:
     return [
         DeploymentSpec(
@@ -77,6 +84,18 @@ def catalog(settings: Settings) -> list[DeploymentSpec]:
             cron=settings.rescan_cron,
             timezone=settings.rescan_timezone,
             tags=("seamline", "rescan"),
+        ),
+        DeploymentSpec(
+            flow_name=PROMOTE[0],
+            name=PROMOTE[1],
+            entrypoint="flows/promote.py:promote",
+            description=(
+                "Move the image digests one overlay pins into the next (dev -> staging -> "
+                "prod) by a Git commit, after verifying each digest's signature, SBOM and "
+                "provenance attestations and the target overlay's scan gate."
+            ),
+            load=_promote,
+            tags=("seamline", "promote"),
         ),
     ]
 

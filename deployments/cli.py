@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from deployments.flow_process import known_secrets
+from deployments.promote_command import add_parser as add_promote_parser
 from seamline.config.settings import Settings
 from seamline.errors import SeamlineError, UsageError
 from seamline.orchestration.api_access import prefect_environment
@@ -89,6 +90,7 @@ def _parser() -> argparse.ArgumentParser:
         help="append one JSON line per tool call (tool, task, service, seconds, ended) to "
         "FILE (runs in-process; every run keeps them in its evidence folder too)",
     )
+    add_promote_parser(sub)
     return parser
 
 
@@ -216,6 +218,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from deployments.run_command import run_ci
 
             return run_ci(settings, args, secrets)
+        if args.command == "promote":
+            from deployments.promote_command import run_promote
+
+            return run_promote(settings, args, secrets)
         return _cmd_smoke(settings, args.json)
     except SeamlineError as e:
         log.error("error: %s", e.diagnostics())

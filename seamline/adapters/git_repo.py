@@ -87,6 +87,10 @@ class GitClone:
     def path(self) -> Path:
         return Path(str(self._repo.working_dir))
 
+    @property
+    def head(self) -> str:
+        return str(self._repo.head.commit.hexsha)
+
     def commit_all(self, message: str) -> str | None:
         """Commit every change in the work tree; None when there is nothing to commit."""
         self._repo.git.add(A=True)

@@ -130,6 +130,11 @@ class GitOpsClone(Protocol):
     @property
     def path(self) -> Path: ...
 
+    @property
+    def head(self) -> str:
+        """The commit the clone's work tree is at."""
+        ...
+
     def commit_all(self, message: str) -> str | None:
         """Commit every change; the new commit id, None when nothing changed."""
         ...

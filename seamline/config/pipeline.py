@@ -14,6 +14,8 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from seamline.errors import SeamlineError, UsageError
+from seamline.policy.allowlist import AllowList
+from seamline.policy.gate import GatePolicy
 from seamline.validate.names import (
     check_image_name,
     check_name,
@@ -24,6 +26,8 @@ from seamline.validate.names import (
 from seamline.validate.repo_paths import existing_inside, inside
 
 CONFIG_NAME = "seamline.toml"
+# Where an overlay's images may be promoted to when seamline.toml names no promotions.
+DEFAULT_PROMOTIONS = {"dev": "staging", "staging": "prod"}
 
 
 def _valid(check: Callable[[str], str], value: str) -> str:
@@ -76,6 +80,9 @@ class PipelineSection(BaseModel):
     branch_overlays: dict[str, str] = Field(default_factory=dict)
     lint_config: str | None = None
     allowlist: str | None = None
+    # Which overlay's pinned digests may be promoted into which (source -> target).
+    # Empty: dev -> staging and staging -> prod.
+    promotions: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("registry")
     @classmethod
@@ -100,10 +107,40 @@ class PipelineSection(BaseModel):
             _valid(lambda v: check_name(v, what="overlay name"), overlay)
         return value
 
+    @field_validator("promotions")
+    @classmethod
+    def _valid_promotions(cls, value: dict[str, str]) -> dict[str, str]:
+        for source, target in value.items():
+            _valid(lambda v: check_name(v, what="overlay name"), source)
+            _valid(lambda v: check_name(v, what="overlay name"), target)
+            if source == target:
+                raise ValueError(f"{source} is promoted into itself")
+        return value
+
     def overlay_for_branch(self, branch: str | None) -> str | None:
         """The overlay a push to ``branch`` may bump, or None: build and scan only."""
         mapping = self.branch_overlays or {self.default_branch: self.default_overlay}
         return mapping.get(branch) if branch else None
+
+
+class OverlayPolicy(BaseModel):
+    """An ``[overlays.<name>]`` table: the scan gate a promotion into that overlay must pass
+    (stricter for prod, say). A key left out keeps the settings' value."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    gate_severities: list[str] | None = None
+    ignore_unfixed: bool | None = None
+
+    @field_validator("gate_severities")
+    @classmethod
+    def _valid_severities(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None:
+            try:
+                GatePolicy.from_strings(value)
+            except SeamlineError as e:
+                raise ValueError(f"{e.message} ({e.hint})") from None
+        return value
 
 
 class PipelineConfig(BaseModel):
@@ -112,6 +149,44 @@ class PipelineConfig(BaseModel):
     root: Path
     pipeline: PipelineSection
     services: list[ServiceSpec]
+    overlays: dict[str, OverlayPolicy] = Field(default_factory=dict)
+
+    @field_validator("overlays")
+    @classmethod
+    def _valid_overlay_names(cls, value: dict[str, OverlayPolicy]) -> dict[str, OverlayPolicy]:
+        for name in value:
+            _valid(lambda v: check_name(v, what="overlay name"), name)
+        return value
+
+    def promotions(self) -> dict[str, str]:
+        """Source overlay -> the overlay its digests may be promoted into."""
+        return dict(self.pipeline.promotions or DEFAULT_PROMOTIONS)
+
+    def check_promotion(self, source: str, target: str) -> None:
+        """Raise a usage error unless seamline.toml allows promoting ``source`` into
+        ``target``."""
+        allowed = self.promotions()
+        if allowed.get(source) != target:
+            pairs = ", ".join(f"{s} -> {t}" for s, t in sorted(allowed.items()))
+            raise UsageError(
+                f"promoting {source} -> {target} is not allowed (allowed: {pairs})",
+                hint="promote along the configured path, or change [pipeline] promotions "
+                f"in {CONFIG_NAME}",
+            )
+
+    def gate_for(
+        self, overlay: str, *, severities: str, ignore_unfixed: bool, allowlist: AllowList
+    ) -> GatePolicy:
+        """The scan gate for images entering ``overlay``: its ``[overlays.<name>]`` table,
+        falling back to the settings' gate (``severities``, ``ignore_unfixed``)."""
+        policy = self.overlays.get(overlay, OverlayPolicy())
+        return GatePolicy.from_strings(
+            policy.gate_severities if policy.gate_severities is not None else [severities],
+            ignore_unfixed=(
+                policy.ignore_unfixed if policy.ignore_unfixed is not None else ignore_unfixed
+            ),
+            allowlist=allowlist,
+        )
 
     def _inside(self, relative: str, what: str) -> Path:
         return inside(self.root, relative, what=what, source=CONFIG_NAME)

@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from seamline.adapters.roles import ImageScan, Sbom
 from seamline.adapters.syft import read_spdx
 from seamline.adapters.trivy import read_report
@@ -126,9 +128,80 @@ class RecordedEditor:
 
 
 @dataclass
+class KustomizationEditor(RecordedEditor):
+    """Writes the ``images:`` entries as ``kustomize edit set image name=new@digest``
+    does; renders a recorded ``kustomize build``."""
+
+    def set_images(self, overlay: Path, references: Mapping[str, str]) -> None:
+        super().set_images(overlay, references)
+        path = overlay / "kustomization.yaml"
+        data = yaml.safe_load(path.read_text())
+        entries = {entry["name"]: entry for entry in data.get("images", [])}
+        for name, reference in references.items():
+            new_name, _, digest = reference.partition("@")
+            entries[name] = {"name": name, "newName": new_name, "digest": digest}
+        data["images"] = list(entries.values())
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+@dataclass
+class WorkTreeClone:
+    """A clone that commits only when its tree differs, and whose push replaces the
+    remote's folder: what one run pushes, the next clone sees."""
+
+    path: Path
+    remote: WorkTreeRemote
+    head: str
+
+    def commit_all(self, message: str) -> str | None:
+        if _tree(self.path) == _tree(self.remote.source):
+            return None
+        self.remote.commits.append(message)
+        self.head = f"{len(self.remote.commits):040x}"
+        return self.head
+
+    def push(self) -> None:
+        if self.remote.rejections:
+            self.remote.rejections -= 1
+            raise PushRejected("the remote moved on")
+        shutil.rmtree(self.remote.source)
+        shutil.copytree(self.path, self.remote.source)
+        self.remote.pushed.append(self.remote.commits[-1])
+        self.remote.head = self.head
+
+    def last_diff(self) -> str:
+        return f"patch of commit {len(self.remote.commits)}"
+
+
+@dataclass
+class WorkTreeRemote:
+    """A GitOps remote kept as one folder (a copy the test owns)."""
+
+    source: Path
+    url: str = "file:///gitops.git"
+    branch: str = "main"
+    rejections: int = 0
+    head: str = "e" * 40
+    commits: list[str] = field(default_factory=list)
+    pushed: list[str] = field(default_factory=list)
+
+    def clone(self, dest: Path) -> WorkTreeClone:
+        shutil.copytree(self.source, dest)
+        return WorkTreeClone(dest, self, self.head)
+
+
+@dataclass
 class FolderClone:
     path: Path
     remote: FolderRemote
+
+    @property
+    def head(self) -> str:
+        return f"{len(self.remote.commits) + 1:040x}"
 
     def commit_all(self, message: str) -> str | None:
         self.remote.commits.append(message)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from deployments.catalog import CI, RESCAN, catalog, cron_schedule
+from deployments.catalog import CI, PROMOTE, RESCAN, catalog, cron_schedule
 from seamline.config.settings import Settings
 from seamline.errors import UsageError
 
@@ -16,8 +16,8 @@ def test_the_nightly_rescan_is_scheduled_as_configured(tmp_path: Path) -> None:
         state_dir=tmp_path, rescan_cron="30 3 * * 1-5", rescan_timezone="Europe/Berlin"
     )
     specs = {(s.flow_name, s.name): s for s in catalog(settings)}
-    assert set(specs) == {CI, RESCAN}
-    assert specs[CI].cron == ""
+    assert set(specs) == {CI, RESCAN, PROMOTE}
+    assert specs[CI].cron == "" and specs[PROMOTE].cron == ""
     assert (specs[RESCAN].cron, specs[RESCAN].timezone) == ("30 3 * * 1-5", "Europe/Berlin")
     assert specs[CI].entrypoint == "flows/ci.py:ci"
 
@@ -46,4 +46,15 @@ def test_the_ci_deployment_takes_what_seamline_run_sends_each_with_a_description
     assert set(properties) == set(sent)  # and never `settings`: the executor's apply
     assert schema["required"] == ["repo"]
     for name, field in properties.items():
+        assert field.get("description"), f"{name} has no description for the UI's form"
+
+
+def test_the_promote_deployment_takes_source_target_and_services_each_described() -> None:
+    from deployments.catalog import parameter_schema
+    from flows.promote import promote
+
+    schema = parameter_schema(promote)
+    assert set(schema["properties"]) == {"source", "target", "services"}
+    assert sorted(schema["required"]) == ["source", "target"]
+    for name, field in schema["properties"].items():
         assert field.get("description"), f"{name} has no description for the UI's form"

@@ -68,3 +68,19 @@ def test_invalid_setting_is_usage_error(
     monkeypatch.setenv("SEAMLINE_REGISTRY_PORT", "99999")
     assert main(["stack", "status"]) == 2
     assert "SEAMLINE_" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--from", "dev", "--to", "Staging!"],
+        ["--from", "dev/../x", "--to", "staging"],
+        ["--from", "dev", "--to", "staging", "--services", "orders,Bad Name"],
+    ],
+)
+def test_promote_with_a_bad_name_is_exit_2_before_anything_runs(
+    state: Path, capsys: pytest.CaptureFixture[str], args: list[str]
+) -> None:
+    assert main(["promote", *args, "--json"]) == 2
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["exit_code"] == 2 and "not a valid name" in payload["error"]

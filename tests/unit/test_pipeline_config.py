@@ -8,6 +8,7 @@ import pytest
 from seamline.config.pipeline import load_pipeline_config
 from seamline.config.settings import PROJECT_ROOT
 from seamline.errors import UsageError
+from seamline.policy.allowlist import AllowList
 
 BOOKSTORE = PROJECT_ROOT / "examples" / "bookstore"
 
@@ -163,3 +164,56 @@ def test_overlay_names_cannot_climb(repo: Path) -> None:
     config = load_pipeline_config(repo)
     with pytest.raises(UsageError, match="not a valid name"):
         config.overlay("../base")
+
+
+def test_promotions_default_to_dev_staging_prod_and_follow_seamline_toml(repo: Path) -> None:
+    _set(repo, 'promotions = { dev = "staging", staging = "prod" }\n', "")
+    config = load_pipeline_config(repo)
+    assert config.promotions() == {"dev": "staging", "staging": "prod"}
+    _set(
+        repo,
+        'lint_config = ".golangci.yml"',
+        'lint_config = ".golangci.yml"\npromotions = { dev = "prod" }',
+    )
+    config = load_pipeline_config(repo)
+    config.check_promotion("dev", "prod")
+    with pytest.raises(UsageError, match=r"dev -> staging is not allowed \(allowed: dev -> prod\)"):
+        config.check_promotion("dev", "staging")
+
+
+@pytest.mark.parametrize(
+    ("promotions", "error"),
+    [
+        ('{ dev = "Staging!" }', r"pipeline\.promotions: .*not a valid name"),
+        ('{ dev = "dev" }', "dev is promoted into itself"),
+    ],
+)
+def test_a_bad_promotion_is_a_usage_error(repo: Path, promotions: str, error: str) -> None:
+    _set(repo, '{ dev = "staging", staging = "prod" }', promotions)
+    with pytest.raises(UsageError, match=error):
+        load_pipeline_config(repo)
+
+
+def test_an_overlay_gate_overrides_the_settings_gate_key_by_key(repo: Path) -> None:
+    config = load_pipeline_config(repo)
+    prod = config.gate_for(
+        "prod", severities="CRITICAL", ignore_unfixed=True, allowlist=AllowList.empty()
+    )
+    assert prod.severities == {"MEDIUM", "HIGH", "CRITICAL"} and prod.ignore_unfixed is False
+    staging = config.gate_for(
+        "staging", severities="CRITICAL", ignore_unfixed=True, allowlist=AllowList.empty()
+    )
+    assert staging.severities == {"CRITICAL"} and staging.ignore_unfixed is True
+
+
+@pytest.mark.parametrize(
+    ("table", "error"),
+    [
+        ('gate_severities = ["SEVERE"]', r"overlays\.prod\.gate_severities: .*unknown severity"),
+        ("gate = true", r"overlays\.prod\.gate: Extra inputs"),
+    ],
+)
+def test_a_bad_overlay_table_is_a_usage_error(repo: Path, table: str, error: str) -> None:
+    _set(repo, 'gate_severities = ["MEDIUM", "HIGH", "CRITICAL"]', table)
+    with pytest.raises(UsageError, match=error):
+        load_pipeline_config(repo)

@@ -1,0 +1,109 @@
+"""`seamline promote`: move one overlay's pinned digests into the next, in this process,
+and report on stderr and (``--json``) stdout. Exit codes follow the error classes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from deployments.flow_process import enter_prefect_environment, prepare_flow_process
+from seamline.config.settings import Settings
+from seamline.errors import (
+    EnvironmentProblem,
+    GateFailure,
+    SeamlineError,
+    ServiceUnavailable,
+    ToolMissing,
+)
+from seamline.validate.names import check_name
+
+log = logging.getLogger("seamline.cli")
+# What a promotion uses: no builds, so neither Docker nor the base images.
+REQUIRED = ("toolchain", "registry", "prefect-server", "signing-key", "trivy-db", "gitops-remote")
+
+
+def add_parser(sub: Any) -> None:
+    """The `promote` subcommand's arguments."""
+    promote = sub.add_parser(
+        "promote", help="move one overlay's digests into the next, by a Git commit"
+    )
+    promote.add_argument("--from", dest="source", required=True, help="source overlay, e.g. dev")
+    promote.add_argument("--to", dest="target", required=True, help="target overlay, e.g. staging")
+    promote.add_argument(
+        "--services", default="", help="comma-separated services to promote (default: all)"
+    )
+    promote.add_argument("--json", action="store_true", help="one JSON object on stdout")
+
+
+def preflight(settings: Settings) -> None:
+    """Fail in seconds when a tool or service a promotion needs is missing."""
+    from seamline.stack.stack import Stack
+
+    statuses = {s.name: s for s in Stack(settings).status()}
+    bad = [statuses[name] for name in REQUIRED if not statuses[name].healthy]
+    if bad:
+        detail = "; ".join(f"{s.name}: {s.detail}" for s in bad)
+        error = ToolMissing if bad[0].name == "toolchain" else ServiceUnavailable
+        raise error(f"the local stack is not ready: {detail}", hint=bad[0].hint)
+
+
+def _error(e: SeamlineError) -> dict[str, Any]:
+    entry: dict[str, Any] = {"error": e.message, "hint": e.hint, "exit_code": e.exit_code}
+    if isinstance(e, GateFailure) and e.details:
+        entry["details"] = e.details
+    return entry
+
+
+def run_promote(settings: Settings, args: argparse.Namespace, secrets: Sequence[str]) -> int:
+    check_name(args.source, what="overlay")
+    check_name(args.target, what="overlay")
+    for service in (s.strip() for s in args.services.split(",")):
+        if service:
+            check_name(service, what="service name")
+    enter_prefect_environment(settings)
+    preflight(settings)
+    from flows.promote import promote
+    from tasks.promote import PromotionResult
+
+    prepare_flow_process(settings, secrets)
+    log.info("seamline: promote %s -> %s", args.source, args.target)
+    state = promote(args.source, args.target, args.services, settings=settings, return_state=True)
+    outcome = state.result(raise_on_failure=False)
+    payload: dict[str, Any] = {
+        "flow_run_id": str(state.state_details.flow_run_id),
+        "state": state.name,
+        "source": args.source,
+        "target": args.target,
+        "commit": None,
+        "images": [],
+        "errors": [],
+    }
+    if isinstance(outcome, PromotionResult):
+        code = 0
+        payload["commit"] = outcome.commit
+        payload["images"] = [
+            {
+                "name": i.image,
+                "reference": i.reference,
+                "digest": i.digest,
+                "checks": list(i.checks),
+            }
+            for i in outcome.images
+        ]
+        if outcome.commit:
+            log.info("committed %s: %s", outcome.commit, ", ".join(i.image for i in outcome.images))
+        else:
+            log.info("%s already pins these digests: no commit", args.target)
+    elif isinstance(outcome, SeamlineError):
+        code = outcome.exit_code
+        payload["errors"] = [_error(outcome)]
+        log.error("error: %s", outcome.diagnostics())
+    else:
+        raise EnvironmentProblem(f"the promotion ended without a result: {outcome!r}")
+    if args.json:
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+    return code

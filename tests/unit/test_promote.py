@@ -1,0 +1,260 @@
+"""Stage promote over fakes: the checks decide, the commit carries the source's exact
+``name@digest`` references, and a refusal commits nothing."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import logging
+import shutil
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from seamline.config.settings import PROJECT_ROOT
+from seamline.errors import GateFailure, ToolFailed, UsageError
+from seamline.overlay.files import PINS_FILE, current_images, read_pins, write_pins
+from seamline.policy.overlay_moves import Pin
+from seamline.policy.promotion import CHECKS
+from tasks import promote
+from tasks.attest_sbom import SBOM_TYPE
+from tasks.sign import PROVENANCE_TYPE
+from tests.unit.fakes import FakeSigner, KustomizationEditor, RecordedScanner, WorkTreeRemote
+
+BOOKSTORE = PROJECT_ROOT / "examples" / "bookstore"
+LOG = logging.getLogger("tests.promote")
+CATALOG = "127.0.0.1:5000/bookstore/catalog@sha256:" + "c" * 64
+ORDERS = "127.0.0.1:5000/bookstore/orders@sha256:" + "a" * 64
+BUILT_FROM = "b" * 40
+RENDERED = "dev-catalog-orders-set.yaml"  # a recorded render holding both references
+
+
+@pytest.fixture
+def remote(tmp_path: Path) -> WorkTreeRemote:
+    """The Bookstore GitOps tree after a CI run released catalog and orders into dev."""
+    folder = tmp_path / "gitops"
+    shutil.copytree(BOOKSTORE, folder)
+    dev = folder / "kustomize" / "overlays" / "dev"
+    KustomizationEditor(RENDERED).set_images(
+        dev, {"bookstore/catalog": CATALOG, "bookstore/orders": ORDERS}
+    )
+    write_pins(
+        dev,
+        {
+            image: Pin(reference=ref, source_commit=BUILT_FROM, source_repo="src", flow_run="ci")
+            for image, ref in (("bookstore/catalog", CATALOG), ("bookstore/orders", ORDERS))
+        },
+    )
+    return WorkTreeRemote(folder)
+
+
+def _signer(*, unsigned: Sequence[str] = (), missing: Sequence[tuple[str, str]] = ()) -> FakeSigner:
+    """A signer holding a signature and both attestations of each image, less some."""
+    signer = FakeSigner(signed={CATALOG, ORDERS} - set(unsigned))
+    signer.attested = [
+        (ref, kind)
+        for ref in (CATALOG, ORDERS)
+        for kind in (SBOM_TYPE, PROVENANCE_TYPE)
+        if (ref, kind) not in missing
+    ]
+    return signer
+
+
+@contextlib.contextmanager
+def _lock(name: str) -> Iterator[None]:
+    assert name.startswith("seamline-bump-")  # the bumps' lock: one writer per overlay
+    yield
+
+
+@dataclass
+class Run:
+    remote: WorkTreeRemote
+    tmp: Path
+    signer: FakeSigner
+    scanner: RecordedScanner
+    severities: str = "HIGH,CRITICAL"
+
+    def __call__(
+        self, source: str = "dev", target: str = "staging", services: Sequence[str] = ()
+    ) -> promote.PromotionResult:
+        """What the flow does: plan, check each digest, commit."""
+        work = self.tmp / f"look-{len(list(self.tmp.glob('look-*')))}"
+        plan = promote.plan_promotion(
+            self.remote,
+            work,
+            source=source,
+            target=target,
+            services=services,
+            severities=self.severities,
+            ignore_unfixed=False,
+            log=LOG,
+        )
+        checked = [
+            promote.check_digest(
+                image,
+                ref,
+                signer=self.signer,
+                scanner=self.scanner,
+                gate=plan.gate,
+                today=dt.date(2026, 3, 1),
+            )
+            for image, ref in plan.images.items()
+        ]
+        seams = promote.Seams(self.remote, KustomizationEditor(RENDERED), LOG, _lock)
+        return promote.commit_promotion(
+            plan, checked, seams, run_id="run-7", run_url="http://prefect/runs/flow-run/run-7"
+        )
+
+
+def _run(remote: WorkTreeRemote, tmp_path: Path, **changes: object) -> Run:
+    defaults: dict[str, object] = {"signer": _signer(), "scanner": RecordedScanner("clean.json")}
+    return Run(remote, tmp_path, **{**defaults, **changes})  # type: ignore[arg-type]
+
+
+def _overlay(remote: WorkTreeRemote, name: str) -> Path:
+    return remote.source / "kustomize" / "overlays" / name
+
+
+def test_all_checks_pass_commits_the_same_references_and_their_build_record(
+    remote: WorkTreeRemote, tmp_path: Path
+) -> None:
+    result = _run(remote, tmp_path)()
+    assert result.commit is not None and remote.pushed == [remote.commits[0]]
+    staging, dev = (
+        current_images(_overlay(remote, "staging")),
+        current_images(_overlay(remote, "dev")),
+    )
+    assert staging["bookstore/catalog"] == dev["bookstore/catalog"] == CATALOG
+    assert staging["bookstore/orders"] == dev["bookstore/orders"] == ORDERS
+    assert staging["bookstore/storefront"].endswith(":0.0.0")  # pinned by tag in dev: skipped
+    pins, notes = read_pins(_overlay(remote, "staging"))
+    assert notes == [] and {p.source_commit for p in pins.values()} == {BUILT_FROM}
+    assert {i.reference: i.checks for i in result.images} == {CATALOG: CHECKS, ORDERS: CHECKS}
+    message = remote.commits[0]
+    assert f"bookstore/catalog: {CATALOG}" in message and f"bookstore/orders: {ORDERS}" in message
+    assert f"checks: {', '.join(CHECKS)}" in message
+    assert f"Source: overlay dev @ {'e' * 40}" in message and result.gitops_commit == "e" * 40
+    assert message.rstrip().endswith("Seamline-Bump: run-7")
+
+
+@pytest.mark.parametrize(
+    ("signer", "scan", "check"),
+    [
+        (_signer(unsigned=[CATALOG]), "clean.json", "signature"),
+        (_signer(missing=[(CATALOG, SBOM_TYPE)]), "clean.json", "sbom-attestation"),
+        (_signer(missing=[(CATALOG, PROVENANCE_TYPE)]), "clean.json", "provenance-attestation"),
+        (_signer(), "vulnerable-x-text.json", "scan-gate"),
+    ],
+)
+def test_a_failing_check_commits_nothing_and_names_the_digest_and_check(
+    remote: WorkTreeRemote, tmp_path: Path, signer: FakeSigner, scan: str, check: str
+) -> None:
+    before = (_overlay(remote, "staging") / "kustomization.yaml").read_bytes()
+    run = _run(remote, tmp_path, signer=signer, scanner=RecordedScanner(scan))
+    with pytest.raises(GateFailure) as raised:
+        run()
+    assert raised.value.exit_code == 1
+    assert f"{CATALOG}: {check} failed" in raised.value.message
+    failures = raised.value.details["failures"]
+    assert isinstance(failures, list)
+    assert {"reference": CATALOG, "check": check} in [
+        {"reference": f["reference"], "check": f["check"]} for f in failures
+    ]
+    assert remote.commits == [] and remote.pushed == []
+    assert (_overlay(remote, "staging") / "kustomization.yaml").read_bytes() == before
+    assert not (_overlay(remote, "staging") / PINS_FILE).exists()
+
+
+def test_a_signature_of_another_digest_does_not_count(
+    remote: WorkTreeRemote, tmp_path: Path
+) -> None:
+    class OtherDigest(FakeSigner):
+        def verify(self, reference: str) -> tuple[str, ...]:
+            return ("sha256:" + "9" * 64,)
+
+    signer = OtherDigest(signed=set(), attested=_signer().attested)
+    with pytest.raises(GateFailure, match=f"{CATALOG}: signature failed: no signature"):
+        _run(remote, tmp_path, signer=signer)()
+    assert remote.commits == []
+
+
+def test_a_tool_saying_no_fails_the_check_and_a_network_fault_is_retried(
+    remote: WorkTreeRemote, tmp_path: Path
+) -> None:
+    class Refusing(FakeSigner):
+        transient = False
+
+        def verify_attestation(self, reference: str, *, predicate_type: str) -> int:
+            raise ToolFailed("no matching attestations", transient=self.transient)
+
+    signer = Refusing(signed={CATALOG, ORDERS})
+    with pytest.raises(GateFailure, match="sbom-attestation failed: no matching attestations"):
+        _run(remote, tmp_path, signer=signer)()
+    signer.transient = True
+    with pytest.raises(ToolFailed) as raised:
+        _run(remote, tmp_path, signer=signer)()
+    assert raised.value.transient and remote.commits == []
+
+
+@pytest.mark.parametrize(("source", "target"), [("staging", "dev"), ("dev", "prod")])
+def test_a_promotion_seamline_toml_does_not_allow_is_a_usage_error(
+    remote: WorkTreeRemote, tmp_path: Path, source: str, target: str
+) -> None:
+    with pytest.raises(UsageError, match=f"promoting {source} -> {target} is not allowed") as e:
+        _run(remote, tmp_path)(source, target)
+    assert e.value.exit_code == 2 and remote.commits == []
+
+
+def test_promoting_what_is_already_there_commits_nothing(
+    remote: WorkTreeRemote, tmp_path: Path
+) -> None:
+    run = _run(remote, tmp_path)
+    assert run().commit is not None
+    scanned = len(run.scanner.scanned)
+    again = run()
+    assert again.commit is None and again.images == ()
+    assert len(remote.commits) == 1 and len(run.scanner.scanned) == scanned  # nothing re-checked
+
+
+def test_services_limit_what_moves(remote: WorkTreeRemote, tmp_path: Path) -> None:
+    run = _run(remote, tmp_path)
+    result = run(services=["orders"])
+    assert [i.reference for i in result.images] == [ORDERS]
+    staging = current_images(_overlay(remote, "staging"))
+    assert staging["bookstore/orders"] == ORDERS
+    assert staging["bookstore/catalog"].endswith(":0.0.0")
+    assert [ref for ref, _ in run.scanner.scanned] == [ORDERS]
+    with pytest.raises(UsageError, match="unknown service"):
+        run(services=["billing"])
+    with pytest.raises(UsageError, match="does not pin bookstore/storefront by digest"):
+        run(services=["storefront"])
+
+
+def test_the_target_overlay_gate_applies_stricter_for_prod(
+    remote: WorkTreeRemote, tmp_path: Path
+) -> None:
+    # HIGH findings: the settings' gate (CRITICAL only) lets them into staging; prod's
+    # [overlays.prod] gate in seamline.toml (MEDIUM, HIGH, CRITICAL) keeps them out.
+    run = _run(remote, tmp_path, scanner=RecordedScanner("vulnerable-x-text.json"))
+    run.severities = "CRITICAL"
+    assert run("dev", "staging").commit is not None
+    with pytest.raises(GateFailure, match=f"{CATALOG}: scan-gate failed") as raised:
+        run("staging", "prod")
+    assert "CVE-2022-32149" in raised.value.message
+    assert len(remote.commits) == 1
+    assert current_images(_overlay(remote, "prod"))["bookstore/catalog"].endswith(":0.0.0")
+
+
+def test_a_push_race_is_redone_on_a_fresh_clone(remote: WorkTreeRemote, tmp_path: Path) -> None:
+    remote.rejections = 1
+    result = _run(remote, tmp_path)()
+    assert result.commit is not None and len(remote.commits) == 2 and len(remote.pushed) == 1
+    assert json.loads((_overlay(remote, "staging") / PINS_FILE).read_text())["images"]
+
+
+def test_services_text_is_a_comma_list() -> None:
+    assert promote.parse_services(" orders, catalog,,orders ") == ("orders", "catalog")
+    assert promote.parse_services("") == ()
