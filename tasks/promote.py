@@ -326,7 +326,13 @@ def commit_promotion(
     raise PushRejected(f"{remote.branch} kept moving: gave up after {PUSH_ATTEMPTS} attempts")
 
 
-@task(name="promotion-plan", retries=2, retry_delay_seconds=3, retry_condition_fn=transient_only)
+@task(
+    name="promotion-plan",
+    task_run_name="promotion-plan",
+    retries=2,
+    retry_delay_seconds=3,
+    retry_condition_fn=transient_only,
+)
 def read_promotion(settings: Settings, source: str, target: str, services: str) -> PromotionPlan:
     with tempfile.TemporaryDirectory(prefix="seamline-promote-") as folder:
         return plan_promotion(
@@ -343,7 +349,7 @@ def read_promotion(settings: Settings, source: str, target: str, services: str) 
 
 @task(
     name="promotion-checks",
-    task_run_name="promotion-checks[{reference}]",
+    task_run_name="promotion-checks[{image}]",
     retries=2,
     retry_delay_seconds=5,
     retry_condition_fn=transient_only,
@@ -367,7 +373,13 @@ def check_promotion(
     return checked
 
 
-@task(name="promote", retries=3, retry_delay_seconds=[1, 3, 5], retry_condition_fn=transient_only)
+@task(
+    name="promote",
+    task_run_name="promote",
+    retries=3,
+    retry_delay_seconds=[1, 3, 5],
+    retry_condition_fn=transient_only,
+)
 def promote_overlay(
     settings: Settings, plan: PromotionPlan, checked: list[DigestChecks], run_id: str
 ) -> PromotionResult:

@@ -38,7 +38,13 @@ class RescanVerdict:
     counts: dict[str, int]
 
 
-@task(name="pinned-digests", retries=2, retry_delay_seconds=3, retry_condition_fn=transient_only)
+@task(
+    name="pinned-digests",
+    task_run_name="pinned-digests",
+    retries=2,
+    retry_delay_seconds=3,
+    retry_condition_fn=transient_only,
+)
 def pinned_digests(settings: Settings) -> list[PinnedImage]:
     """Every ``name@sha256:`` reference in every overlay of the GitOps repository."""
     with tempfile.TemporaryDirectory(prefix="seamline-rescan-") as folder:
@@ -58,7 +64,13 @@ def pinned_digests(settings: Settings) -> list[PinnedImage]:
     return pins
 
 
-@task(name="trivy-db", retries=2, retry_delay_seconds=3, retry_condition_fn=transient_only)
+@task(
+    name="trivy-db",
+    task_run_name="trivy-db",
+    retries=2,
+    retry_delay_seconds=3,
+    retry_condition_fn=transient_only,
+)
 def trivy_db(settings: Settings) -> str:
     """Today's DB: its digest in the mirror, resolved once for every scan of the run."""
     registry = Toolbox(settings).registry()
