@@ -228,6 +228,11 @@ def _child(executor: Executor, run: FlowRunView, flow: Any) -> None:
 
         flow_run = load_flow_run(UUID(run.id))
         run_flow(flow, flow_run=flow_run, return_type="state")
+        # The run's last records now, not at the next batch: `seamline run` is waiting for
+        # the flow's closing record before it prints the outcome.
+        from prefect.logging.handlers import APILogWorker
+
+        APILogWorker.drain_all(timeout=5)
     except BaseException:
         traceback.print_exc()
         code = 1
