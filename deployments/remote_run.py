@@ -37,9 +37,12 @@ log = logging.getLogger("seamline.cli")
 CLAIM_TIMEOUT_S = 10.0
 POLL_S = 0.1
 # After the run ends, its last log records are still on their way from the executor's
-# child; the engine's own closing record ("Finished in state ...") comes last.
-LOG_PATIENCE_S = 3.0
+# child; the engine's own closing record ("Finished in state ...") comes last. They are
+# waited for this long at most: a server busy recording the run's task runs can hold them
+# for a second, and the outcome printed next says what they would (the UI keeps them all).
+LOG_TAIL_S = 0.5
 CLOSING_RECORD = "Finished in state"
+OUTCOME_PATIENCE_S = 3.0
 
 
 def serving_executors(rest: PrefectRest, settings: Settings) -> list[ExecutorIdentity]:
@@ -153,7 +156,7 @@ def _follow(rest: PrefectRest, run_id: str, printer: LogPrinter) -> FlowRunView:
         if run is not None and run.ended:
             break
         time.sleep(POLL_S)
-    deadline = time.monotonic() + LOG_PATIENCE_S
+    deadline = time.monotonic() + LOG_TAIL_S
     while not printer.closed and time.monotonic() < deadline:
         time.sleep(POLL_S)
         printer.drain(rest, run_id)
@@ -162,7 +165,7 @@ def _follow(rest: PrefectRest, run_id: str, printer: LogPrinter) -> FlowRunView:
 
 def _finish(rest: PrefectRest, run: FlowRunView, args: argparse.Namespace) -> int:
     outcome = None
-    deadline = time.monotonic() + LOG_PATIENCE_S
+    deadline = time.monotonic() + OUTCOME_PATIENCE_S
     while outcome is None and time.monotonic() < deadline:
         artifact = rest.artifact(run.id, OUTCOME_KEY)
         outcome = RunOutcome.from_artifact(artifact) if artifact else None
