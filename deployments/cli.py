@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from deployments.flow_process import known_secrets
 from deployments.promote_command import add_parser as add_promote_parser
+from deployments.rescan_command import add_parser as add_rescan_parser
 from seamline.config.settings import Settings
 from seamline.errors import SeamlineError, UsageError
 from seamline.orchestration.api_access import prefect_environment
@@ -91,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
         "FILE (runs in-process; every run keeps them in its evidence folder too)",
     )
     add_promote_parser(sub)
+    add_rescan_parser(sub)
     return parser
 
 
@@ -222,6 +224,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from deployments.promote_command import run_promote
 
             return run_promote(settings, args, secrets)
+        if args.command == "rescan":
+            from deployments.rescan_command import run_rescan
+
+            return run_rescan(settings, args, secrets)
         return _cmd_smoke(settings, args.json)
     except SeamlineError as e:
         log.error("error: %s", e.diagnostics())

@@ -39,12 +39,12 @@ def add_parser(sub: Any) -> None:
     promote.add_argument("--json", action="store_true", help="one JSON object on stdout")
 
 
-def preflight(settings: Settings) -> None:
-    """Fail in seconds when a tool or service a promotion needs is missing."""
+def preflight(settings: Settings, required: Sequence[str] = REQUIRED) -> None:
+    """Fail in seconds when a tool or service a promotion (or ``required``) needs is missing."""
     from seamline.stack.stack import Stack
 
     statuses = {s.name: s for s in Stack(settings).status()}
-    bad = [statuses[name] for name in REQUIRED if not statuses[name].healthy]
+    bad = [statuses[name] for name in required if not statuses[name].healthy]
     if bad:
         detail = "; ".join(f"{s.name}: {s.detail}" for s in bad)
         error = ToolMissing if bad[0].name == "toolchain" else ServiceUnavailable

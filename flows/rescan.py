@@ -1,5 +1,7 @@
-"""The nightly re-scan: every digest the overlays pin, scanned with today's DB; the run
-fails when one no longer passes the gate. Wiring only; the stages live in ``tasks.rescan``."""
+"""The nightly re-scan: every digest the overlays pin, scanned with today's DB and compared
+with its last re-scan; a digest that no longer passes the gate is blocked (promotion
+refuses it) and fails the run, a clean one lifts its block. Wiring only; the stages live
+in ``tasks.rescan``."""
 
 from __future__ import annotations
 
@@ -8,12 +10,20 @@ from prefect.artifacts import create_table_artifact
 
 from seamline.config.settings import Settings
 from seamline.errors import GateFailure
-from seamline.validate.image_ref import ImageRef
-from tasks.rescan import pinned_digests, rescan_digest, trivy_db
+from tasks.rescan import (
+    RescanResult,
+    artifact_key,
+    overlay_tables,
+    pinned_digests,
+    record_blocks,
+    rescan_digest,
+    rescan_report,
+    trivy_db,
+)
 
 
 @flow(name="seamline-rescan", flow_run_name="rescan-{reason}")
-def rescan(reason: str = "schedule", settings: Settings | None = None) -> int:
+def rescan(reason: str = "schedule", settings: Settings | None = None) -> RescanResult:
     """Scan what the GitOps repository deploys, again.
 
     Args:
@@ -24,26 +34,20 @@ def rescan(reason: str = "schedule", settings: Settings | None = None) -> int:
     pins = pinned_digests(settings)
     db = trivy_db(settings)
     distinct = sorted({p.reference for p in pins})
-    scans = rescan_digest.map(unmapped(settings), distinct, unmapped(db))
-    verdicts = {v.reference: v for v in scans.result()}
-    create_table_artifact(
-        key="rescan",
-        table=[
-            {
-                "overlay": p.overlay,
-                "image": p.image,
-                "digest": ImageRef.parse(p.reference).digest,
-                "gate": "passed" if verdicts[p.reference].passed else "FAILED",
-                "findings": verdicts[p.reference].summary,
-            }
-            for p in pins
-        ],
-        description="Pinned digests, scanned again with today's vulnerability DB",
-    )
-    failing = [v.reference for v in verdicts.values() if not v.passed]
-    if failing:
-        raise GateFailure(
-            f"{len(failing)} pinned digest(s) no longer pass the gate: {', '.join(failing)}",
-            hint="rebuild the services with fixed packages and let CI bump the overlays",
+    verdicts = rescan_digest.map(unmapped(settings), distinct, unmapped(db)).result()
+    update = record_blocks(settings, verdicts)
+    for overlay, rows in overlay_tables(pins, verdicts).items():
+        create_table_artifact(
+            key=artifact_key(overlay),
+            table=rows,
+            description=f"Digests overlay {overlay} pins, scanned again with today's DB",
         )
-    return len(distinct)
+    result = rescan_report(pins, verdicts, update.blocks)
+    if result.blocked:
+        raise GateFailure(
+            f"{len(result.blocked)} pinned digest(s) no longer pass the gate and are blocked: "
+            + ", ".join(d.reference for d in result.blocked),
+            hint="rebuild the services with fixed packages and let CI bump the overlays",
+            details={"digests": [d.as_dict() for d in result.digests]},
+        )
+    return result

@@ -2,8 +2,9 @@
 next overlay by one Git commit. Nothing is rebuilt or pushed to a registry.
 
 Before anything moves, each digest must carry a signature by the configured signer, a
-verified SPDX SBOM attestation and SLSA provenance attestation, and pass the *target*
-overlay's scan gate with today's vulnerability DB (``seamline.policy.promotion``). The
+verified SPDX SBOM attestation and SLSA provenance attestation, pass the *target*
+overlay's scan gate with today's vulnerability DB, and have no open block from the nightly
+re-scan (``seamline.policy.promotion``). The
 commit is serialized with the bumps of the target overlay (the same Prefect global
 concurrency limit as ``tasks.bump``) and records, in ``seamline-pins.json``, the source
 commit each image was built from.
@@ -33,6 +34,7 @@ from seamline.policy.gate import GatePolicy, evaluate_gate
 from seamline.policy.overlay_moves import Pin
 from seamline.policy.promotion import (
     PROVENANCE_ATTESTATION,
+    RESCAN_BLOCK,
     SBOM_ATTESTATION,
     SCAN_GATE,
     SIGNATURE,
@@ -41,6 +43,8 @@ from seamline.policy.promotion import (
     decide_promotion,
     pending_moves,
 )
+from seamline.policy.rescan import RescanBlock
+from seamline.run.rescan_state import RescanState
 from seamline.run.results import SEVERITIES
 from seamline.validate.image_ref import ImageRef
 from seamline.validate.names import check_name
@@ -177,8 +181,10 @@ def check_digest(
     scanner: Scanner,
     gate: GatePolicy,
     today: dt.date,
+    blocks: Callable[[str], RescanBlock | None],
 ) -> DigestChecks:
-    """Run every promotion check on ``reference`` (all of them, so each failure is named)."""
+    """Run every promotion check on ``reference`` (all of them, so each failure is named).
+    ``blocks`` answers the open re-scan block of a reference, if any."""
     digest = reference.partition("@")[2]
 
     def signature() -> CheckOutcome:
@@ -211,6 +217,15 @@ def check_digest(
             detail += ": " + ", ".join(sorted({f.id for f in decision.blocking}))
         return CheckOutcome(check=SCAN_GATE, passed=decision.passed, detail=detail)
 
+    def rescan_block() -> CheckOutcome:
+        block = blocks(reference)
+        if block is None:
+            return CheckOutcome(check=RESCAN_BLOCK, passed=True, detail="no open re-scan block")
+        detail = block.describe()
+        if block.findings:
+            detail += ": " + ", ".join(block.findings)
+        return CheckOutcome(check=RESCAN_BLOCK, passed=False, detail=detail)
+
     return DigestChecks(
         image=image,
         reference=reference,
@@ -219,6 +234,7 @@ def check_digest(
             _outcome(SBOM_ATTESTATION, attestation(SBOM_ATTESTATION, SBOM_TYPE)),
             _outcome(PROVENANCE_ATTESTATION, attestation(PROVENANCE_ATTESTATION, PROVENANCE_TYPE)),
             _outcome(SCAN_GATE, scan),
+            _outcome(RESCAN_BLOCK, rescan_block),
         ),
     )
 
@@ -365,6 +381,7 @@ def check_promotion(
         scanner=tools.scanner(trivy_db),
         gate=gate,
         today=dt.date.today(),
+        blocks=RescanState.under(settings.state_dir).block_for,
     )
     log = get_run_logger()
     for outcome in checked.outcomes:

@@ -1,22 +1,41 @@
 """Stage re-scan: the image digests the GitOps repository's overlays pin, scanned again with
-today's vulnerability DB and judged by the same gate as a CI run."""
+today's vulnerability DB and judged by the same gate as a CI run.
+
+Each digest's findings are compared with its last re-scan (kept in the state folder), and
+a digest that fails the gate is blocked until a later re-scan passes; promotion refuses a
+blocked digest (``seamline.policy.rescan``, ``seamline.run.rescan_state``)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import tempfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from prefect import task
 from prefect.logging import get_run_logger
 
+from seamline.adapters.roles import Scanner
 from seamline.adapters.toolbox import Toolbox
 from seamline.config.pipeline import load_pipeline_config
 from seamline.config.settings import Settings
+from seamline.errors import UsageError
 from seamline.overlay.files import current_images
 from seamline.policy.allowlist import AllowList
 from seamline.policy.gate import GatePolicy, evaluate_gate
+from seamline.policy.rescan import (
+    BlockUpdate,
+    FindingChanges,
+    RescanBlock,
+    RescanOutcome,
+    compare_findings,
+    finding_ids,
+    finding_keys,
+    update_blocks,
+)
+from seamline.run.rescan_state import RescanState, ScanRecord
 from seamline.run.results import SEVERITIES
 from seamline.validate.image_ref import ImageRef
 from tasks.preflight import mirrored_digest
@@ -32,10 +51,109 @@ class PinnedImage:
 
 @dataclass(frozen=True)
 class RescanVerdict:
+    """One digest's re-scan: the gate's verdict and what changed since the last one."""
+
     reference: str
+    digest: str
     passed: bool
     summary: str
     counts: dict[str, int]
+    blocking: tuple[str, ...]  # finding keys the gate blocks on
+    changes: FindingChanges
+
+    def outcome(self) -> RescanOutcome:
+        reason = self.summary.splitlines()[0]
+        return RescanOutcome(
+            digest=self.digest,
+            reference=self.reference,
+            passed=self.passed,
+            reason=reason,
+            blocking=self.blocking,
+        )
+
+
+@dataclass(frozen=True)
+class DigestRescan:
+    """What a re-scan run reports about one distinct digest."""
+
+    reference: str
+    overlays: tuple[str, ...]
+    passed: bool
+    new: tuple[str, ...]
+    fixed: tuple[str, ...]
+    unchanged: tuple[str, ...]
+    blocked: bool
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "reference": self.reference,
+            "overlays": list(self.overlays),
+            "gate": "passed" if self.passed else "failed",
+            "new": list(self.new),
+            "fixed": list(self.fixed),
+            "unchanged": list(self.unchanged),
+            "blocked": self.blocked,
+        }
+
+
+@dataclass(frozen=True)
+class RescanResult:
+    digests: tuple[DigestRescan, ...]
+
+    @property
+    def blocked(self) -> tuple[DigestRescan, ...]:
+        return tuple(d for d in self.digests if d.blocked)
+
+
+def rescan_report(
+    pins: Sequence[PinnedImage],
+    verdicts: Sequence[RescanVerdict],
+    blocks: Mapping[str, RescanBlock],
+) -> RescanResult:
+    """One entry per scanned digest, naming the overlays that pin it and its open block."""
+    overlays: dict[str, list[str]] = {}
+    for pin in pins:
+        overlays.setdefault(pin.reference, []).append(pin.overlay)
+    return RescanResult(
+        tuple(
+            DigestRescan(
+                reference=v.reference,
+                overlays=tuple(sorted(set(overlays.get(v.reference, ())))),
+                passed=v.passed,
+                new=v.changes.new,
+                fixed=v.changes.fixed,
+                unchanged=v.changes.unchanged,
+                blocked=v.digest in blocks,
+            )
+            for v in sorted(verdicts, key=lambda v: v.reference)
+        )
+    )
+
+
+def artifact_key(overlay: str) -> str:
+    """``rescan-<overlay>`` in the lowercase-dash form Prefect artifact keys take."""
+    return "rescan-" + re.sub(r"[^a-z0-9-]+", "-", overlay.lower())
+
+
+def overlay_tables(
+    pins: Sequence[PinnedImage], verdicts: Sequence[RescanVerdict]
+) -> dict[str, list[dict[str, str]]]:
+    """The rows of each overlay's ``rescan-<overlay>`` table artifact."""
+    by_reference = {v.reference: v for v in verdicts}
+    tables: dict[str, list[dict[str, str]]] = {}
+    for pin in pins:
+        verdict = by_reference[pin.reference]
+        tables.setdefault(pin.overlay, []).append(
+            {
+                "image": pin.image,
+                "digest": verdict.digest,
+                "gate": "passed" if verdict.passed else "FAILED",
+                "new": ", ".join(verdict.changes.new) or "-",
+                "fixed": ", ".join(verdict.changes.fixed) or "-",
+                "unchanged": ", ".join(verdict.changes.unchanged) or "-",
+            }
+        )
+    return tables
 
 
 @task(
@@ -80,6 +198,55 @@ def trivy_db(settings: Settings) -> str:
         registry.close()
 
 
+def rescan_one(
+    reference: str,
+    *,
+    scanner: Scanner,
+    policy: GatePolicy,
+    state: RescanState,
+    trivy_db: str,
+    now: dt.datetime,
+) -> RescanVerdict:
+    """Scan ``reference``, judge it, compare it with its last re-scan, and keep this one as
+    the next run's baseline."""
+    digest = ImageRef.parse(reference).digest
+    if not digest:
+        raise UsageError(f"a re-scan takes a pinned digest, not {reference}")
+    report = scanner.scan_image(reference, severities=SEVERITIES).report
+    decision = evaluate_gate(report, policy, today=now.date())
+    current = finding_ids(report)
+    previous = state.last_scan(digest)
+    changes = compare_findings(previous.findings if previous else None, current)
+    state.save_scan(
+        ScanRecord(
+            digest=digest,
+            reference=reference,
+            scanned_at=now,
+            trivy_db=trivy_db,
+            findings=current,
+        )
+    )
+    return RescanVerdict(
+        reference=reference,
+        digest=digest,
+        passed=decision.passed,
+        summary=decision.summary(),
+        counts=dict(decision.counts),
+        blocking=finding_keys(decision.blocking),
+        changes=changes,
+    )
+
+
+def apply_blocks(
+    state: RescanState, verdicts: Sequence[RescanVerdict], *, now: dt.datetime
+) -> BlockUpdate:
+    """Block each digest that failed, lift the block of each that passed, and write the
+    blocks file."""
+    update = update_blocks(state.blocks(), [v.outcome() for v in verdicts], now=now)
+    state.save_blocks(update.blocks)
+    return update
+
+
 @task(
     name="rescan",
     task_run_name="rescan[{reference}]",
@@ -93,8 +260,27 @@ def rescan_digest(settings: Settings, reference: str, trivy_db: str) -> RescanVe
         ignore_unfixed=settings.ignore_unfixed,
         allowlist=AllowList.empty(),
     )
-    scan = Toolbox(settings).scanner(trivy_db).scan_image(reference, severities=SEVERITIES)
-    decision = evaluate_gate(scan.report, policy, today=dt.date.today())
-    summary = decision.summary()
-    get_run_logger().info("%s: %s", reference, summary)
-    return RescanVerdict(reference, decision.passed, summary, dict(decision.counts))
+    verdict = rescan_one(
+        reference,
+        scanner=Toolbox(settings).scanner(trivy_db),
+        policy=policy,
+        state=RescanState.under(settings.state_dir),
+        trivy_db=trivy_db,
+        now=dt.datetime.now(dt.UTC),
+    )
+    get_run_logger().info("%s: %s; %s", reference, verdict.summary, verdict.changes.summary())
+    return verdict
+
+
+@task(name="rescan-blocks", task_run_name="rescan-blocks")
+def record_blocks(settings: Settings, verdicts: list[RescanVerdict]) -> BlockUpdate:
+    """Write the blocks this run sets and lifts into the state folder."""
+    update = apply_blocks(
+        RescanState.under(settings.state_dir), verdicts, now=dt.datetime.now(dt.UTC)
+    )
+    log = get_run_logger()
+    for digest in update.added:
+        log.warning("%s blocked: %s", digest, update.blocks[digest].reason)
+    for digest in update.lifted:
+        log.info("%s: block lifted by a clean re-scan", digest)
+    return update

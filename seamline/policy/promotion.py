@@ -1,9 +1,9 @@
 """The promotion decision: a pure verdict over each digest's check outcomes.
 
 A digest may move into the target overlay only when every required check (signature,
-SBOM attestation, provenance attestation, the target's scan gate) ran and passed; a check
-that did not run counts as failed. One failing digest stops the whole promotion: nothing
-moves, and every failure is named by digest and check.
+SBOM attestation, provenance attestation, the target's scan gate, no open re-scan block)
+ran and passed; a check that did not run counts as failed. One failing digest stops the
+whole promotion: nothing moves, and every failure is named by digest and check.
 """
 
 from __future__ import annotations
@@ -17,7 +17,14 @@ SIGNATURE = "signature"
 SBOM_ATTESTATION = "sbom-attestation"
 PROVENANCE_ATTESTATION = "provenance-attestation"
 SCAN_GATE = "scan-gate"
-CHECKS: tuple[str, ...] = (SIGNATURE, SBOM_ATTESTATION, PROVENANCE_ATTESTATION, SCAN_GATE)
+RESCAN_BLOCK = "rescan-block"
+CHECKS: tuple[str, ...] = (
+    SIGNATURE,
+    SBOM_ATTESTATION,
+    PROVENANCE_ATTESTATION,
+    SCAN_GATE,
+    RESCAN_BLOCK,
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

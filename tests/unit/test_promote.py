@@ -19,6 +19,8 @@ from seamline.errors import GateFailure, ToolFailed, UsageError
 from seamline.overlay.files import PINS_FILE, current_images, read_pins, write_pins
 from seamline.policy.overlay_moves import Pin
 from seamline.policy.promotion import CHECKS
+from seamline.policy.rescan import RescanBlock
+from seamline.run.rescan_state import RescanState
 from tasks import promote
 from tasks.attest_sbom import SBOM_TYPE
 from tasks.sign import PROVENANCE_TYPE
@@ -76,6 +78,7 @@ class Run:
     signer: FakeSigner
     scanner: RecordedScanner
     severities: str = "HIGH,CRITICAL"
+    state: RescanState | None = None
 
     def __call__(
         self, source: str = "dev", target: str = "staging", services: Sequence[str] = ()
@@ -100,6 +103,7 @@ class Run:
                 scanner=self.scanner,
                 gate=plan.gate,
                 today=dt.date(2026, 3, 1),
+                blocks=(self.state or RescanState.under(self.tmp / "state")).block_for,
             )
             for image, ref in plan.images.items()
         ]
@@ -258,3 +262,34 @@ def test_a_push_race_is_redone_on_a_fresh_clone(remote: WorkTreeRemote, tmp_path
 def test_services_text_is_a_comma_list() -> None:
     assert promote.parse_services(" orders, catalog,,orders ") == ("orders", "catalog")
     assert promote.parse_services("") == ()
+
+
+def test_a_digest_the_rescan_blocked_is_refused_and_the_check_named(
+    remote: WorkTreeRemote, tmp_path: Path
+) -> None:
+    state = RescanState.under(tmp_path / "state")
+    digest = CATALOG.partition("@")[2]
+    state.save_blocks(
+        {
+            digest: RescanBlock(
+                digest=digest,
+                reference=CATALOG,
+                reason="scan gate failed: 2 blocking finding(s)",
+                findings=("CVE-2022-32149 golang.org/x/text",),
+                since=dt.datetime(2026, 3, 1, 2, 0, tzinfo=dt.UTC),
+            )
+        }
+    )
+    run = _run(remote, tmp_path, state=state)
+    with pytest.raises(GateFailure) as raised:
+        run()
+    assert f"{CATALOG}: rescan-block failed: blocked since 2026-03-01T02:00:00+00:00" in (
+        raised.value.message
+    )
+    assert "CVE-2022-32149 golang.org/x/text" in raised.value.message
+    assert ORDERS not in raised.value.message  # only the blocked digest is named
+    assert remote.commits == []
+    state.save_blocks({})  # a clean re-scan lifted it
+    result = run()
+    assert result.commit is not None
+    assert {i.reference: i.checks for i in result.images}[CATALOG] == CHECKS
