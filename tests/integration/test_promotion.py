@@ -22,7 +22,7 @@ from seamline.tools.pins import locate
 from tests.integration.conftest import seamline
 
 BOOKSTORE = PROJECT_ROOT / "examples" / "bookstore"
-CHECKS = ["signature", "sbom-attestation", "provenance-attestation", "scan-gate"]
+CHECKS = ["signature", "sbom-attestation", "provenance-attestation", "scan-gate", "rescan-block"]
 
 
 def _env(remote: Path) -> dict[str, str]:
