@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     go_builder_image: str = ""
     runtime_image: str = ""
     trivy_db_repository: str = ""
+    # The advisory list `seamline mirror trivy-db` builds the DB from (default:
+    # mirror/advisories.json in the checkout).
+    trivy_advisories: Path | None = None
 
     # `seamline run` hands its run to the stack's warm runner, which has Prefect imported
     # already; off, or with no runner up, the command imports and runs everything itself.

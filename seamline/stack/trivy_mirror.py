@@ -55,13 +55,13 @@ class TrivyDbMirror:
 
     @property
     def advisories(self) -> Path:
-        return self._source / "advisories.json"
+        return self._settings.trivy_advisories or self._source / "advisories.json"
 
     def inputs_digest(self) -> str:
         sha = hashlib.sha256()
         builder = self._source / "trivy-db"
-        files = [self.advisories, *sorted(p for p in builder.rglob("*") if p.is_file())]
-        for path in files:
+        sha.update(b"advisories.json\0" + self.advisories.read_bytes())
+        for path in sorted(p for p in builder.rglob("*") if p.is_file()):
             sha.update(str(path.relative_to(self._source)).encode() + b"\0")
             sha.update(path.read_bytes())
         return "sha256:" + sha.hexdigest()
