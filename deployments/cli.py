@@ -8,19 +8,17 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from deployments.flow_process import known_secrets
+from deployments.flow_process import enter_prefect_environment, known_secrets
 from deployments.promote_command import add_parser as add_promote_parser
 from deployments.rescan_command import add_parser as add_rescan_parser
 from seamline.config.settings import Settings
 from seamline.errors import SeamlineError, UsageError
-from seamline.orchestration.api_access import prefect_environment
 from seamline.output.human import configure
 from seamline.tools.pins import INSTALL_HINT
 
@@ -184,7 +182,7 @@ def _cmd_mirror(settings: Settings, as_json: bool) -> int:
 
 
 def _cmd_smoke(settings: Settings, as_json: bool) -> int:
-    os.environ.update(prefect_environment(settings))
+    enter_prefect_environment(settings)
     from flows.smoke import smoke  # imported late: Prefect reads its settings at import
     from seamline.stack.stack import Stack
 

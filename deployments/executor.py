@@ -29,7 +29,6 @@ import sys
 import time
 import traceback
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from deployments.catalog import catalog, register
@@ -41,7 +40,7 @@ from deployments.flow_process import (
 from seamline.adapters.tls import tls_context
 from seamline.config.settings import Settings
 from seamline.errors import SeamlineError
-from seamline.orchestration.api_access import api_client
+from seamline.orchestration.api_access import api_client, undelivered_logs
 from seamline.orchestration.executors import (
     WORK_POOL,
     ExecutorIdentity,
@@ -49,6 +48,7 @@ from seamline.orchestration.executors import (
     settings_fingerprint,
     wake_socket,
 )
+from seamline.orchestration.log_delivery import deliver_spooled_logs
 from seamline.orchestration.rest import FlowRunView, PrefectRest
 from seamline.output.human import configure
 
@@ -97,13 +97,12 @@ class Executor:
             pid=os.getpid(),
             code=code_fingerprint(),
             settings=settings_fingerprint(settings),
-            wake=str(wake_socket(settings, name)),
         )
         self.wake = self._bind_wake()
         self.stopping = False
 
     def _bind_wake(self) -> socket.socket:
-        path = Path(self.identity.wake)
+        path = wake_socket(self.settings, self.name)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.unlink(missing_ok=True)
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -125,7 +124,7 @@ class Executor:
             self.rest.delete_variable(self.identity.variable)
         except SeamlineError:
             pass
-        Path(self.identity.wake).unlink(missing_ok=True)
+        wake_socket(self.settings, self.name).unlink(missing_ok=True)
 
     def serve(self) -> None:
         beat = 0.0
@@ -134,6 +133,7 @@ class Executor:
             try:
                 if now - beat >= HEARTBEAT_S:
                     self.rest.heartbeat(WORK_POOL, self.name, HEARTBEAT_S)
+                    self._deliver_spooled_logs()
                     beat = now
                 self._claim_due_runs()
                 self._cancel_requested()
@@ -141,6 +141,11 @@ class Executor:
                 log.warning("%s", e.message)
             self._reap()
             self._sleep()
+
+    def _deliver_spooled_logs(self) -> None:
+        """Logs a child could not send while the API was away: sent by the parent alone."""
+        spool = undelivered_logs(self.settings)
+        deliver_spooled_logs(spool, lambda: api_client(self.settings, timeout=5))
 
     def _sleep(self) -> None:
         ready, _, _ = select.select([self.wake], [], [], self.settings.executor_poll_s)
@@ -221,7 +226,7 @@ def _child(executor: Executor, run: FlowRunView, flow: Any) -> None:
         signal.signal(signal.SIGINT, signal.default_int_handler)
         gc.unfreeze()
         settings = executor.settings
-        prepare_flow_process(settings, known_secrets(settings))
+        prepare_flow_process(settings, known_secrets(settings), deliver_spool=False)
         from uuid import UUID
 
         from prefect.flow_engine import load_flow_run, run_flow

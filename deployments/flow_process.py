@@ -50,8 +50,14 @@ def enter_prefect_environment(settings: Settings) -> None:
 
 
 def prepare_flow_process(
-    settings: Settings, secrets: Sequence[str], tool_timings: Path | None = None
+    settings: Settings,
+    secrets: Sequence[str],
+    tool_timings: Path | None = None,
+    *,
+    deliver_spool: bool = True,
 ) -> None:
+    """``deliver_spool``: send logs spooled while the API was away; an executor's children
+    leave that to their parent, so no two processes send one spooled batch."""
     from seamline.orchestration.log_delivery import (
         deliver_spooled_logs,
         keep_undelivered_logs,
@@ -60,8 +66,8 @@ def prepare_flow_process(
 
     redact_prefect_logs(secrets)
     keep_undelivered_logs(undelivered_logs(settings))
-    # An earlier run's, if any: the API was away when they were written.
-    deliver_spooled_logs(undelivered_logs(settings), lambda: api_client(settings, timeout=5))
+    if deliver_spool:  # an earlier run's, if any: the API was away when they were written
+        deliver_spooled_logs(undelivered_logs(settings), lambda: api_client(settings, timeout=5))
     set_base_environment({"GOMAXPROCS": str(settings.go_max_procs())})
     add_observer(timings_writer(settings, tool_timings))
     add_failure_observer(to_task_log)

@@ -16,8 +16,6 @@ from seamline.errors import (
     EnvironmentProblem,
     GateFailure,
     SeamlineError,
-    ServiceUnavailable,
-    ToolMissing,
 )
 from seamline.validate.names import check_name
 
@@ -43,12 +41,7 @@ def preflight(settings: Settings, required: Sequence[str] = REQUIRED) -> None:
     """Fail in seconds when a tool or service a promotion (or ``required``) needs is missing."""
     from seamline.stack.stack import Stack
 
-    statuses = {s.name: s for s in Stack(settings).status()}
-    bad = [statuses[name] for name in required if not statuses[name].healthy]
-    if bad:
-        detail = "; ".join(f"{s.name}: {s.detail}" for s in bad)
-        error = ToolMissing if bad[0].name == "toolchain" else ServiceUnavailable
-        raise error(f"the local stack is not ready: {detail}", hint=bad[0].hint)
+    Stack(settings).require(required)
 
 
 def _error(e: SeamlineError) -> dict[str, Any]:

@@ -24,9 +24,9 @@ from seamline.config.settings import Settings
 from seamline.errors import EnvironmentProblem, SeamlineError
 from seamline.orchestration.api_access import api_client
 from seamline.orchestration.executors import (
-    VARIABLE_PREFIX,
     ExecutorIdentity,
     code_fingerprint,
+    executor_identities,
     nudge,
     settings_fingerprint,
 )
@@ -47,12 +47,7 @@ OUTCOME_PATIENCE_S = 3.0
 
 def serving_executors(rest: PrefectRest, settings: Settings) -> list[ExecutorIdentity]:
     code, fingerprint = code_fingerprint(), settings_fingerprint(settings)
-    found = []
-    for value in rest.variables(VARIABLE_PREFIX).values():
-        identity = ExecutorIdentity.from_value(value)
-        if identity is not None and identity.serves(code, fingerprint):
-            found.append(identity)
-    return found
+    return [i for i in executor_identities(rest).values() if i.serves(code, fingerprint)]
 
 
 def run_parameters(settings: Settings, repo: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -82,7 +77,7 @@ def run_remote(settings: Settings, repo: str, args: argparse.Namespace) -> int |
         run = rest.create_run(
             deployment, parameters=run_parameters(settings, repo, args), tags=["seamline-run"]
         )
-        nudge(executors)
+        nudge(settings, executors)
         if not _claimed(rest, run.id):
             return None
         log.info("seamline: %s run of %s @ %s on seamline-ci/ci", args.event, repo, args.ref)
@@ -178,5 +173,5 @@ def _finish(rest: PrefectRest, run: FlowRunView, args: argparse.Namespace) -> in
         )
     outcome.print_summary(log)
     if args.json:
-        sys.stdout.write(json.dumps(outcome.json_payload(), indent=2) + "\n")
+        sys.stdout.write(json.dumps(outcome.payload, indent=2) + "\n")
     return outcome.exit_code

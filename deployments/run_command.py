@@ -15,7 +15,7 @@ from pathlib import Path
 from deployments.flow_process import enter_prefect_environment, prepare_flow_process
 from seamline.adapters.git_repo import check_remote
 from seamline.config.settings import Settings
-from seamline.errors import EnvironmentProblem, SeamlineError, ServiceUnavailable, ToolMissing
+from seamline.errors import EnvironmentProblem, SeamlineError
 from seamline.orchestration.outcome import RunOutcome
 from seamline.run.report import RunReport
 from seamline.validate.names import check_name, check_ref
@@ -34,15 +34,9 @@ REQUIRED = (
 
 def preflight(settings: Settings, *, needs_gitops: bool) -> None:
     """Fail in seconds, before any build, when a tool or service is missing."""
-    required = [*REQUIRED, "gitops-remote"] if needs_gitops else list(REQUIRED)
     from seamline.stack.stack import Stack
 
-    statuses = {s.name: s for s in Stack(settings).status()}
-    bad = [statuses[name] for name in required if not statuses[name].healthy]
-    if bad:
-        detail = "; ".join(f"{s.name}: {s.detail}" for s in bad)
-        error = ToolMissing if bad[0].name == "toolchain" else ServiceUnavailable
-        raise error(f"the local stack is not ready: {detail}", hint=bad[0].hint)
+    Stack(settings).require([*REQUIRED, "gitops-remote"] if needs_gitops else REQUIRED)
 
 
 @contextmanager
@@ -105,5 +99,5 @@ def run_ci(settings: Settings, args: argparse.Namespace, secrets: Sequence[str])
     outcome = RunOutcome.for_report(report)
     outcome.print_summary(log)
     if args.json:
-        sys.stdout.write(json.dumps(outcome.json_payload(), indent=2) + "\n")
+        sys.stdout.write(json.dumps(outcome.payload, indent=2) + "\n")
     return outcome.exit_code

@@ -10,14 +10,15 @@ from __future__ import annotations
 import uvicorn
 
 from deployments.catalog import CI
+from deployments.flow_process import known_secrets
 from seamline.config.settings import Settings
 from seamline.errors import SeamlineError, ServiceUnavailable
 from seamline.orchestration.api_access import api_client
 from seamline.orchestration.executors import (
-    VARIABLE_PREFIX,
-    ExecutorIdentity,
     code_fingerprint,
+    executor_identities,
     nudge,
+    settings_fingerprint,
 )
 from seamline.orchestration.rest import PrefectRest
 from seamline.output.human import configure
@@ -36,7 +37,7 @@ def server(settings: Settings, starter: RunStarter, *, port: int | None = None) 
         deliveries=DeliveryLog.under(settings.state_dir),
         rules=BranchRules.from_settings(settings),
         max_body=settings.webhook_max_body,
-        code=code_fingerprint(),
+        code=f"{code_fingerprint()}/{settings_fingerprint(settings)}",
     )
     config = uvicorn.Config(
         app,
@@ -60,6 +61,7 @@ class DeploymentStarter:
     and records the delivery in Prefect's event feed, related to the run it started."""
 
     def __init__(self, settings: Settings) -> None:
+        self._settings = settings
         self._rest = PrefectRest(api_client(settings, timeout=10))
 
     def start(self, request: RunRequest) -> str:
@@ -108,12 +110,7 @@ class DeploymentStarter:
             },
         )
         try:
-            identities = [
-                identity
-                for value in self._rest.variables(VARIABLE_PREFIX).values()
-                if (identity := ExecutorIdentity.from_value(value)) is not None
-            ]
-            nudge(identities)
+            nudge(self._settings, executor_identities(self._rest).values())
         except SeamlineError:
             pass  # the executors poll anyway
         return run.id
@@ -121,7 +118,7 @@ class DeploymentStarter:
 
 def main() -> None:
     settings = Settings()
-    configure(verbose=False, secrets=settings.secrets())
+    configure(verbose=False, secrets=known_secrets(settings))
     serve(settings, DeploymentStarter(settings))
 
 

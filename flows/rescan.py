@@ -31,10 +31,12 @@ def rescan(reason: str = "schedule", settings: Settings | None = None) -> Rescan
         settings: Set by in-process runs only; deployment runs use the executor's settings.
     """
     settings = settings or Settings()
-    pins = pinned_digests(settings)
+    pinned = pinned_digests(settings)
+    pins = pinned.images
     db = trivy_db(settings)
     distinct = sorted({p.reference for p in pins})
-    verdicts = rescan_digest.map(unmapped(settings), distinct, unmapped(db)).result()
+    scans = rescan_digest.map(unmapped(settings), distinct, unmapped(db), unmapped(pinned.gate))
+    verdicts = scans.result()
     update = record_blocks(settings, verdicts)
     for overlay, rows in overlay_tables(pins, verdicts).items():
         create_table_artifact(

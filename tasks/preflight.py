@@ -199,11 +199,7 @@ def resolve_inputs(settings: Settings, config: PipelineConfig, *, releases: bool
     registry = tools.registry()
     try:
         bases = {ref: mirrored_digest(registry, settings, ref) for ref in set(build_args.values())}
-        trivy_db = (
-            mirrored_digest(registry, settings, settings.trivy_db())
-            if settings.trivy_db().startswith(settings.registry + "/")
-            else settings.trivy_db()
-        )
+        trivy_db = trivy_db_digest(registry, settings)
     finally:
         registry.close()
     lint = config.lint_config_path()
@@ -267,6 +263,12 @@ def _pinned(reference: str, digests: dict[str, str], registry: str) -> str:
         return reference
     name = ImageRef.parse(reference).repository_in(registry)
     return f"{registry}/{name}@{digest}"
+
+
+def trivy_db_digest(registry: RegistryClient, settings: Settings) -> str:
+    """The Trivy DB a run scans with: its digest in the mirror, or its reference when it
+    is an upstream one (trivy then keeps it up to date itself)."""
+    return mirrored_digest(registry, settings, settings.trivy_db()) or settings.trivy_db()
 
 
 def mirrored_digest(registry: RegistryClient, settings: Settings, reference: str) -> str:

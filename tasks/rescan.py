@@ -23,7 +23,6 @@ from seamline.config.pipeline import load_pipeline_config
 from seamline.config.settings import Settings
 from seamline.errors import UsageError
 from seamline.overlay.files import current_images
-from seamline.policy.allowlist import AllowList
 from seamline.policy.gate import GatePolicy, evaluate_gate
 from seamline.policy.rescan import (
     BlockUpdate,
@@ -38,8 +37,9 @@ from seamline.policy.rescan import (
 from seamline.run.rescan_state import RescanState, ScanRecord
 from seamline.run.results import SEVERITIES
 from seamline.validate.image_ref import ImageRef
-from tasks.preflight import mirrored_digest
+from tasks.preflight import trivy_db_digest
 from tasks.retry_policy import transient_only
+from tasks.scan import repository_gate
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,15 @@ class PinnedImage:
 
 
 @dataclass(frozen=True)
+class Pinned:
+    """What the overlays pin, and the gate CI judged those images by (the settings'
+    severities and the repository's allow-list), read from one clone."""
+
+    images: list[PinnedImage]
+    gate: GatePolicy
+
+
+@dataclass(frozen=True)
 class RescanVerdict:
     """One digest's re-scan: the gate's verdict and what changed since the last one."""
 
@@ -57,7 +66,6 @@ class RescanVerdict:
     digest: str
     passed: bool
     summary: str
-    counts: dict[str, int]
     blocking: tuple[str, ...]  # finding keys the gate blocks on
     changes: FindingChanges
 
@@ -163,7 +171,7 @@ def overlay_tables(
     retry_delay_seconds=3,
     retry_condition_fn=transient_only,
 )
-def pinned_digests(settings: Settings) -> list[PinnedImage]:
+def pinned_digests(settings: Settings) -> Pinned:
     """Every ``name@sha256:`` reference in every overlay of the GitOps repository."""
     with tempfile.TemporaryDirectory(prefix="seamline-rescan-") as folder:
         checkout = Toolbox(settings).gitops_remote().clone(Path(folder) / "gitops").path
@@ -174,12 +182,13 @@ def pinned_digests(settings: Settings) -> list[PinnedImage]:
             for image, reference in sorted(current_images(overlay).items()):
                 if ImageRef.parse(reference).digest:
                     pins.append(PinnedImage(overlay.name, image, reference))
+        gate = repository_gate(settings, config)
     get_run_logger().info(
         "%d pinned digests in the GitOps repository (%d distinct)",
         len(pins),
         len({p.reference for p in pins}),
     )
-    return pins
+    return Pinned(pins, gate)
 
 
 @task(
@@ -193,7 +202,7 @@ def trivy_db(settings: Settings) -> str:
     """Today's DB: its digest in the mirror, resolved once for every scan of the run."""
     registry = Toolbox(settings).registry()
     try:
-        return mirrored_digest(registry, settings, settings.trivy_db()) or settings.trivy_db()
+        return trivy_db_digest(registry, settings)
     finally:
         registry.close()
 
@@ -231,7 +240,6 @@ def rescan_one(
         digest=digest,
         passed=decision.passed,
         summary=decision.summary(),
-        counts=dict(decision.counts),
         blocking=finding_keys(decision.blocking),
         changes=changes,
     )
@@ -254,12 +262,9 @@ def apply_blocks(
     retry_delay_seconds=5,
     retry_condition_fn=transient_only,
 )
-def rescan_digest(settings: Settings, reference: str, trivy_db: str) -> RescanVerdict:
-    policy = GatePolicy.from_strings(
-        [settings.gate_severities],
-        ignore_unfixed=settings.ignore_unfixed,
-        allowlist=AllowList.empty(),
-    )
+def rescan_digest(
+    settings: Settings, reference: str, trivy_db: str, policy: GatePolicy
+) -> RescanVerdict:
     verdict = rescan_one(
         reference,
         scanner=Toolbox(settings).scanner(trivy_db),

@@ -9,6 +9,8 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.logging import get_run_logger
 
 from seamline.adapters.roles import Scanner
+from seamline.config.pipeline import PipelineConfig
+from seamline.config.settings import Settings
 from seamline.errors import GateFailure
 from seamline.policy.allowlist import AllowList, load_allowlist
 from seamline.policy.gate import GatePolicy, evaluate_gate
@@ -20,12 +22,15 @@ from tasks.run_names import per_service
 
 
 def gate_policy(ctx: RunContext) -> GatePolicy:
-    listed = ctx.config.allowlist_path()
+    return repository_gate(ctx.settings, ctx.config)
+
+
+def repository_gate(settings: Settings, config: PipelineConfig) -> GatePolicy:
+    """The CI scan gate: the settings' severities, the repository's allow-list."""
+    listed = config.allowlist_path()
     allowlist = load_allowlist(listed) if listed else AllowList.empty()
     return GatePolicy.from_strings(
-        [ctx.settings.gate_severities],
-        ignore_unfixed=ctx.settings.ignore_unfixed,
-        allowlist=allowlist,
+        [settings.gate_severities], ignore_unfixed=settings.ignore_unfixed, allowlist=allowlist
     )
 
 

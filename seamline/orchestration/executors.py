@@ -13,12 +13,14 @@ import hashlib
 import json
 import socket
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from seamline.config.project import PROJECT_ROOT
 from seamline.config.settings import Settings
+from seamline.orchestration.rest import PrefectRest
 
 PACKAGES = ("seamline", "flows", "tasks", "deployments")
 VARIABLE_PREFIX = "seamline-executor-"
@@ -68,7 +70,6 @@ class ExecutorIdentity:
     pid: int
     code: str
     settings: str
-    wake: str
 
     @property
     def variable(self) -> str:
@@ -86,7 +87,6 @@ class ExecutorIdentity:
                 pid=int(data["pid"]),
                 code=str(data["code"]),
                 settings=str(data["settings"]),
-                wake=str(data["wake"]),
             )
         except (TypeError, ValueError, KeyError):
             return None
@@ -95,13 +95,24 @@ class ExecutorIdentity:
         return self.code == code and self.settings == settings
 
 
-def nudge(identities: list[ExecutorIdentity]) -> None:
-    """Wake idle executors now instead of at their next poll; lost datagrams only cost a
-    poll interval."""
+def executor_identities(rest: PrefectRest) -> dict[str, ExecutorIdentity]:
+    """The registered executors by name (unreadable registrations left out)."""
+    found = {}
+    for value in rest.variables(VARIABLE_PREFIX).values():
+        identity = ExecutorIdentity.from_value(value)
+        if identity is not None:
+            found[identity.name] = identity
+    return found
+
+
+def nudge(settings: Settings, identities: Iterable[ExecutorIdentity]) -> None:
+    """Wake idle executors on this machine now instead of at their next poll (a lost
+    datagram only costs a poll interval). The socket is found from the executor's name in
+    this state folder, never from a path a registration names."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
         sock.setblocking(False)
         for identity in identities:
             try:
-                sock.sendto(b"run", identity.wake)
+                sock.sendto(b"run", str(wake_socket(settings, identity.name)))
             except OSError:
                 continue

@@ -79,8 +79,12 @@ def _deliver(spool: Path, batches: list[Path], client: httpx.Client) -> int:
     delivered = 0
     for batch in batches:
         try:
+            body = batch.read_bytes()
+        except FileNotFoundError:
+            continue  # another process delivered it first
+        try:
             response = client.post(
-                "/logs/", content=batch.read_bytes(), headers={"Content-Type": "application/json"}
+                "/logs/", content=body, headers={"Content-Type": "application/json"}
             )
         except httpx.HTTPError:
             break
@@ -91,6 +95,6 @@ def _deliver(spool: Path, batches: list[Path], client: httpx.Client) -> int:
             rejected.mkdir(exist_ok=True)
             batch.rename(rejected / batch.name)
             continue
-        batch.unlink()
+        batch.unlink(missing_ok=True)
         delivered += 1
     return delivered

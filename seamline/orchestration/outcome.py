@@ -73,9 +73,6 @@ class RunOutcome:
         except (ValueError, KeyError, TypeError):
             return None
 
-    def json_payload(self) -> dict[str, Any]:
-        return self.payload
-
     def print_summary(self, log: logging.Logger) -> None:
         for line in self.summary:
             (log.error if self.failed or line.lstrip().startswith("error") else log.info)(line)

@@ -105,9 +105,6 @@ class PrefectRest:
         result = self._call("POST", f"/flow_runs/{run_id}/set_state", json=body)
         return bool(result) and result.get("status") == "ACCEPT"
 
-    def delete_run(self, run_id: str) -> None:
-        self._call("DELETE", f"/flow_runs/{run_id}")
-
     def logs(self, run_id: str, offset: int, limit: int = 200) -> list[dict[str, Any]]:
         body = {
             "logs": {"flow_run_id": {"any_": [run_id]}},

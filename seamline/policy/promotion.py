@@ -77,15 +77,13 @@ class PromotionDecision:
         return "promotion refused: " + "; ".join(f.describe() for f in self.failures)
 
 
-def decide_promotion(
-    checked: Sequence[DigestChecks], *, required: Sequence[str] = CHECKS
-) -> PromotionDecision:
-    """Which of ``checked`` may move: all of them when each passed every ``required``
-    check, none otherwise."""
+def decide_promotion(checked: Sequence[DigestChecks]) -> PromotionDecision:
+    """Which of ``checked`` may move: all of them when each passed every check, none
+    otherwise."""
     failures: list[CheckFailure] = []
     for digest in checked:
         by_check = {o.check: o for o in digest.outcomes}
-        for check in required:
+        for check in CHECKS:
             outcome = by_check.get(check)
             if outcome is None or not outcome.passed:
                 failures.append(

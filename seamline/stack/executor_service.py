@@ -12,6 +12,7 @@ from seamline.orchestration.api_access import api_client, prefect_environment
 from seamline.orchestration.executors import (
     ExecutorIdentity,
     code_fingerprint,
+    executor_identities,
     settings_fingerprint,
 )
 from seamline.orchestration.rest import PrefectRest
@@ -24,6 +25,7 @@ class ExecutorService:
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
+        self._settings_fingerprint = settings_fingerprint(settings)
         names = [f"executor-{i}" for i in range(1, settings.executors + 1)]
         self._daemons = [
             Daemon(
@@ -41,27 +43,21 @@ class ExecutorService:
     def _identities(self) -> dict[str, ExecutorIdentity]:
         try:
             with api_client(self._settings, timeout=5) as client:
-                values = PrefectRest(client).variables("seamline-executor-")
+                return executor_identities(PrefectRest(client))
         except SeamlineError:
             return {}
-        found = {}
-        for value in values.values():
-            identity = ExecutorIdentity.from_value(value)
-            if identity is not None:
-                found[identity.name] = identity
-        return found
 
     def _serves(self, name: str) -> bool:
         identity = self._identities().get(name)
         return identity is not None and identity.serves(
-            code_fingerprint(), settings_fingerprint(self._settings)
+            code_fingerprint(), self._settings_fingerprint
         )
 
     def status(self) -> ComponentStatus:
         if not self._daemons:
             return ComponentStatus(self.name, True, "none (SEAMLINE_EXECUTORS=0): runs in-process")
         identities = self._identities()
-        code, settings = code_fingerprint(), settings_fingerprint(self._settings)
+        code, settings = code_fingerprint(), self._settings_fingerprint
         up = [
             f"{d.name} pid {d.pid()}"
             for d in self._daemons

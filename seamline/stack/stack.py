@@ -6,11 +6,11 @@ import json
 import logging
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from seamline.config.settings import Settings
-from seamline.errors import StateCorrupt
+from seamline.errors import ServiceUnavailable, StateCorrupt, ToolMissing
 from seamline.stack.base_images import BaseImages
 from seamline.stack.docker_service import DockerService
 from seamline.stack.executor_service import ExecutorService
@@ -86,6 +86,17 @@ class Stack:
             component.up()
             progress(f"{component.name}: up ({time.monotonic() - started:.1f} s)")
         return self.status()
+
+    def require(self, names: Sequence[str]) -> None:
+        """Fail in seconds when one of the named components is not healthy; asks only
+        those."""
+        self.check_state()
+        wanted = [c for c in self.components if c.name in names]
+        bad = [s for s in (c.status() for c in wanted) if not s.healthy]
+        if bad:
+            detail = "; ".join(f"{s.name}: {s.detail}" for s in bad)
+            error = ToolMissing if bad[0].name == "toolchain" else ServiceUnavailable
+            raise error(f"the local stack is not ready: {detail}", hint=bad[0].hint)
 
     def status(self) -> list[ComponentStatus]:
         self.check_state()

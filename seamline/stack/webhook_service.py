@@ -12,7 +12,7 @@ import httpx
 
 from seamline.config.settings import Settings
 from seamline.orchestration.api_access import prefect_environment
-from seamline.orchestration.executors import code_fingerprint
+from seamline.orchestration.executors import code_fingerprint, settings_fingerprint
 from seamline.stack.daemon import Daemon, port_open
 from seamline.stack.model import ComponentStatus
 from seamline.webhook.post_receive import install_hook
@@ -51,9 +51,11 @@ class WebhookService:
         return self._health() is not None
 
     def _current(self) -> bool:
-        """Serving the code on disk (a receiver started before a change serves older code)."""
+        """Serving the code on disk with these settings (a receiver started before a change
+        serves older code, or another secret and branch rules)."""
         health = self._health()
-        return health is not None and health.get("code") == code_fingerprint()
+        wanted = f"{code_fingerprint()}/{settings_fingerprint(self._settings)}"
+        return health is not None and health.get("code") == wanted
 
     def status(self) -> ComponentStatus:
         if self._healthy():
@@ -64,7 +66,8 @@ class WebhookService:
         )
 
     def up(self) -> None:
-        if self._settings.webhook_secret is None:
+        configured = self._settings.webhook_secret
+        if configured is None or not configured.get_secret_value():  # as load_secret reads it
             ensure_secret(self._settings.state_dir)
         remote = self._settings.local_gitops_remote
         if remote.is_dir():

@@ -125,8 +125,8 @@ def create_app(
     max_body: int,
     code: str = "",
 ) -> Starlette:
-    """The receiver's app; ``code`` (its code's fingerprint) is told on ``/healthz``, so the
-    stack can tell a receiver running older code."""
+    """The receiver's app; ``code`` (its code's and settings' fingerprints) is told on
+    ``/healthz``, so the stack can tell a receiver running older code or settings."""
 
     async def health(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "code": code})

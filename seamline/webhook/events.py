@@ -21,6 +21,8 @@ ZERO_COMMIT = "0" * 40
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
 _DELIVERY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 _EVENT_NAME = re.compile(r"^[a-z_]{1,64}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_LOGIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\[\]-]{0,99}$")  # forge user names, bots
 # Header prefixes by source, the first one present wins (Gitea sends X-GitHub-Event too).
 _SOURCES: tuple[tuple[Source, str], ...] = (
     ("github", "x-github-"),
@@ -177,7 +179,7 @@ def _login(payload: dict[str, Any]) -> str:
     sender = payload.get("sender")
     if isinstance(sender, dict):
         login = sender.get("login", sender.get("username"))
-        if isinstance(login, str):
+        if isinstance(login, str) and _LOGIN.match(login):
             return login
     return ""
 
@@ -193,6 +195,9 @@ def _text(value: dict[str, Any], key: str, where: str = "") -> str:
     found = value.get(key)
     if not isinstance(found, str) or not found:
         raise DeliveryInvalid(f"{where + '.' if where else ''}{key} is missing or not a string")
+    if _CONTROL.search(found):
+        # it goes into log lines and run reasons: a line break there could forge a line
+        raise DeliveryInvalid(f"{where + '.' if where else ''}{key} holds control characters")
     return found
 
 

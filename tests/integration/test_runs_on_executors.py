@@ -16,7 +16,7 @@ import pytest
 
 from seamline.config.settings import Settings
 from seamline.orchestration.api_access import api_client, prefect_environment
-from seamline.orchestration.executors import VARIABLE_PREFIX, ExecutorIdentity, nudge
+from seamline.orchestration.executors import executor_identities, nudge
 from seamline.orchestration.outcome import OUTCOME_KEY, RunOutcome
 from seamline.orchestration.rest import PrefectRest
 from tests.integration.conftest import ended_run, flow_run, run_logs, seamline, wait_for
@@ -182,12 +182,7 @@ def test_two_executors_share_concurrent_runs_and_each_run_executes_once(
         rest = PrefectRest(client)
         runs = [rest.create_run(deployment, parameters=parameters, tags=["test"]) for _ in range(4)]
         # wake both at once: each claims up to its capacity (2), so each gets two
-        identities = [
-            i
-            for value in rest.variables(VARIABLE_PREFIX).values()
-            if (i := ExecutorIdentity.from_value(value)) is not None
-        ]
-        nudge(identities)
+        nudge(settings, executor_identities(rest).values())
     ended = [wait_for("a run ends", lambda r=r: ended_run(settings, r.id), 600) for r in runs]
     assert [r["state"]["type"] for r in ended] == ["COMPLETED"] * 4
     claims = {r.id: _claimed_by(settings, r.id) for r in runs}

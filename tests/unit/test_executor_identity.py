@@ -11,7 +11,7 @@ from seamline.orchestration.executors import ExecutorIdentity, settings_fingerpr
 
 
 def test_an_identity_round_trips_and_garbage_reads_as_none() -> None:
-    identity = ExecutorIdentity(name="executor-1", pid=42, code="c", settings="s", wake="/w")
+    identity = ExecutorIdentity(name="executor-1", pid=42, code="c", settings="s")
     assert ExecutorIdentity.from_value(identity.to_json()) == identity
     assert ExecutorIdentity.from_value('{"name": "x"}') is None
     assert ExecutorIdentity.from_value("not json") is None

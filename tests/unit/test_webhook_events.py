@@ -130,3 +130,14 @@ def test_headers_by_forge() -> None:
 def test_headers_missing_or_malformed(headers: dict[str, str]) -> None:
     with pytest.raises(DeliveryInvalid):
         delivery_headers(headers)
+
+
+def test_text_that_would_forge_log_lines_is_refused() -> None:
+    payload = json.loads(recorded("github-push-main.json"))
+    payload["repository"]["full_name"] = "acme/bookstore\nERROR forged line"
+    with pytest.raises(DeliveryInvalid, match="control characters"):
+        parse_event("push", json.dumps(payload).encode())
+    payload = json.loads(recorded("github-push-main.json"))
+    payload["sender"]["login"] = "mallory\nINFO forged"
+    event = parse_event("push", json.dumps(payload).encode())
+    assert isinstance(event, Push) and event.sender == ""
