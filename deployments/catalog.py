@@ -91,8 +91,8 @@ def catalog(settings: Settings) -> list[DeploymentSpec]:
             entrypoint="flows/promote.py:promote",
             description=(
                 "Move the image digests one overlay pins into the next (dev -> staging -> "
-                "prod) by a Git commit, after verifying each digest's signature, SBOM and "
-                "provenance attestations and the target overlay's scan gate."
+                "prod) by a Git commit or a pull request, after verifying each digest's "
+                "signature, SBOM and provenance attestations and the target overlay's scan gate."
             ),
             load=_promote,
             tags=("seamline", "promote"),

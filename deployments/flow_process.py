@@ -39,6 +39,9 @@ def known_secrets(settings: Settings) -> list[str]:
     database = postgres_password(settings)
     if database is not None:
         found.append(database.get_secret_value())
+    forge = settings.forge_token_file
+    if forge is not None and forge.is_file():
+        found.append(forge.read_text().strip())
     webhook = secret_file(settings.state_dir)
     if webhook.is_file():
         found.append(webhook.read_text().strip())

@@ -8,7 +8,7 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deployments.flow_process import enter_prefect_environment, prepare_flow_process
 from seamline.config.settings import Settings
@@ -18,6 +18,9 @@ from seamline.errors import (
     SeamlineError,
 )
 from seamline.validate.names import check_name
+
+if TYPE_CHECKING:  # tasks import Prefect, which reads its settings at import
+    from tasks.promote import PromotionResult
 
 log = logging.getLogger("seamline.cli")
 # What a promotion uses: no builds, so neither Docker nor the base images.
@@ -33,6 +36,12 @@ def add_parser(sub: Any) -> None:
     promote.add_argument("--to", dest="target", required=True, help="target overlay, e.g. staging")
     promote.add_argument(
         "--services", default="", help="comma-separated services to promote (default: all)"
+    )
+    promote.add_argument(
+        "--pr",
+        action="store_true",
+        help="push a new branch and open a pull request (SEAMLINE_FORGE_*) instead of "
+        "committing to the GitOps branch",
     )
     promote.add_argument("--json", action="store_true", help="one JSON object on stdout")
 
@@ -51,6 +60,44 @@ def _error(e: SeamlineError) -> dict[str, Any]:
     return entry
 
 
+def pull_request_entry(result: PromotionResult) -> dict[str, Any] | None:
+    """The pull request a ``--pr`` promotion opened, or would open with no forge."""
+    draft = result.pull_request
+    if draft is None:
+        return None
+    opened = result.opened
+    return {
+        "title": draft.title,
+        "head": draft.head,
+        "base": draft.base,
+        "body": draft.body,
+        "opened": opened is not None,
+        "existed": opened.existed if opened else False,
+        "number": opened.number if opened else None,
+        "url": opened.url if opened else None,
+    }
+
+
+def _report_pull_request(result: PromotionResult) -> None:
+    draft = result.pull_request
+    if draft is None:
+        return
+    if result.opened is None:
+        log.info(
+            "no forge configured (SEAMLINE_FORGE_REPOSITORY): branch %s is pushed; the pull "
+            "request seamline would open:\n  title: %s\n  head:  %s\n  base:  %s\n\n%s",
+            draft.head,
+            draft.title,
+            draft.head,
+            draft.base,
+            draft.body,
+        )
+    elif result.opened.existed:
+        log.info("pull request #%d was already open: %s", result.opened.number, result.opened.url)
+    else:
+        log.info("opened pull request #%d: %s", result.opened.number, result.opened.url)
+
+
 def run_promote(settings: Settings, args: argparse.Namespace, secrets: Sequence[str]) -> int:
     check_name(args.source, what="overlay")
     check_name(args.target, what="overlay")
@@ -64,7 +111,9 @@ def run_promote(settings: Settings, args: argparse.Namespace, secrets: Sequence[
 
     prepare_flow_process(settings, secrets)
     log.info("seamline: promote %s -> %s", args.source, args.target)
-    state = promote(args.source, args.target, args.services, settings=settings, return_state=True)
+    state = promote(
+        args.source, args.target, args.services, args.pr, settings=settings, return_state=True
+    )
     outcome = state.result(raise_on_failure=False)
     payload: dict[str, Any] = {
         "flow_run_id": str(state.state_details.flow_run_id),
@@ -72,12 +121,16 @@ def run_promote(settings: Settings, args: argparse.Namespace, secrets: Sequence[
         "source": args.source,
         "target": args.target,
         "commit": None,
+        "branch": None,
+        "pull_request": None,
         "images": [],
         "errors": [],
     }
     if isinstance(outcome, PromotionResult):
         code = 0
         payload["commit"] = outcome.commit
+        payload["branch"] = outcome.branch
+        payload["pull_request"] = pull_request_entry(outcome)
         payload["images"] = [
             {
                 "name": i.image,
@@ -88,7 +141,13 @@ def run_promote(settings: Settings, args: argparse.Namespace, secrets: Sequence[
             for i in outcome.images
         ]
         if outcome.commit:
-            log.info("committed %s: %s", outcome.commit, ", ".join(i.image for i in outcome.images))
+            log.info(
+                "committed %s to %s: %s",
+                outcome.commit,
+                outcome.branch,
+                ", ".join(i.image for i in outcome.images),
+            )
+            _report_pull_request(outcome)
         else:
             log.info("%s already pins these digests: no commit", args.target)
     elif isinstance(outcome, SeamlineError):

@@ -12,6 +12,7 @@ from seamline.policy.promotion import DigestChecks
 from tasks.promote import (
     PromotionResult,
     check_promotion,
+    open_pull_request,
     promote_overlay,
     read_promotion,
 )
@@ -20,20 +21,26 @@ from tasks.rescan import trivy_db
 
 @flow(name="seamline-promote", flow_run_name="promote-{source}-to-{target}")
 def promote(
-    source: str, target: str, services: str = "", settings: Settings | None = None
+    source: str,
+    target: str,
+    services: str = "",
+    pr: bool = False,
+    settings: Settings | None = None,
 ) -> PromotionResult:
-    """Move the image digests ``source`` pins into ``target`` by a Git commit, never by a
-    rebuild, once each passes every check.
+    """Move the image digests ``source`` pins into ``target`` by a Git commit (or a pull
+    request), never by a rebuild, once each passes every check.
 
     Args:
         source: The overlay whose pinned digests move (e.g. dev).
         target: The overlay they move into (e.g. staging); seamline.toml's
             [pipeline] promotions must allow source -> target.
         services: Comma-separated service names to promote; empty for every service.
+        pr: Push the commit to a new branch and open a pull request into the GitOps
+            branch, instead of pushing to that branch.
         settings: Set by in-process runs only; deployment runs use the executor's settings.
     """
     settings = settings or Settings()
-    plan = read_promotion(settings, source, target, services)
+    plan = read_promotion(settings, source, target, services, pr)
     checked: list[DigestChecks] = []
     if plan.images:
         db = trivy_db(settings)
@@ -59,4 +66,7 @@ def promote(
             ],
             description=f"Promotion checks, {source} -> {target}",
         )
-    return promote_overlay(settings, plan, checked, str(flow_run.get_id()))
+    result = promote_overlay(settings, plan, checked, str(flow_run.get_id()), pr)
+    if result.pull_request is not None:
+        result = open_pull_request(settings, result)
+    return result

@@ -8,6 +8,7 @@
         ├── ToolFailed            an external command exited non-zero
         │   └── PushRejected      a git push lost a race (the remote moved on)
         ├── ServiceUnavailable    a stack service does not answer
+        ├── ForgeFailed           the forge's REST API (pull requests) refused or failed
         ├── PortInUse             a port the stack needs is taken by someone else
         └── StateCorrupt          the state folder holds something unreadable
 
@@ -82,6 +83,15 @@ class PushRejected(ToolFailed):
 
 class ServiceUnavailable(EnvironmentProblem):
     transient = True
+
+
+class ForgeFailed(EnvironmentProblem):
+    """The forge hosting the GitOps repository refused a request (credentials, a bad
+    field) or failed it (5xx, network: ``transient``)."""
+
+    def __init__(self, message: str, *, hint: str = "", transient: bool = False) -> None:
+        super().__init__(message, hint=hint)
+        self.transient = transient
 
 
 class PortInUse(EnvironmentProblem):

@@ -7,7 +7,9 @@ overlay's scan gate with today's vulnerability DB, and have no open block from t
 re-scan (``seamline.policy.promotion``). The
 commit is serialized with the bumps of the target overlay (the same Prefect global
 concurrency limit as ``tasks.bump``) and records, in ``seamline-pins.json``, the source
-commit each image was built from.
+commit each image was built from. With ``pr`` the commit goes to a new branch instead, and
+a pull request into the GitOps branch is opened through the forge (or, with none
+configured, reported as what would be opened).
 """
 
 from __future__ import annotations
@@ -16,17 +18,25 @@ import datetime as dt
 import tempfile
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from prefect import task
 from prefect.logging import get_run_logger
 
-from seamline.adapters.roles import GitOpsRemote, ManifestEditor, Scanner, Signer
+from seamline.adapters.roles import (
+    GitOpsRemote,
+    ManifestEditor,
+    OpenedPullRequest,
+    PullRequestDraft,
+    PullRequests,
+    Scanner,
+    Signer,
+)
 from seamline.adapters.toolbox import Toolbox
 from seamline.config.pipeline import PipelineConfig, load_pipeline_config
 from seamline.config.settings import Settings
-from seamline.errors import GateFailure, PushRejected, ToolFailed, UsageError
+from seamline.errors import ForgeFailed, GateFailure, PushRejected, ToolFailed, UsageError
 from seamline.overlay.edit import set_and_render
 from seamline.overlay.files import BUMP_TRAILER, current_images, read_pins, write_pins
 from seamline.policy.allowlist import AllowList, load_allowlist
@@ -47,7 +57,7 @@ from seamline.policy.rescan import RescanBlock
 from seamline.run.rescan_state import RescanState
 from seamline.run.results import SEVERITIES
 from seamline.validate.image_ref import ImageRef
-from seamline.validate.names import check_name
+from seamline.validate.names import check_name, check_ref
 from tasks.attest_sbom import SBOM_TYPE
 from tasks.bump import PUSH_ATTEMPTS, lock_name, overlay_lock
 from tasks.context import Log
@@ -85,6 +95,9 @@ class PromotionResult:
     gitops_commit: str
     commit: str | None  # None: the target already pinned these digests
     images: tuple[PromotedImage, ...]
+    branch: str | None = None  # where the commit was pushed
+    pull_request: PullRequestDraft | None = None  # asked for (--pr)
+    opened: OpenedPullRequest | None = None  # None with --pr: no forge configured
 
 
 def parse_services(text: str) -> tuple[str, ...]:
@@ -250,15 +263,50 @@ class Seams:
     serialized: Callable[[str], AbstractContextManager[object]]
 
 
+def _title(plan: PromotionPlan) -> str:
+    return f"seamline: promote {plan.source} -> {plan.target}"
+
+
 def commit_message(
     plan: PromotionPlan, moved: Sequence[PromotedImage], *, run_id: str, run_url: str
 ) -> str:
-    lines = [f"seamline: promote {plan.source} -> {plan.target}", ""]
+    lines = [_title(plan), ""]
     for image in moved:
         lines += [f"{image.image}: {image.reference}", f"  checks: {', '.join(image.checks)}"]
     lines += ["", f"Source: overlay {plan.source} @ {plan.gitops_commit}"]
     lines += [f"Flow run: {run_url}", "", f"{BUMP_TRAILER}: {run_id}"]
     return "\n".join(lines) + "\n"
+
+
+def promotion_branch(plan: PromotionPlan, commit: str) -> str:
+    """The branch a ``--pr`` promotion pushes its commit to: what moves where, and which
+    commit."""
+    return check_ref(
+        f"seamline/promote-{plan.source}-to-{plan.target}-{commit[:12]}", what="branch"
+    )
+
+
+def pull_request_draft(
+    plan: PromotionPlan,
+    moved: Sequence[PromotedImage],
+    *,
+    head: str,
+    base: str,
+    run_url: str,
+) -> PullRequestDraft:
+    """The pull request of a promotion: its body lists each image, digest and the checks
+    it passed, as the commit message does."""
+    lines = [
+        f"Moves the digests overlay `{plan.source}` pins into `{plan.target}`, unchanged: "
+        "each passed every check below. Nothing was rebuilt.",
+        "",
+        "| image | reference | checks passed |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {i.image} | `{i.reference}` | {', '.join(i.checks)} |" for i in moved]
+    lines += ["", f"Source: overlay `{plan.source}` @ `{plan.gitops_commit}`"]
+    lines += [f"Flow run: {run_url}"]
+    return PullRequestDraft(title=_title(plan), head=head, base=base, body="\n".join(lines) + "\n")
 
 
 def _approved(plan: PromotionPlan, checked: Sequence[DigestChecks]) -> list[PromotedImage]:
@@ -298,9 +346,12 @@ def commit_promotion(
     *,
     run_id: str,
     run_url: str,
+    pr: bool = False,
 ) -> PromotionResult:
     """Write exactly the checked ``name@digest`` references into the target overlay and
-    push one commit; no commit when the target already pins them all."""
+    push one commit; no commit when the target already pins them all. ``pr``: push it to
+    a new branch (``promotion_branch``) and return the pull request to open into the
+    remote's branch."""
     approved = _approved(plan, checked)
     unchanged = PromotionResult(plan.source, plan.target, plan.gitops_commit, None, ())
     if not approved:
@@ -332,14 +383,81 @@ def commit_promotion(
             sha = work.commit_all(commit_message(plan, moved, run_id=run_id, run_url=run_url))
             if sha is None:
                 return unchanged
+            if pr:
+                branch = promotion_branch(plan, sha)
+                work.push(branch=branch)
+                seams.log.info(
+                    "pushed %s to %s: %s -> %s", sha[:12], branch, plan.source, plan.target
+                )
+                draft = pull_request_draft(
+                    plan, moved, head=branch, base=remote.branch, run_url=run_url
+                )
+                return PromotionResult(
+                    plan.source,
+                    plan.target,
+                    plan.gitops_commit,
+                    sha,
+                    tuple(moved),
+                    branch=branch,
+                    pull_request=draft,
+                )
             try:
                 work.push()
             except PushRejected:
                 seams.log.warning("push race on %s (attempt %d): redoing", remote.branch, attempt)
                 continue
             seams.log.info("committed %s: %s -> %s", sha[:12], plan.source, plan.target)
-            return PromotionResult(plan.source, plan.target, plan.gitops_commit, sha, tuple(moved))
+            return PromotionResult(
+                plan.source,
+                plan.target,
+                plan.gitops_commit,
+                sha,
+                tuple(moved),
+                branch=remote.branch,
+            )
     raise PushRejected(f"{remote.branch} kept moving: gave up after {PUSH_ATTEMPTS} attempts")
+
+
+def request_review(
+    result: PromotionResult, forge: PullRequests | None, log: Log
+) -> PromotionResult:
+    """Open the pull request ``result`` asks for through ``forge``; with no forge, report
+    what would be opened and leave the pushed branch."""
+    draft = result.pull_request
+    if draft is None:
+        return result
+    if forge is None:
+        log.info(
+            "no forge configured (SEAMLINE_FORGE_REPOSITORY): branch %s is pushed; the pull "
+            "request to open: %r, %s -> %s",
+            draft.head,
+            draft.title,
+            draft.head,
+            draft.base,
+        )
+        return result
+    try:
+        opened = forge.open(draft)
+    except ForgeFailed as e:
+        raise ForgeFailed(
+            f"{e.message} (branch {draft.head} is pushed)", hint=e.hint, transient=e.transient
+        ) from e
+    finally:
+        forge.close()
+    if opened.existed:
+        log.info(
+            "pull request #%d is already open for %s: %s", opened.number, draft.head, opened.url
+        )
+    else:
+        log.info("opened pull request #%d: %s", opened.number, opened.url)
+    return replace(result, opened=opened)
+
+
+def check_forge(settings: Settings) -> None:
+    """Fail before anything moves when ``--pr`` cannot reach its forge's credentials."""
+    forge = Toolbox(settings).pull_requests()
+    if forge is not None:
+        forge.close()
 
 
 @task(
@@ -349,7 +467,11 @@ def commit_promotion(
     retry_delay_seconds=3,
     retry_condition_fn=transient_only,
 )
-def read_promotion(settings: Settings, source: str, target: str, services: str) -> PromotionPlan:
+def read_promotion(
+    settings: Settings, source: str, target: str, services: str, pr: bool = False
+) -> PromotionPlan:
+    if pr:
+        check_forge(settings)
     with tempfile.TemporaryDirectory(prefix="seamline-promote-") as folder:
         return plan_promotion(
             Toolbox(settings).gitops_remote(),
@@ -398,7 +520,11 @@ def check_promotion(
     retry_condition_fn=transient_only,
 )
 def promote_overlay(
-    settings: Settings, plan: PromotionPlan, checked: list[DigestChecks], run_id: str
+    settings: Settings,
+    plan: PromotionPlan,
+    checked: list[DigestChecks],
+    run_id: str,
+    pr: bool = False,
 ) -> PromotionResult:
     tools = Toolbox(settings)
     seams = Seams(
@@ -408,4 +534,15 @@ def promote_overlay(
         serialized=overlay_lock,
     )
     run_url = f"{settings.prefect_ui_url}/runs/flow-run/{run_id}"
-    return commit_promotion(plan, checked, seams, run_id=run_id, run_url=run_url)
+    return commit_promotion(plan, checked, seams, run_id=run_id, run_url=run_url, pr=pr)
+
+
+@task(
+    name="promotion-pull-request",
+    task_run_name="promotion-pull-request",
+    retries=3,
+    retry_delay_seconds=[2, 5, 10],
+    retry_condition_fn=transient_only,
+)
+def open_pull_request(settings: Settings, result: PromotionResult) -> PromotionResult:
+    return request_review(result, Toolbox(settings).pull_requests(), get_run_logger())

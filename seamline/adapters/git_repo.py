@@ -77,7 +77,8 @@ class GitRemote:
 
 
 class GitClone:
-    """A working clone that commits and pushes to its one branch (``GitOpsClone``)."""
+    """A working clone that commits and pushes to its branch, or to a new one
+    (``GitOpsClone``)."""
 
     def __init__(self, repo: git.Repo, *, branch: str) -> None:
         self._repo = repo
@@ -102,8 +103,9 @@ class GitClone:
     def last_diff(self) -> str:
         return str(self._repo.git.show("--format=", "--no-color", "HEAD"))
 
-    def push(self) -> None:
-        branch = self._branch
+    def push(self, *, branch: str | None = None) -> None:
+        """Push HEAD to the clone's branch, or to ``branch`` (a new one: a pull request's)."""
+        branch = check_ref(branch, what="branch") if branch else self._branch
         with timed("git push"):
             infos = self._repo.remote("origin").push(f"HEAD:refs/heads/{branch}")
         for info in infos:

@@ -139,8 +139,9 @@ class GitOpsClone(Protocol):
         """Commit every change; the new commit id, None when nothing changed."""
         ...
 
-    def push(self) -> None:
-        """Push to the branch; raises ``PushRejected`` when the remote moved on."""
+    def push(self, *, branch: str | None = None) -> None:
+        """Push to the clone's branch, or to a new ``branch``; raises ``PushRejected``
+        when the remote moved on."""
         ...
 
     def last_diff(self) -> str:
@@ -158,6 +159,34 @@ class GitOpsRemote(Protocol):
     def branch(self) -> str: ...
 
     def clone(self, dest: Path) -> GitOpsClone: ...
+
+
+@dataclass(frozen=True)
+class PullRequestDraft:
+    """A pull request as seamline asks for it: merge ``head`` into ``base``."""
+
+    title: str
+    head: str
+    base: str
+    body: str
+
+
+@dataclass(frozen=True)
+class OpenedPullRequest:
+    number: int
+    url: str  # the page a reviewer opens
+    existed: bool  # one was already open for the head branch: that one is reported
+
+
+class PullRequests(Protocol):
+    """The forge hosting the GitOps repository, as far as opening pull requests goes."""
+
+    def open(self, draft: PullRequestDraft) -> OpenedPullRequest:
+        """Open ``draft``, or find the pull request already open for its head; raises
+        ``ForgeFailed`` (transient on 5xx and network faults)."""
+        ...
+
+    def close(self) -> None: ...
 
 
 class SourceHistory(Protocol):

@@ -13,6 +13,7 @@ from pathlib import Path
 from seamline.adapters.cosign import Cosign, KeylessIdentity, is_key_uri
 from seamline.adapters.docker_engine import DockerEngine
 from seamline.adapters.git_repo import GitHistory, GitRemote
+from seamline.adapters.github import ACCESS_HINT, GitHubPulls
 from seamline.adapters.go_sandbox import GoSandbox, SandboxCaches
 from seamline.adapters.go_toolchain import GoToolchain
 from seamline.adapters.kustomize import Kustomize
@@ -22,6 +23,7 @@ from seamline.adapters.roles import (
     HealthCheck,
     ImageBuilder,
     ManifestEditor,
+    PullRequests,
     SbomGenerator,
     Scanner,
     Signer,
@@ -187,6 +189,23 @@ class Toolbox:
     def gitops_remote(self) -> GitOpsRemote:
         return GitRemote(
             url=self.settings.default_gitops_remote(), branch=self.settings.gitops_branch
+        )
+
+    def pull_requests(self) -> PullRequests | None:
+        """The forge that opens the GitOps repository's pull requests; None when none is
+        configured (the local stack's bare remote). Close it after use."""
+        s = self.settings
+        if not s.forge_repository:
+            return None
+        token = s.forge_token
+        if token is None and s.forge_token_file is not None:
+            token = read_secret_file(s.forge_token_file, hint=ACCESS_HINT)
+        if token is None or not token.get_secret_value():
+            raise UsageError(
+                f"opening pull requests on {s.forge_repository} needs a token", hint=ACCESS_HINT
+            )
+        return GitHubPulls.connect(
+            api_url=s.forge_api_url, repository=s.forge_repository, token=token
         )
 
     def source_history(self, checkout: Path) -> SourceHistory:

@@ -8,6 +8,7 @@ by ``SEAMLINE_CONFIG``), then the defaults below, which describe the offline loc
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -28,6 +29,7 @@ from seamline.validate.names import check_name, check_ref
 
 # Key references cosign's --key takes besides a file.
 KEY_URI_SCHEMES = ("awskms", "gcpkms", "azurekms", "hashivault", "k8s")
+FORGE_REPOSITORY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$")
 
 
 class _SettingsTable(TomlConfigSettingsSource):
@@ -108,6 +110,16 @@ class Settings(BaseSettings):
     ignore_unfixed: bool = False
     builder_id: str = "https://seamline.dev/builders/local"
 
+    # `seamline promote --pr` opens its pull request through GitHub's REST API at
+    # forge_api_url (GitHub Enterprise: https://HOST/api/v3) on forge_repository, "owner/repo".
+    # Empty forge_repository: no forge (the local stack); the branch is pushed and the pull
+    # request seamline would open is reported.
+    forge_api_url: str = "https://api.github.com"
+    forge_repository: str = ""
+    forge_token: SecretStr | None = None
+    # A 0600 file holding the forge token (SEAMLINE_FORGE_TOKEN wins over it).
+    forge_token_file: Path | None = None
+
     # Memory for one service's sandbox (its tmpfs included), as Docker takes it: "4g".
     sandbox_memory: str = "4g"
 
@@ -162,6 +174,24 @@ class Settings(BaseSettings):
                 f"unknown key URI scheme {scheme!r}: use one of "
                 + ", ".join(f"{s}://" for s in KEY_URI_SCHEMES)
             )
+        return value
+
+    @field_validator("forge_api_url")
+    @classmethod
+    def _forge_api_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme != "https" or not parts.hostname or parts.username or parts.query:
+            raise ValueError(
+                "the forge API is an https:// URL without credentials or query, e.g. "
+                "https://api.github.com or https://github.example.com/api/v3"
+            )
+        return value.rstrip("/")
+
+    @field_validator("forge_repository")
+    @classmethod
+    def _forge_repository(cls, value: str) -> str:
+        if value and (not FORGE_REPOSITORY.match(value) or value.endswith(("/.", "/.."))):
+            raise ValueError("the forge repository is owner/name, e.g. acme/gitops")
         return value
 
     @field_validator("webhook_branches")
@@ -259,6 +289,7 @@ class Settings(BaseSettings):
             self.prefect_api_auth,
             self.webhook_secret,
             self.prefect_database_url,
+            self.forge_token,
         ]
         found = [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
         if self.prefect_database_url is not None:

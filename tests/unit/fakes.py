@@ -164,10 +164,18 @@ class WorkTreeClone:
         self.head = f"{len(self.remote.commits):040x}"
         return self.head
 
-    def push(self) -> None:
+    def push(self, *, branch: str | None = None) -> None:
         if self.remote.rejections:
             self.remote.rejections -= 1
             raise PushRejected("the remote moved on")
+        if branch is not None and branch != self.remote.branch:  # a new branch: kept aside
+            kept = self.remote.source.with_name(
+                f"{self.remote.source.name}@{len(self.remote.branches)}"
+            )
+            shutil.copytree(self.path, kept)
+            self.remote.branches[branch] = kept
+            self.remote.pushed.append(self.remote.commits[-1])
+            return
         shutil.rmtree(self.remote.source)
         shutil.copytree(self.path, self.remote.source)
         self.remote.pushed.append(self.remote.commits[-1])
@@ -188,6 +196,7 @@ class WorkTreeRemote:
     head: str = "e" * 40
     commits: list[str] = field(default_factory=list)
     pushed: list[str] = field(default_factory=list)
+    branches: dict[str, Path] = field(default_factory=dict)  # other branches' trees
 
     def clone(self, dest: Path) -> WorkTreeClone:
         shutil.copytree(self.source, dest)
@@ -207,7 +216,7 @@ class FolderClone:
         self.remote.commits.append(message)
         return f"{len(self.remote.commits):040x}"
 
-    def push(self) -> None:
+    def push(self, *, branch: str | None = None) -> None:
         if self.remote.rejections:
             self.remote.rejections -= 1
             raise PushRejected("the remote moved on")

@@ -49,12 +49,12 @@ def test_the_ci_deployment_takes_what_seamline_run_sends_each_with_a_description
         assert field.get("description"), f"{name} has no description for the UI's form"
 
 
-def test_the_promote_deployment_takes_source_target_and_services_each_described() -> None:
+def test_the_promote_deployment_takes_source_target_services_and_pr_each_described() -> None:
     from deployments.catalog import parameter_schema
     from flows.promote import promote
 
     schema = parameter_schema(promote)
-    assert set(schema["properties"]) == {"source", "target", "services"}
+    assert set(schema["properties"]) == {"source", "target", "services", "pr"}
     assert sorted(schema["required"]) == ["source", "target"]
     for name, field in schema["properties"].items():
         assert field.get("description"), f"{name} has no description for the UI's form"

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from seamline.adapters.roles import OpenedPullRequest, PullRequestDraft
 from seamline.config.settings import PROJECT_ROOT
-from seamline.errors import GateFailure, ToolFailed, UsageError
+from seamline.errors import ForgeFailed, GateFailure, ToolFailed, UsageError
 from seamline.overlay.files import PINS_FILE, current_images, read_pins, write_pins
 from seamline.policy.overlay_moves import Pin
 from seamline.policy.promotion import CHECKS
@@ -81,7 +82,12 @@ class Run:
     state: RescanState | None = None
 
     def __call__(
-        self, source: str = "dev", target: str = "staging", services: Sequence[str] = ()
+        self,
+        source: str = "dev",
+        target: str = "staging",
+        services: Sequence[str] = (),
+        *,
+        pr: bool = False,
     ) -> promote.PromotionResult:
         """What the flow does: plan, check each digest, commit."""
         work = self.tmp / f"look-{len(list(self.tmp.glob('look-*')))}"
@@ -109,7 +115,12 @@ class Run:
         ]
         seams = promote.Seams(self.remote, KustomizationEditor(RENDERED), LOG, _lock)
         return promote.commit_promotion(
-            plan, checked, seams, run_id="run-7", run_url="http://prefect/runs/flow-run/run-7"
+            plan,
+            checked,
+            seams,
+            run_id="run-7",
+            run_url="http://prefect/runs/flow-run/run-7",
+            pr=pr,
         )
 
 
@@ -293,3 +304,87 @@ def test_a_digest_the_rescan_blocked_is_refused_and_the_check_named(
     result = run()
     assert result.commit is not None
     assert {i.reference: i.checks for i in result.images}[CATALOG] == CHECKS
+
+
+def test_pr_mode_pushes_a_branch_named_for_the_promotion_and_leaves_the_branch_alone(
+    remote: WorkTreeRemote, tmp_path: Path
+) -> None:
+    before = (_overlay(remote, "staging") / "kustomization.yaml").read_bytes()
+    result = _run(remote, tmp_path)(pr=True)
+    assert result.commit is not None
+    branch = f"seamline/promote-dev-to-staging-{result.commit[:12]}"
+    assert result.branch == branch and list(remote.branches) == [branch]
+    assert (_overlay(remote, "staging") / "kustomization.yaml").read_bytes() == before
+    proposed = current_images(remote.branches[branch] / "kustomize" / "overlays" / "staging")
+    assert proposed["bookstore/catalog"] == CATALOG and proposed["bookstore/orders"] == ORDERS
+
+    draft = result.pull_request
+    assert draft is not None and result.opened is None
+    assert (draft.title, draft.head, draft.base) == (
+        "seamline: promote dev -> staging",
+        branch,
+        "main",
+    )
+    for reference in (CATALOG, ORDERS):
+        assert f"| `{reference}` | {', '.join(CHECKS)} |" in draft.body
+    assert f"Source: overlay `dev` @ `{'e' * 40}`" in draft.body
+    assert "http://prefect/runs/flow-run/run-7" in draft.body
+
+    reported = promote.request_review(result, None, LOG)  # no forge: the branch is the answer
+    assert reported == result
+
+    class Forge:
+        closed = False
+
+        def open(self, asked: PullRequestDraft) -> OpenedPullRequest:
+            assert asked == draft
+            return OpenedPullRequest(
+                number=7, url="https://github.com/acme/gitops/pull/7", existed=False
+            )
+
+        def close(self) -> None:
+            self.closed = True
+
+    forge = Forge()
+    opened = promote.request_review(result, forge, LOG)
+    assert opened.opened == OpenedPullRequest(7, "https://github.com/acme/gitops/pull/7", False)
+    assert forge.closed and opened.pull_request == draft
+
+
+def test_the_pull_request_report_says_what_would_be_opened_with_no_forge() -> None:
+    from deployments.promote_command import pull_request_entry
+
+    draft = PullRequestDraft(
+        title="t", head="seamline/promote-dev-to-staging-abc", base="main", body="b\n"
+    )
+    result = promote.PromotionResult("dev", "staging", "e" * 40, "f" * 40, (), pull_request=draft)
+    assert pull_request_entry(result) == {
+        "title": "t",
+        "head": "seamline/promote-dev-to-staging-abc",
+        "base": "main",
+        "body": "b\n",
+        "opened": False,
+        "existed": False,
+        "number": None,
+        "url": None,
+    }
+    assert pull_request_entry(promote.PromotionResult("dev", "staging", "e" * 40, None, ())) is None
+
+
+def test_a_forge_refusal_says_the_branch_is_pushed_and_keeps_its_retry_class() -> None:
+    draft = PullRequestDraft(
+        title="t", head="seamline/promote-dev-to-staging-abc", base="main", body=""
+    )
+    result = promote.PromotionResult("dev", "staging", "e" * 40, "f" * 40, (), pull_request=draft)
+
+    class Down:
+        def open(self, asked: PullRequestDraft) -> OpenedPullRequest:
+            raise ForgeFailed("GitHub refused it: HTTP 502", transient=True)
+
+        def close(self) -> None:
+            pass
+
+    with pytest.raises(ForgeFailed) as raised:
+        promote.request_review(result, Down(), LOG)
+    assert "(branch seamline/promote-dev-to-staging-abc is pushed)" in raised.value.message
+    assert raised.value.transient
