@@ -1,11 +1,13 @@
 """`seamline promote` end to end on the real stack: a CI run releases the Bookstore into
-dev, then the very same digests move into staging by a Git commit, with nothing rebuilt or
-pushed to the registry."""
+dev, then the very same digests move into staging by a Git commit (or, with ``--pr``, a
+branch and the pull request seamline would open), with nothing rebuilt or pushed to the
+registry."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -26,7 +28,8 @@ CHECKS = ["signature", "sbom-attestation", "provenance-attestation", "scan-gate"
 
 
 def _env(remote: Path) -> dict[str, str]:
-    return dict(os.environ, SEAMLINE_GITOPS_REMOTE=str(remote))
+    # No forge: the local stack's remote is a bare repository, so --pr reports its PR.
+    return dict(os.environ, SEAMLINE_GITOPS_REMOTE=str(remote), SEAMLINE_FORGE_REPOSITORY="")
 
 
 def _json(remote: Path, *args: str) -> tuple[int, dict[str, Any], str]:
@@ -35,9 +38,9 @@ def _json(remote: Path, *args: str) -> tuple[int, dict[str, Any], str]:
     return result.returncode, json.loads(result.stdout), result.stderr
 
 
-def _images(remote: Path, overlay: str) -> dict[str, str]:
-    """The ``images:`` entries of ``overlay`` at the remote's head, as written."""
-    blob = git.Repo(remote).commit("main").tree / f"kustomize/overlays/{overlay}/kustomization.yaml"
+def _images(remote: Path, overlay: str, ref: str = "main") -> dict[str, str]:
+    """The ``images:`` entries of ``overlay`` at ``ref`` of the remote, as written."""
+    blob = git.Repo(remote).commit(ref).tree / f"kustomize/overlays/{overlay}/kustomization.yaml"
     data = yaml.safe_load(blob.data_stream.read())
     return {
         e["name"]: f"{e['newName']}@{e['digest']}" if e.get("digest") else e["newName"]
@@ -126,3 +129,74 @@ def test_promoting_backwards_is_a_usage_error(released: Path) -> None:
     assert report["commit"] is None
     assert "staging -> dev is not allowed" in report["errors"][0]["error"]
     assert git.Repo(released).commit("main").hexsha == head
+
+
+def _as_released(released: Path, dest: Path) -> Path:
+    """A copy of the released remote whose main is back at the CI release (before any
+    promotion another test committed)."""
+    shutil.copytree(released, dest)
+    repo = git.Repo(dest)
+    release = next(
+        c for c in repo.iter_commits("main") if not str(c.message).startswith("seamline: promote")
+    )
+    repo.git.update_ref("refs/heads/main", release.hexsha)
+    return dest
+
+
+def test_promote_pr_pushes_a_branch_and_reports_the_pull_request_it_would_open(
+    released: Path, settings: Settings, tmp_path: Path
+) -> None:
+    remote = _as_released(released, tmp_path / "bookstore.git")
+    dev = _images(remote, "dev")
+    staging_before = _images(remote, "staging")
+    assert staging_before != dev
+    repositories = sorted({ref.partition("@")[0].partition("/")[2] for ref in dev.values()})
+    registry_before = _registry(settings, repositories)
+    head_before = git.Repo(remote).commit("main").hexsha
+
+    code, report, stderr = _json(
+        remote, "promote", "--from", "dev", "--to", "staging", "--pr", "--json"
+    )
+    assert code == 0, stderr
+    assert report["state"] == "Completed" and report["errors"] == []
+    commit = report["commit"]
+    branch = f"seamline/promote-dev-to-staging-{commit[:12]}"
+    assert report["branch"] == branch
+
+    repo = git.Repo(remote)
+    assert repo.commit("main").hexsha == head_before  # the default branch is unchanged
+    assert _images(remote, "staging") == staging_before
+    pushed = repo.commit(branch)
+    assert pushed.hexsha == commit and pushed.parents[0].hexsha == head_before
+    assert _images(remote, "staging", branch) == dev  # byte-equal name@digest
+    for image in report["images"]:
+        assert image["checks"] == CHECKS
+        assert f"{image['name']}: {image['reference']}" in str(pushed.message)
+
+    pull = report["pull_request"]
+    assert pull["opened"] is False and pull["url"] is None and pull["number"] is None
+    assert (pull["title"], pull["head"], pull["base"]) == (
+        "seamline: promote dev -> staging",
+        branch,
+        "main",
+    )
+    for reference in dev.values():
+        assert f"`{reference}` | {', '.join(CHECKS)} |" in pull["body"]
+    assert f"Source: overlay `dev` @ `{head_before}`" in pull["body"]
+    assert "no forge configured" in stderr and branch in stderr
+
+    clone = tmp_path / "clone"
+    git.Repo.clone_from(str(remote), clone, branch=branch)
+    rendered = subprocess.run(
+        [
+            str(locate("kustomize", settings.tools_dir)),
+            "build",
+            str(clone / "kustomize" / "overlays" / "staging"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for reference in dev.values():
+        assert f"image: {reference}" in rendered
+    assert _registry(settings, repositories) == registry_before  # nothing built or pushed

@@ -76,6 +76,7 @@ def test_invalid_setting_is_usage_error(
         ["--from", "dev", "--to", "Staging!"],
         ["--from", "dev/../x", "--to", "staging"],
         ["--from", "dev", "--to", "staging", "--services", "orders,Bad Name"],
+        ["--from", "dev", "--to", "Staging!", "--pr"],
     ],
 )
 def test_promote_with_a_bad_name_is_exit_2_before_anything_runs(
