@@ -20,6 +20,7 @@ from seamline.orchestration.rest import PrefectRest
 CI = ("seamline-ci", "ci")
 RESCAN = ("seamline-rescan", "nightly")
 PROMOTE = ("seamline-promote", "promote")
+AUDIT = ("seamline-audit", "audit")
 # Parameters a deployment run never takes from outside: the executor's settings apply.
 EXECUTOR_ONLY = ("settings",)
 
@@ -56,6 +57,12 @@ def _promote() -> Any:
     from flows.promote import promote
 
     return promote
+
+
+def _audit() -> Any:
+    from flows.audit import audit
+
+    return audit
 
 
 def catalog(settings: Settings) -> list[DeploymentSpec]:
@@ -96,6 +103,19 @@ def catalog(settings: Settings) -> list[DeploymentSpec]:
             ),
             load=_promote,
             tags=("seamline", "promote"),
+        ),
+        DeploymentSpec(
+            flow_name=AUDIT[0],
+            name=AUDIT[1],
+            entrypoint="flows/audit.py:audit",
+            description=(
+                "Check every image the GitOps repository's overlays render as an admission "
+                "policy that verifies images would: pinned by digest, in the registry, signed, "
+                "with SBOM and provenance attestations, its latest vulnerability result "
+                "passing; one table per overlay of what it would admit and refuse, and why."
+            ),
+            load=_audit,
+            tags=("seamline", "audit"),
         ),
     ]
 

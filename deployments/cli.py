@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from deployments.audit_command import add_parser as add_audit_parser
 from deployments.flow_process import enter_prefect_environment, known_secrets
 from deployments.promote_command import add_parser as add_promote_parser
 from deployments.rescan_command import add_parser as add_rescan_parser
@@ -91,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     add_promote_parser(sub)
     add_rescan_parser(sub)
+    add_audit_parser(sub)
     return parser
 
 
@@ -226,6 +228,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from deployments.rescan_command import run_rescan
 
             return run_rescan(settings, args, secrets)
+        if args.command == "audit":
+            from deployments.audit_command import run_audit
+
+            return run_audit(settings, args, secrets)
         return _cmd_smoke(settings, args.json)
     except SeamlineError as e:
         log.error("error: %s", e.diagnostics())

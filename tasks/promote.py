@@ -36,18 +36,15 @@ from seamline.adapters.roles import (
 from seamline.adapters.toolbox import Toolbox
 from seamline.config.pipeline import PipelineConfig, load_pipeline_config
 from seamline.config.settings import Settings
-from seamline.errors import ForgeFailed, GateFailure, PushRejected, ToolFailed, UsageError
+from seamline.errors import ForgeFailed, GateFailure, PushRejected, UsageError
 from seamline.overlay.edit import set_and_render
 from seamline.overlay.files import BUMP_TRAILER, current_images, read_pins, write_pins
 from seamline.policy.allowlist import AllowList, load_allowlist
 from seamline.policy.gate import GatePolicy, evaluate_gate
 from seamline.policy.overlay_moves import Pin
 from seamline.policy.promotion import (
-    PROVENANCE_ATTESTATION,
     RESCAN_BLOCK,
-    SBOM_ATTESTATION,
     SCAN_GATE,
-    SIGNATURE,
     CheckOutcome,
     DigestChecks,
     decide_promotion,
@@ -58,11 +55,16 @@ from seamline.run.rescan_state import RescanState
 from seamline.run.results import SEVERITIES
 from seamline.validate.image_ref import ImageRef
 from seamline.validate.names import check_name, check_ref
-from tasks.attest_sbom import SBOM_TYPE
 from tasks.bump import PUSH_ATTEMPTS, lock_name, overlay_lock
 from tasks.context import Log
 from tasks.retry_policy import transient_only
-from tasks.sign import PROVENANCE_TYPE
+from tasks.verify_evidence import (
+    block_check,
+    guarded,
+    provenance_check,
+    sbom_check,
+    signature_check,
+)
 
 
 @dataclass(frozen=True)
@@ -176,16 +178,6 @@ def plan_promotion(
     )
 
 
-def _outcome(check: str, run: Callable[[], CheckOutcome]) -> CheckOutcome:
-    """A check's outcome; a tool saying no is a failed check, a network fault a retry."""
-    try:
-        return run()
-    except ToolFailed as e:
-        if e.transient:
-            raise
-        return CheckOutcome(check=check, passed=False, detail=e.message)
-
-
 def check_digest(
     image: str,
     reference: str,
@@ -198,29 +190,6 @@ def check_digest(
 ) -> DigestChecks:
     """Run every promotion check on ``reference`` (all of them, so each failure is named).
     ``blocks`` answers the open re-scan block of a reference, if any."""
-    digest = reference.partition("@")[2]
-
-    def signature() -> CheckOutcome:
-        verified = signer.verify(reference)
-        if digest in verified:
-            return CheckOutcome(check=SIGNATURE, passed=True, detail=f"signed: {signer.identity}")
-        return CheckOutcome(
-            check=SIGNATURE,
-            passed=False,
-            detail=f"no signature by {signer.identity} covers {digest} "
-            f"(verified: {', '.join(verified) or 'none'})",
-        )
-
-    def attestation(check: str, predicate_type: str) -> Callable[[], CheckOutcome]:
-        def run() -> CheckOutcome:
-            count = signer.verify_attestation(reference, predicate_type=predicate_type)
-            return CheckOutcome(
-                check=check,
-                passed=count > 0,
-                detail=f"{count} verified {predicate_type} attestation(s)",
-            )
-
-        return run
 
     def scan() -> CheckOutcome:
         report = scanner.scan_image(reference, severities=SEVERITIES).report
@@ -230,24 +199,15 @@ def check_digest(
             detail += ": " + ", ".join(sorted({f.id for f in decision.blocking}))
         return CheckOutcome(check=SCAN_GATE, passed=decision.passed, detail=detail)
 
-    def rescan_block() -> CheckOutcome:
-        block = blocks(reference)
-        if block is None:
-            return CheckOutcome(check=RESCAN_BLOCK, passed=True, detail="no open re-scan block")
-        detail = block.describe()
-        if block.findings:
-            detail += ": " + ", ".join(block.findings)
-        return CheckOutcome(check=RESCAN_BLOCK, passed=False, detail=detail)
-
     return DigestChecks(
         image=image,
         reference=reference,
         outcomes=(
-            _outcome(SIGNATURE, signature),
-            _outcome(SBOM_ATTESTATION, attestation(SBOM_ATTESTATION, SBOM_TYPE)),
-            _outcome(PROVENANCE_ATTESTATION, attestation(PROVENANCE_ATTESTATION, PROVENANCE_TYPE)),
-            _outcome(SCAN_GATE, scan),
-            _outcome(RESCAN_BLOCK, rescan_block),
+            signature_check(signer, reference),
+            sbom_check(signer, reference),
+            provenance_check(signer, reference),
+            guarded(SCAN_GATE, scan),
+            guarded(RESCAN_BLOCK, lambda: block_check(RESCAN_BLOCK, blocks(reference))),
         ),
     )
 

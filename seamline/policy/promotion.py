@@ -11,13 +11,30 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from seamline.errors import UsageError
+from seamline.policy.checks import (
+    PROVENANCE_ATTESTATION,
+    RESCAN_BLOCK,
+    SBOM_ATTESTATION,
+    SCAN_GATE,
+    SIGNATURE,
+    CheckOutcome,
+)
 
-SIGNATURE = "signature"
-SBOM_ATTESTATION = "sbom-attestation"
-PROVENANCE_ATTESTATION = "provenance-attestation"
-SCAN_GATE = "scan-gate"
-RESCAN_BLOCK = "rescan-block"
+__all__ = [
+    "CHECKS",
+    "PROVENANCE_ATTESTATION",
+    "RESCAN_BLOCK",
+    "SBOM_ATTESTATION",
+    "SCAN_GATE",
+    "SIGNATURE",
+    "CheckFailure",
+    "CheckOutcome",
+    "DigestChecks",
+    "PromotionDecision",
+    "decide_promotion",
+    "pending_moves",
+]
+
 CHECKS: tuple[str, ...] = (
     SIGNATURE,
     SBOM_ATTESTATION,
@@ -25,17 +42,6 @@ CHECKS: tuple[str, ...] = (
     SCAN_GATE,
     RESCAN_BLOCK,
 )
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CheckOutcome:
-    check: str
-    passed: bool
-    detail: str
-
-    def __post_init__(self) -> None:
-        if self.check not in CHECKS:
-            raise UsageError(f"unknown promotion check {self.check!r}", hint=", ".join(CHECKS))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from deployments.catalog import CI, PROMOTE, RESCAN, catalog, cron_schedule
+from deployments.catalog import AUDIT, CI, PROMOTE, RESCAN, catalog, cron_schedule
 from seamline.config.settings import Settings
 from seamline.errors import UsageError
 
@@ -16,8 +16,8 @@ def test_the_nightly_rescan_is_scheduled_as_configured(tmp_path: Path) -> None:
         state_dir=tmp_path, rescan_cron="30 3 * * 1-5", rescan_timezone="Europe/Berlin"
     )
     specs = {(s.flow_name, s.name): s for s in catalog(settings)}
-    assert set(specs) == {CI, RESCAN, PROMOTE}
-    assert specs[CI].cron == "" and specs[PROMOTE].cron == ""
+    assert set(specs) == {CI, RESCAN, PROMOTE, AUDIT}
+    assert specs[CI].cron == "" and specs[PROMOTE].cron == "" and specs[AUDIT].cron == ""
     assert (specs[RESCAN].cron, specs[RESCAN].timezone) == ("30 3 * * 1-5", "Europe/Berlin")
     assert specs[CI].entrypoint == "flows/ci.py:ci"
 
@@ -58,3 +58,15 @@ def test_the_promote_deployment_takes_source_target_services_and_pr_each_describ
     assert sorted(schema["required"]) == ["source", "target"]
     for name, field in schema["properties"].items():
         assert field.get("description"), f"{name} has no description for the UI's form"
+
+
+def test_the_audit_deployment_takes_one_optional_overlay_described() -> None:
+    from deployments.catalog import parameter_schema
+    from flows.audit import audit
+
+    specs = {(s.flow_name, s.name): s for s in catalog(Settings())}
+    assert specs[AUDIT].entrypoint == "flows/audit.py:audit"
+    schema = parameter_schema(audit)
+    assert set(schema["properties"]) == {"overlay"}
+    assert schema.get("required", []) == []
+    assert schema["properties"]["overlay"].get("description")

@@ -85,3 +85,58 @@ def test_promote_with_a_bad_name_is_exit_2_before_anything_runs(
     assert main(["promote", *args, "--json"]) == 2
     payload = json.loads(capsys.readouterr().out)
     assert payload["exit_code"] == 2 and "not a valid name" in payload["error"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--overlay", "Prod!", "--json"], "not a valid name"),
+        (["--enforce", "--json"], "--output and --enforce go with --emit-policy"),
+        (["--emit-policy", "kyverno", "--json"], "--emit-policy writes YAML"),
+    ],
+)
+def test_audit_with_bad_arguments_is_exit_2_before_anything_runs(
+    state: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    assert main(["audit", *args]) == 2
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["exit_code"] == 2 and message in payload["error"]
+
+
+def test_audit_takes_one_overlay_or_all_not_both(state: Path) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["audit", "--overlay", "dev", "--all"])
+    assert caught.value.code == 2
+
+
+def test_audit_emit_policy_writes_the_kyverno_policy_to_the_output_file(
+    state: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import yaml
+
+    from deployments import audit_command
+    from seamline.overlay.rendered import WorkloadImage
+    from seamline.run.audit_report import OverlayImages
+    from tasks import audit
+
+    image = "127.0.0.1:5000/bookstore/catalog@sha256:" + "c" * 64
+    rendered = audit.RenderedOverlays(
+        gitops_commit="e" * 40,
+        registry="127.0.0.1:5000",
+        service_repositories=("127.0.0.1:5000/bookstore/catalog",),
+        overlays=(OverlayImages("dev", (WorkloadImage("Deployment/catalog", "catalog", image),)),),
+    )
+    asked: list[tuple[str, ...]] = []
+    monkeypatch.setattr(audit_command, "preflight", lambda _s, names: asked.append(tuple(names)))
+    monkeypatch.setattr(audit, "render_gitops_overlays", lambda _s, overlay: rendered)
+    (tmp_path / "k.key").write_text("encrypted")
+    (tmp_path / "k.pub").write_text("-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----\n")
+    monkeypatch.setenv("SEAMLINE_SIGNING_KEY", str(tmp_path / "k.key"))
+    out = tmp_path / "policy.yaml"
+    assert main(["audit", "--emit-policy", "kyverno", "--enforce", "-o", str(out)]) == 0
+    assert asked == [("toolchain", "gitops-remote")]
+    policy = yaml.safe_load(out.read_text())
+    assert policy["spec"]["validationFailureAction"] == "Enforce"
+    verify = policy["spec"]["rules"][0]["verifyImages"][0]
+    assert verify["imageReferences"] == ["127.0.0.1:5000/bookstore/catalog*"]
+    assert "MFkw" in verify["attestors"][0]["entries"][0]["keys"]["publicKeys"]

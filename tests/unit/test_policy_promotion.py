@@ -51,7 +51,7 @@ def test_a_check_that_did_not_run_counts_as_failed() -> None:
 
 
 def test_an_unknown_check_is_refused() -> None:
-    with pytest.raises(UsageError, match="unknown promotion check"):
+    with pytest.raises(UsageError, match="unknown check"):
         CheckOutcome(check="vibes", passed=True, detail="")
 
 
