@@ -29,11 +29,35 @@ else
 fi
 export CGO_ENABLED=0 GOFLAGS=-trimpath
 
+# Tools whose go.mod has `replace`/`exclude` directives cannot be `go install`ed: their
+# module is downloaded and these commands are built inside it. Others build one binary,
+# named after the tool.
+binaries_of() {  # name
+  case $1 in
+    buildkit) echo "buildkitd buildctl" ;;
+    *) echo "$1" ;;
+  esac
+}
+
+build_in_module() {  # module version dest ldflags; commands from binaries_of
+  local module=$1 version=$2 dest=$3 ldflags=$4 download dir
+  shift 4
+  download=$(go mod download -json "$module@$version") || { echo "$download"; return 1; }
+  dir=$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p' <<<"$download")
+  [ -n "$dir" ] || { echo "go mod download gave no directory: $download"; return 1; }
+  local packages=()
+  for binary in "$@"; do packages+=("./cmd/$binary"); done
+  (cd "$dir" && go build -ldflags "$ldflags" -o "$dest/" "${packages[@]}")
+}
+
 install_tool() {  # name module version position count
   local name=$1 module=$2 version=$3 position=$4 count=$5
   local dest="$cache/$name/$version"
   local log="$log_dir/$name-$version.log"
-  if [ -x "$dest/$name" ]; then
+  local binaries binary built=true
+  read -r -a binaries <<<"$(binaries_of "$name")"
+  for binary in "${binaries[@]}"; do [ -x "$dest/$binary" ] || built=false; done
+  if [ "$built" = true ]; then
     say "($position/$count) $name $version: cached"
   else
     say "($position/$count) $name $version: building from the Go module proxy (one-time, a few minutes; log: $log)"
@@ -46,10 +70,17 @@ install_tool() {  # name module version position count
       syft) ldflags="-X main.version=${version#v}" ;;
       cosign) ldflags="-X sigs.k8s.io/release-utils/version.gitVersion=$version" ;;
       golangci-lint) ldflags="-X main.version=${version#v}" ;;
+      buildkit) ldflags="-X github.com/moby/buildkit/version.Version=$version" ;;
     esac
-    local started=$SECONDS
-    if ! GOBIN="$dest.tmp" GOEXPERIMENT="$experiment" \
-        go install -ldflags "$ldflags" "$module@$version" >"$log" 2>&1; then
+    local started=$SECONDS built_ok=true
+    if [ "${binaries[*]}" = "$name" ]; then
+      GOBIN="$dest.tmp" GOEXPERIMENT="$experiment" \
+        go install -ldflags "$ldflags" "$module@$version" >"$log" 2>&1 || built_ok=false
+    else
+      GOEXPERIMENT="$experiment" build_in_module "$module" "$version" "$dest.tmp" "$ldflags" \
+        "${binaries[@]}" >"$log" 2>&1 || built_ok=false
+    fi
+    if [ "$built_ok" = false ]; then
       say "$name $version: build failed; last lines of $log:"
       tail -n 15 "$log" >&2
       exit 3
@@ -57,7 +88,7 @@ install_tool() {  # name module version position count
     rm -rf "$dest" && mv "$dest.tmp" "$dest"
     say "($position/$count) $name $version: built in $((SECONDS - started)) s"
   fi
-  ln -sfn "$dest/$name" "$bin_dir/$name"
+  for binary in "${binaries[@]}"; do ln -sfn "$dest/$binary" "$bin_dir/$binary"; done
 }
 
 only=${1:-}
@@ -67,6 +98,7 @@ specs=(
   "cosign $COSIGN_MODULE $COSIGN_VERSION"
   "syft $SYFT_MODULE $SYFT_VERSION"
   "trivy $TRIVY_MODULE $TRIVY_VERSION"
+  "buildkit $BUILDKIT_MODULE $BUILDKIT_VERSION"
 )
 position=0
 for spec in "${specs[@]}"; do

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Everything seamline needs on this machine, idempotent:
-#   1. host packages (Debian, as root): docker.io, docker-registry, busybox-static,
+#   1. host packages (Debian, as root): docker.io, runc, docker-registry, busybox-static,
 #      ca-certificates, tzdata, git;
 #   2. the Python venv in .venv from constraints.txt;
-#   3. the pinned Go tools (scripts/install-tools.sh).
+#   3. the pinned Go tools and BuildKit (scripts/install-tools.sh).
 # PostgreSQL (Debian's postgresql) too when SEAMLINE_PREFECT_DATABASE=postgres. With
 # --for-tests (`make test`), also what the test suite needs: postgresql, chromium,
 # docker-compose and debootstrap (the Compose test builds its images from a Debian root
@@ -31,6 +31,8 @@ command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
 if ! command -v dockerd >/dev/null 2>&1 && ! docker info >/dev/null 2>&1; then
   missing+=(docker.io)
 fi
+# buildkitd's OCI worker runs build steps with runc (a dependency of docker.io).
+command -v runc >/dev/null 2>&1 || missing+=(runc)
 if [ "$for_tests" = true ] || [ "${SEAMLINE_PREFECT_DATABASE:-sqlite}" = postgres ]; then
   command -v initdb >/dev/null 2>&1 || compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null \
     || missing+=(postgresql)

@@ -21,7 +21,11 @@ _VERSION_PROBES: dict[str, tuple[list[str], str]] = {
     "syft": (["version"], r"Version:\s+v?(\d+\.\d+\.\d+)"),
     "cosign": (["version"], r"GitVersion:\s+v?(\d+\.\d+\.\d+)"),
     "kustomize": (["version"], r"v?(\d+\.\d+\.\d+)"),
+    "buildkit": (["--version"], r"github\.com/moby/buildkit v(\d+\.\d+\.\d+)"),
 }
+# A pin named for its project whose binaries are named otherwise: the one asked its version
+# (the installer builds buildkitd and buildctl together).
+_PROBED_BINARY = {"buildkit": "buildctl"}
 
 
 @dataclass(frozen=True)
@@ -66,7 +70,7 @@ def read_pins(path: Path) -> list[ToolPin]:
             raise StateCorrupt(f"{path}:{number}: expected KEY=value, got {raw!r}")
         values[key.strip()] = value.strip()
     pins = [ToolPin("go", values["GO_MIN_VERSION"], minimum=True)]
-    for name in ("golangci-lint", "trivy", "syft", "cosign", "kustomize"):
+    for name in ("golangci-lint", "trivy", "syft", "cosign", "kustomize", "buildkit"):
         key = name.upper().replace("-", "_") + "_VERSION"
         if key not in values:
             raise StateCorrupt(f"{path}: no {key}", hint="restore toolchain.env from git")
@@ -88,7 +92,7 @@ def locate(name: str, tools_dir: Path) -> Path:
 def probe(pin: ToolPin, tools_dir: Path, cache: Path | None = None) -> ToolReport:
     """Ask the tool its version; with ``cache``, only when the binary changed since."""
     try:
-        binary = locate(pin.name, tools_dir)
+        binary = locate(_PROBED_BINARY.get(pin.name, pin.name), tools_dir)
     except ToolMissing:
         return ToolReport(pin.name, pin.version, None, None)
     stat = binary.resolve().stat()

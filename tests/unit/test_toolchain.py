@@ -13,7 +13,15 @@ from seamline.tools.pins import ToolPin, ToolReport, probe, read_pins
 
 def test_project_pins_cover_every_tool() -> None:
     pins = {p.name: p for p in read_pins(PROJECT_ROOT / "toolchain.env")}
-    assert set(pins) == {"go", "golangci-lint", "trivy", "syft", "cosign", "kustomize"}
+    assert set(pins) == {
+        "go",
+        "golangci-lint",
+        "trivy",
+        "syft",
+        "cosign",
+        "kustomize",
+        "buildkit",
+    }
     assert pins["go"].minimum
     assert all(not p.version.startswith("v") for p in pins.values())
 
