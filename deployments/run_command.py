@@ -25,6 +25,7 @@ REQUIRED = (
     "toolchain",
     "docker",
     "registry",
+    "buildkitd",
     "prefect-server",
     "signing-key",
     "base-images",

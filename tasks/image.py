@@ -16,9 +16,10 @@ from tasks.run_names import per_service
 
 
 def build(ctx: RunContext, service: str, *, builder: ImageBuilder, log: Log) -> BuiltImage:
-    """Builds a local image only, alongside build-test: nothing leaves the machine before
-    the push. The image's metadata carries the commit's time, never the clock's: an image
-    is as old as the source it was built from."""
+    """Builds alongside build-test. The Docker builder makes a local image only: nothing
+    leaves the machine before the push. BuildKit pushes as it builds, reproducibly: the
+    push stage then only checks the registry. The image's metadata carries the commit's
+    time, never the clock's: an image is as old as the source it was built from."""
     spec = ctx.service(service)
     args = ctx.inputs.build_args
     tag = f"{ctx.config.target_repository(spec)}:{ctx.workspace.commit[:12]}"
@@ -36,8 +37,10 @@ def build(ctx: RunContext, service: str, *, builder: ImageBuilder, log: Log) -> 
         tag=tag,
         build_args=dict(args),
         labels=labels,
+        source_date_epoch=ctx.workspace.commit_time,
     )
-    log.info("%s: built %s as %s", service, tag, image_id[:19])
+    verb = "built and pushed" if builder.pushes else "built"
+    log.info("%s: %s %s as %s", service, verb, tag, image_id[:19])
     finished = datetime.now(UTC)
     return BuiltImage(
         service,
@@ -47,6 +50,7 @@ def build(ctx: RunContext, service: str, *, builder: ImageBuilder, log: Log) -> 
         dict(args),
         started.isoformat(),
         finished.isoformat(),
+        registry_digest=image_id if builder.pushes else "",
     )
 
 

@@ -24,10 +24,19 @@ def push(
     log: Log,
 ) -> PushedImage:
     """Push, then read the digest back from the registry by tag and by digest: a push
-    that another push overtook is a transient failure, never a wrong digest."""
+    that another push overtook is a transient failure, never a wrong digest. A builder
+    that pushed as it built only reads back what the registry holds: it must be the
+    digest built."""
     local = ImageRef.parse(image.local_ref)
     repository, name = local.name, local.repository_in(ctx.settings.registry)
     reported = builder.push(image.local_ref)
+    if image.registry_digest and reported != image.registry_digest:
+        raise ToolFailed(
+            f"{image.service}: the registry holds {reported} for {image.local_ref}, "
+            f"not the built {image.registry_digest}",
+            hint="another build of this commit pushed a different image to its tag (from "
+            "another builder, or a build that is not reproducible); rerun",
+        )
     by_tag = registry.manifest_digest(name, local.tag_or_latest)
     by_digest = registry.manifest_digest(name, reported)
     if by_tag != reported or by_digest != reported:

@@ -35,9 +35,12 @@ def repository_gate(settings: Settings, config: PipelineConfig) -> GatePolicy:
 
 
 def _reference(target: BuiltImage | PushedImage) -> tuple[str, bool]:
-    """What the scanner scans, and whether it reads it from the local Docker Engine."""
+    """What the scanner scans, and whether it reads it from the local Docker Engine (an
+    image a builder pushed as it built is read from the registry, by digest)."""
     if isinstance(target, PushedImage):
         return target.ref, False
+    if target.registry_digest:
+        return target.registry_ref, False
     return target.local_ref, True
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -10,38 +9,16 @@ import docker
 import docker.errors
 from docker import DockerClient
 
-from seamline.errors import GateFailure, SeamlineError, ServiceUnavailable, ToolFailed
+from seamline.adapters.build_failure import build_failure
+from seamline.errors import ServiceUnavailable, ToolFailed
 from seamline.tools.limits import heavy
-from seamline.tools.process import last_lines, timed
+from seamline.tools.process import timed
 from seamline.validate.image_ref import ImageRef
-
-# Build failures that are about reaching a base image, not about the Dockerfile's content.
-_UNREACHABLE = re.compile(
-    r"pull access denied|manifest .*not found|manifest unknown|dial tcp|no such host"
-    r"|i/o timeout|connection refused|TLS handshake|toomanyrequests",
-    re.IGNORECASE,
-)
-
-
-def build_failure(tag: str, message: str, output: str) -> SeamlineError:
-    """A failed build as the error it is: a base image out of reach is the environment;
-    anything else (a failing RUN, a COPY of a missing file) is the Dockerfile's content,
-    a gate failure that a retry would not change."""
-    said = last_lines(output, lines=6, limit=1500)
-    if _UNREACHABLE.search(message):
-        return ToolFailed(
-            f"docker build of {tag} could not get a base image: {message}",
-            hint="mirror the base image into the registry (`seamline stack up` mirrors the "
-            "stack's own) or set SEAMLINE_GO_BUILDER_IMAGE / SEAMLINE_RUNTIME_IMAGE",
-            stderr_tail=said,
-        )
-    return GateFailure(
-        f"docker build of {tag} failed: {message}" + (f"\n{said}" if said else ""),
-        hint="fix the Dockerfile or the code it builds; `docker build` reproduces it",
-    )
 
 
 class DockerEngine:
+    pushes = False
+
     def __init__(self, *, client: DockerClient) -> None:
         self._client = client
 
@@ -88,8 +65,11 @@ class DockerEngine:
         tag: str,
         build_args: dict[str, str],
         labels: dict[str, str] | None = None,
+        source_date_epoch: int = 0,
     ) -> str:
-        """Build with the classic builder, no network for `RUN`; return the image id."""
+        """Build with the classic builder, no network for `RUN`; return the image id. The
+        classic builder stamps the clock's time into the image whatever
+        ``source_date_epoch`` says: only the labels carry the commit's time."""
         try:
             with heavy("image build"), timed("docker build"):
                 image, _logs = self._client.images.build(

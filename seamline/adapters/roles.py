@@ -18,7 +18,13 @@ from seamline.policy.overlay_moves import Relation
 
 
 class ImageBuilder(Protocol):
-    """Builds images from a Dockerfile and pushes them to their registry."""
+    """Builds images from a Dockerfile and pushes them to their registry.
+
+    A builder that ``pushes`` as it builds (BuildKit) returns the pushed manifest digest
+    from ``build``, and its ``push`` only reads back what the registry holds."""
+
+    @property
+    def pushes(self) -> bool: ...
 
     def build(
         self,
@@ -28,8 +34,10 @@ class ImageBuilder(Protocol):
         tag: str,
         build_args: dict[str, str],
         labels: dict[str, str] | None = None,
+        source_date_epoch: int = 0,
     ) -> str:
-        """Build ``tag`` and return the image id."""
+        """Build ``tag`` and return the image id (the manifest digest when ``pushes``);
+        ``source_date_epoch`` is the time a reproducible builder stamps everywhere."""
         ...
 
     def push(self, reference: str) -> str:

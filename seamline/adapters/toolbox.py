@@ -10,6 +10,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from seamline.adapters.buildkit import BuildKit
 from seamline.adapters.cosign import Cosign, KeylessIdentity, is_key_uri
 from seamline.adapters.docker_engine import DockerEngine
 from seamline.adapters.git_repo import GitHistory, GitRemote
@@ -98,7 +99,14 @@ class Toolbox:
         return DockerEngine.connect(self.settings.docker_host)
 
     def image_builder(self) -> ImageBuilder:
-        """Builds and pushes images; close it after use."""
+        """Builds and pushes images, with the builder the settings choose; close it after
+        use."""
+        if self.settings.image_builder == "buildkit":
+            return BuildKit(
+                buildctl=locate("buildctl", self.settings.tools_dir),
+                address=self.settings.buildkit_address(),
+                registry=self.registry(),
+            )
         return self.docker()
 
     def base_images(self) -> dict[str, str]:

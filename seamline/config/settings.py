@@ -70,6 +70,10 @@ class Settings(BaseSettings):
 
     docker_host: str = "unix:///var/run/docker.sock"
     manage_dockerd: bool = True
+    # What builds and pushes the images: the Docker Engine's classic builder, or BuildKit
+    # (the stack's buildkitd, or the one buildkit_host names), which builds reproducibly.
+    image_builder: Literal["docker", "buildkit"] = "docker"
+    buildkit_host: str = ""
 
     mirror_base_images: bool = True
     go_builder_image: str = ""
@@ -220,6 +224,14 @@ class Settings(BaseSettings):
     @property
     def registry_url(self) -> str:
         return f"http://{self.registry}"
+
+    @property
+    def local_buildkit_dir(self) -> Path:
+        """The stack's buildkitd: its state, config, and (in a 0700 folder) its socket."""
+        return self.state_dir / "buildkit"
+
+    def buildkit_address(self) -> str:
+        return self.buildkit_host or f"unix://{self.local_buildkit_dir / 'run' / 'buildkitd.sock'}"
 
     @property
     def prefect_api_url(self) -> str:

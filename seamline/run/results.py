@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from seamline.validate.image_ref import ImageRef
+
 # Part of every cache key: bump it whenever a result type below changes shape, so a cached
 # result of the old shape is never handed to new code.
-RESULTS_VERSION = 4
+RESULTS_VERSION = 5
 
 Event = Literal["push", "pull_request"]
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN")
@@ -41,6 +43,16 @@ class BuiltImage:
     build_args: dict[str, str]
     started: str  # ISO 8601, for the provenance
     finished: str
+    # The manifest digest in the registry when the builder pushed as it built (BuildKit);
+    # empty when the image is in the local engine only until the push stage.
+    registry_digest: str = ""
+
+    @property
+    def registry_ref(self) -> str:
+        """``registry/repository@digest`` of what the builder pushed; empty if nothing."""
+        if not self.registry_digest:
+            return ""
+        return f"{ImageRef.parse(self.local_ref).name}@{self.registry_digest}"
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from pathlib import Path
 from seamline.config.settings import Settings
 from seamline.errors import ServiceUnavailable, StateCorrupt, ToolMissing
 from seamline.stack.base_images import BaseImages
+from seamline.stack.buildkit_service import BuildkitService
 from seamline.stack.docker_service import DockerService
 from seamline.stack.executor_service import ExecutorService
 from seamline.stack.gitops_remote import GitopsRemote
@@ -34,6 +35,7 @@ def components(settings: Settings) -> list[Component]:
         ToolchainCheck(settings),
         DockerService(settings),
         RegistryService(settings),
+        BuildkitService(settings),
         PostgresService(settings),
         PrefectService(settings),
         SigningKey(settings),

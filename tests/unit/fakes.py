@@ -23,7 +23,8 @@ class FakeBuilder:
     image_id: str = "sha256:" + "4" * 64
     digest: str = "sha256:" + "5" * 64
     builds: list[dict[str, object]] = field(default_factory=list)
-    pushes: list[str] = field(default_factory=list)
+    pushed: list[str] = field(default_factory=list)
+    pushes: bool = False  # True: builds like BuildKit, pushing as it builds
 
     def build(
         self,
@@ -33,12 +34,21 @@ class FakeBuilder:
         tag: str,
         build_args: dict[str, str],
         labels: dict[str, str] | None = None,
+        source_date_epoch: int = 0,
     ) -> str:
-        self.builds.append({"context": context, "tag": tag, "args": build_args, "labels": labels})
-        return self.image_id
+        self.builds.append(
+            {
+                "context": context,
+                "tag": tag,
+                "args": build_args,
+                "labels": labels,
+                "epoch": source_date_epoch,
+            }
+        )
+        return self.digest if self.pushes else self.image_id
 
     def push(self, reference: str) -> str:
-        self.pushes.append(reference)
+        self.pushed.append(reference)
         return self.digest
 
     def close(self) -> None:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 from collections.abc import Iterator
@@ -82,6 +83,37 @@ def test_image_builds_with_the_commit_time_and_the_run_inputs(tmp_path: Path) ->
     assert isinstance(labels, dict)
     assert labels["org.opencontainers.image.created"] == "2026-01-01T00:00:00+00:00"
     assert labels["org.opencontainers.image.revision"] == COMMIT
+
+
+def test_image_from_a_builder_that_pushes_records_the_registry_digest(tmp_path: Path) -> None:
+    builder = FakeBuilder(pushes=True)
+    built = image.build(_ctx(tmp_path), "catalog", builder=builder, log=LOG)
+    assert builder.builds[0]["epoch"] == 1767225600  # the commit's time, for SOURCE_DATE_EPOCH
+    assert built.registry_digest == built.image_id == DIGEST
+    assert built.registry_ref == "127.0.0.1:5000/bookstore/catalog@" + DIGEST
+    assert image.build(_ctx(tmp_path), "catalog", builder=FakeBuilder(), log=LOG).registry_ref == ""
+
+
+def test_push_after_a_pushing_build_checks_the_registry_holds_the_built_digest(
+    tmp_path: Path,
+) -> None:
+    name, tag = "bookstore/catalog", BUILT.local_ref.rpartition(":")[2]
+    built = dataclasses.replace(BUILT, image_id=DIGEST, registry_digest=DIGEST)
+    registry = FakeRegistry({(name, tag): DIGEST, (name, DIGEST): DIGEST})
+    builder = FakeBuilder(pushes=True)
+    assert push.push(_ctx(tmp_path), built, builder=builder, registry=registry, log=LOG) == PUSHED
+    other = dataclasses.replace(built, registry_digest="sha256:" + "7" * 64)
+    with pytest.raises(ToolFailed, match="not the built sha256:7777") as caught:
+        push.push(_ctx(tmp_path), other, builder=builder, registry=registry, log=LOG)
+    assert not caught.value.transient
+
+
+def test_scan_before_push_reads_a_pushing_build_from_the_registry(tmp_path: Path) -> None:
+    built = dataclasses.replace(BUILT, image_id=DIGEST, registry_digest=DIGEST)
+    scanner = RecordedScanner("clean.json")
+    scan.scan(_ctx(tmp_path), "catalog", built, scanner=scanner)
+    scan.scan(_ctx(tmp_path), "catalog", BUILT, scanner=scanner)
+    assert scanner.scanned == [(PUSHED.ref, False), (BUILT.local_ref, True)]
 
 
 def test_push_returns_the_digest_the_registry_holds(tmp_path: Path) -> None:

@@ -1,0 +1,171 @@
+"""BuildKit (``buildctl`` against a ``buildkitd``) as the image builder.
+
+It builds and pushes in one step, reproducibly: every timestamp (the image config, the
+history, the files in each layer) is the commit's time (``SOURCE_DATE_EPOCH``), so one
+commit built twice, from two fresh checkouts, gives one digest. ``RUN`` steps get no
+network, as with the Docker builder.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+from seamline.adapters.build_failure import build_failure
+from seamline.adapters.roles import ImageRegistry
+from seamline.errors import SeamlineError, ServiceUnavailable, ToolFailed
+from seamline.tools.limits import heavy
+from seamline.tools.process import last_lines, run
+from seamline.validate.image_ref import ImageRef
+
+BUILD_TIMEOUT_S = 1800.0
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+# buildctl's own summary of a failed solve: "error: failed to solve: <why>".
+_FAILED = re.compile(r"^error: (?:failed to solve: )?(.+)$", re.MULTILINE)
+
+
+def build_argv(
+    *,
+    buildctl: Path | str,
+    address: str,
+    context: Path,
+    dockerfile: str,
+    tag: str,
+    build_args: Mapping[str, str],
+    labels: Mapping[str, str],
+    source_date_epoch: int,
+    metadata_file: Path,
+) -> list[str]:
+    """The ``buildctl build`` command line: the Dockerfile frontend, the build context and
+    the Dockerfile's folder as local sources, ``RUN`` without network, and an image output
+    pushed to the tag's registry with its timestamps rewritten to ``source_date_epoch``."""
+    path = Path(dockerfile)
+    if not path.is_absolute():
+        path = context / path
+    argv = [
+        str(buildctl),
+        "--addr",
+        address,
+        "build",
+        "--progress",
+        "plain",
+        "--frontend",
+        "dockerfile.v0",
+        "--local",
+        f"context={context}",
+        "--local",
+        f"dockerfile={path.parent}",
+        "--opt",
+        f"filename={path.name}",
+        "--opt",
+        "force-network-mode=none",
+    ]
+    arguments = {**build_args, "SOURCE_DATE_EPOCH": str(source_date_epoch)}
+    for key, value in sorted(arguments.items()):
+        argv += ["--opt", f"build-arg:{key}={value}"]
+    for key, value in sorted(labels.items()):
+        argv += ["--opt", f"label:{key}={value}"]
+    output = f"type=image,name={tag},push=true,rewrite-timestamp=true"
+    return [*argv, "--output", output, "--metadata-file", str(metadata_file)]
+
+
+def pushed_digest(metadata: str, tag: str) -> str:
+    """The manifest digest ``buildctl --metadata-file`` recorded for the pushed image."""
+    try:
+        document = json.loads(metadata)
+    except json.JSONDecodeError as e:
+        raise ToolFailed(f"buildctl wrote unreadable build metadata for {tag}: {e}") from e
+    digest = document.get("containerimage.digest") if isinstance(document, dict) else None
+    if not isinstance(digest, str) or not _DIGEST.match(digest):
+        raise ToolFailed(
+            f"buildctl reported no image digest for {tag}",
+            hint="check that buildkitd can push to the registry (its log under the state "
+            "folder's logs/buildkitd.log)",
+        )
+    return digest
+
+
+def failure(tag: str, stderr: str, *, address: str) -> SeamlineError:
+    """A failed ``buildctl build`` as the error it is: no buildkitd to ask, or a push the
+    registry did not take, is the environment; otherwise ``build_failure`` tells a base
+    image out of reach from the Dockerfile's own fault."""
+    reasons = _FAILED.findall(stderr)
+    message = reasons[-1].strip() if reasons else "buildctl exited with an error"
+    if message.startswith("listing workers"):
+        return ServiceUnavailable(
+            f"no buildkitd answers at {address}: {message}",
+            hint="run `seamline stack up` with SEAMLINE_IMAGE_BUILDER=buildkit (it starts "
+            "buildkitd), or point SEAMLINE_BUILDKIT_HOST at a running one",
+        )
+    if message.startswith("failed to push"):
+        return ToolFailed(
+            f"buildctl build of {tag} could not push it: {message}",
+            hint="check that the registry is up (`seamline stack status`)",
+            stderr_tail=last_lines(stderr, lines=6, limit=1500),
+            transient=True,
+        )
+    return build_failure(tag, message, stderr, tool="buildctl build")
+
+
+class BuildKit:
+    """Builds with a running buildkitd; ``build`` pushes too, and returns the manifest
+    digest the registry holds (``pushes`` says so to the pipeline)."""
+
+    pushes = True
+
+    def __init__(self, *, buildctl: Path, address: str, registry: ImageRegistry) -> None:
+        self._buildctl = buildctl
+        self._address = address
+        self._registry = registry
+
+    def build(
+        self,
+        *,
+        context: Path,
+        dockerfile: str,
+        tag: str,
+        build_args: dict[str, str],
+        labels: dict[str, str] | None = None,
+        source_date_epoch: int = 0,
+    ) -> str:
+        """Build and push ``tag``; return its manifest digest."""
+        with tempfile.TemporaryDirectory(prefix="seamline-buildkit-") as scratch:
+            metadata = Path(scratch) / "metadata.json"
+            argv = build_argv(
+                buildctl=self._buildctl,
+                address=self._address,
+                context=context,
+                dockerfile=dockerfile,
+                tag=tag,
+                build_args=build_args,
+                labels=labels or {},
+                source_date_epoch=source_date_epoch,
+                metadata_file=metadata,
+            )
+            with heavy("image build"):
+                result = run(argv, check=False, timeout=BUILD_TIMEOUT_S)
+            if result.returncode != 0:
+                raise failure(tag, result.stderr, address=self._address)
+            try:
+                return pushed_digest(metadata.read_text(), tag)
+            except FileNotFoundError as e:
+                raise ToolFailed(f"buildctl wrote no build metadata for {tag}") from e
+
+    def push(self, reference: str) -> str:
+        """The build pushed already: the digest the registry holds for ``reference``."""
+        ref = ImageRef.parse(reference)
+        digest = self._registry.manifest_digest(ref.repository, ref.manifest_reference)
+        if digest is None:
+            raise ToolFailed(
+                f"the registry holds no {reference}, which the BuildKit build pushed",
+                hint="the registry lost it (reset or garbage-collected): clear the image "
+                "stage's cached results (`seamline stack down --purge` resets everything) "
+                "and rerun",
+            )
+        return digest
+
+    def close(self) -> None:
+        self._registry.close()

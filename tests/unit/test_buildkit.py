@@ -1,0 +1,153 @@
+"""The BuildKit builder's command line, and what it reads from buildctl's recorded output
+(BuildKit v0.34.2: a build's metadata file, and the stderr of failed builds)."""
+
+from __future__ import annotations
+
+import json
+import stat
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from seamline.adapters.buildkit import BuildKit, build_argv, failure, pushed_digest
+from seamline.adapters.docker_engine import DockerEngine
+from seamline.adapters.toolbox import Toolbox
+from seamline.config.settings import Settings
+from seamline.errors import GateFailure, ServiceUnavailable, ToolFailed
+from seamline.stack.buildkit_service import BuildkitService, buildkitd_config
+from tests.unit.fakes import FakeRegistry
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "buildkit"
+TAG = "127.0.0.1:5000/bookstore/catalog:bbbbbbbbbbbb"
+ADDRESS = "unix:///state/buildkit/run/buildkitd.sock"
+
+
+def _argv(dockerfile: str = "catalog/Dockerfile") -> list[str]:
+    return build_argv(
+        buildctl="/tools/buildctl",
+        address=ADDRESS,
+        context=Path("/src"),
+        dockerfile=dockerfile,
+        tag=TAG,
+        build_args={"RUNTIME_IMAGE": "r/static:1", "GO_BUILDER_IMAGE": "r/go:1"},
+        labels={"org.opencontainers.image.created": "2026-01-01T00:00:00+00:00"},
+        source_date_epoch=1767225600,
+        metadata_file=Path("/tmp/m.json"),
+    )
+
+
+def _options(argv: list[str], flag: str) -> list[str]:
+    return [argv[i + 1] for i, word in enumerate(argv) if word == flag]
+
+
+def test_argv_builds_the_dockerfile_frontend_with_both_local_sources() -> None:
+    argv = _argv()
+    assert argv[:4] == ["/tools/buildctl", "--addr", ADDRESS, "build"]
+    assert _options(argv, "--frontend") == ["dockerfile.v0"]
+    assert _options(argv, "--local") == ["context=/src", "dockerfile=/src/catalog"]
+    assert _options(argv, "--metadata-file") == ["/tmp/m.json"]
+    assert "filename=Dockerfile" in _options(argv, "--opt")
+    absolute = _argv("/elsewhere/build/Containerfile")
+    assert "dockerfile=/elsewhere/build" in _options(absolute, "--local")
+    assert "filename=Containerfile" in _options(absolute, "--opt")
+
+
+def test_argv_is_reproducible_pushed_and_without_network_for_run_steps() -> None:
+    options = _options(_argv(), "--opt")
+    assert options[1:] == [
+        "force-network-mode=none",
+        "build-arg:GO_BUILDER_IMAGE=r/go:1",
+        "build-arg:RUNTIME_IMAGE=r/static:1",
+        "build-arg:SOURCE_DATE_EPOCH=1767225600",
+        "label:org.opencontainers.image.created=2026-01-01T00:00:00+00:00",
+    ]
+    assert _options(_argv(), "--output") == [
+        f"type=image,name={TAG},push=true,rewrite-timestamp=true"
+    ]
+
+
+def test_digest_comes_from_the_recorded_metadata_file() -> None:
+    metadata = (DATA / "metadata-v0.34.2.json").read_text()
+    expected = json.loads(metadata)["containerimage.descriptor"]["digest"]
+    assert pushed_digest(metadata, TAG) == expected
+
+
+@pytest.mark.parametrize("text", ["not json", "{}", '{"containerimage.digest": "sha256:12"}'])
+def test_metadata_without_a_digest_is_a_tool_failure(text: str) -> None:
+    with pytest.raises(ToolFailed, match=TAG):
+        pushed_digest(text, TAG)
+
+
+def _stderr(kind: str) -> str:
+    return (DATA / f"buildctl-{kind}-v0.34.2.stderr").read_text()
+
+
+def test_a_failing_run_step_is_the_dockerfiles_fault() -> None:
+    error = failure(TAG, _stderr("fail"), address=ADDRESS)
+    assert isinstance(error, GateFailure)
+    assert 'process "/bin/sh -c echo compiling; false" did not complete' in error.message
+    assert "`buildctl build` reproduces it" in error.hint
+
+
+def test_an_unreachable_base_image_is_the_environment() -> None:
+    error = failure(TAG, _stderr("nobase"), address=ADDRESS)
+    assert isinstance(error, ToolFailed) and error.exit_code == 3
+    assert "could not get a base image" in error.message
+    assert "gcr.io/distroless/static:nonroot" in error.message
+
+
+def test_no_buildkitd_is_a_service_problem() -> None:
+    error = failure(TAG, _stderr("down"), address=ADDRESS)
+    assert isinstance(error, ServiceUnavailable) and error.exit_code == 3
+    assert ADDRESS in error.message
+    assert "SEAMLINE_IMAGE_BUILDER=buildkit" in error.hint
+
+
+def test_a_refused_push_is_transient() -> None:
+    error = failure(TAG, _stderr("push"), address=ADDRESS)
+    assert isinstance(error, ToolFailed) and error.transient
+    assert "could not push" in error.message
+
+
+def test_push_reads_back_what_the_registry_holds() -> None:
+    digest = "sha256:" + "5" * 64
+    registry = FakeRegistry({("bookstore/catalog", "bbbbbbbbbbbb"): digest})
+    builder = BuildKit(buildctl=Path("/tools/buildctl"), address=ADDRESS, registry=registry)
+    assert builder.pushes
+    assert builder.push(TAG) == digest
+    with pytest.raises(ToolFailed, match="holds no"):
+        builder.push("127.0.0.1:5000/bookstore/orders:bbbbbbbbbbbb")
+
+
+def test_daemon_config_lets_it_reach_the_settings_registry_over_http() -> None:
+    config = tomllib.loads(buildkitd_config(registry="127.0.0.1:5100", root=Path("/s/root")))
+    assert config["registry"] == {"127.0.0.1:5100": {"http": True}}
+    assert config["root"] == "/s/root"
+    assert config["worker"]["oci"]["enabled"] and not config["worker"]["containerd"]["enabled"]
+
+
+def test_docker_stays_the_default_builder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SEAMLINE_IMAGE_BUILDER", raising=False)
+    settings = Settings(state_dir=tmp_path / "state", tools_dir=tmp_path)
+    assert settings.image_builder == "docker"
+    assert not DockerEngine.pushes
+    assert settings.buildkit_address() == f"unix://{tmp_path}/state/buildkit/run/buildkitd.sock"
+    status = BuildkitService(settings).status()
+    assert status.healthy and "not used" in status.detail
+
+
+def test_the_setting_selects_buildkit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    buildctl = tmp_path / "buildctl"
+    buildctl.write_text("#!/bin/sh\nexit 1\n")
+    buildctl.chmod(buildctl.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("SEAMLINE_IMAGE_BUILDER", "buildkit")
+    monkeypatch.setenv("SEAMLINE_BUILDKIT_HOST", "tcp://127.0.0.1:1234")
+    settings = Settings(state_dir=tmp_path / "state", tools_dir=tmp_path)
+    builder = Toolbox(settings).image_builder()
+    try:
+        assert isinstance(builder, BuildKit) and builder.pushes
+    finally:
+        builder.close()
+    status = BuildkitService(settings).status()  # this buildctl never answers
+    assert not status.healthy and "SEAMLINE_BUILDKIT_HOST" in status.hint
