@@ -1,0 +1,241 @@
+"""The BuildKit builder with the real buildkitd and buildctl (run as root, as the stack
+runs them) and a registry of the test's own: one commit's files built from two fresh
+copies, each by a buildkitd with an empty cache, give one digest; a changed input file
+gives another. The image's times are the commit's, and RUN steps had no network."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import random
+import shutil
+import socket
+import subprocess
+import tarfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from seamline.adapters.buildkit import BuildKit
+from seamline.adapters.registry import RegistryClient
+from seamline.config.settings import Settings
+from seamline.stack.buildkit_service import BuildkitService
+
+COMMIT_TIME = 1767225600  # 2026-01-01T00:00:00Z
+REGISTRY_CONFIG = """\
+version: 0.1
+storage:
+  filesystem:
+    rootdirectory: {root}
+http:
+  addr: {addr}
+"""
+# Shaped like the Bookstore's: a build stage from GO_BUILDER_IMAGE, a runtime stage from
+# RUNTIME_IMAGE; RUN steps write files (stamped with the clock's time as they run) and
+# record whether the registry, on the host's loopback, was reachable from them.
+DOCKERFILE = """\
+ARG GO_BUILDER_IMAGE
+ARG RUNTIME_IMAGE
+FROM ${GO_BUILDER_IMAGE} AS build
+ARG PROBE_URL
+WORKDIR /out
+COPY message.txt ./
+RUN cp message.txt built.txt && mkdir made \
+ && (wget -q -O /dev/null "$PROBE_URL" && echo online || echo offline) > network.txt
+FROM ${RUNTIME_IMAGE}
+COPY --from=build /out /srv
+"""
+
+
+def _free_port() -> int:
+    while True:
+        port = random.randint(20001, 60000)  # noqa: S311 - a port, not a secret
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) != 0:
+                return port
+
+
+@dataclass(frozen=True)
+class Registry:
+    address: str  # host:port
+    client: RegistryClient
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
+    """Debian's docker-registry on a free port above 20000, with its own storage."""
+    folder = tmp_path_factory.mktemp("registry")
+    address = f"127.0.0.1:{_free_port()}"
+    (folder / "config.yml").write_text(REGISTRY_CONFIG.format(root=folder / "data", addr=address))
+    process = subprocess.Popen(
+        ["docker-registry", "serve", str(folder / "config.yml")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    client = RegistryClient.for_url(f"http://{address}")
+    try:
+        deadline = time.monotonic() + 20
+        while not client.ping():
+            assert time.monotonic() < deadline, "the test registry did not start"
+            time.sleep(0.1)
+        yield Registry(address, client)
+    finally:
+        client.close()
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _busybox_layer() -> tuple[bytes, str]:
+    """Debian's static busybox as /bin/sh in one gzipped layer, and its diff id."""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        folder = tarfile.TarInfo("bin")
+        folder.type, folder.mode = tarfile.DIRTYPE, 0o755
+        tar.addfile(folder)
+        data = Path("/bin/busybox").read_bytes()
+        binary = tarfile.TarInfo("bin/busybox")
+        binary.size, binary.mode = len(data), 0o755
+        tar.addfile(binary, io.BytesIO(data))
+        for name in ("sh", "cp", "mkdir", "wget", "echo"):
+            link = tarfile.TarInfo(f"bin/{name}")
+            link.type, link.linkname = tarfile.SYMTYPE, "busybox"
+            tar.addfile(link)
+    return gzip.compress(raw.getvalue(), mtime=0), "sha256:" + hashlib.sha256(
+        raw.getvalue()
+    ).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def base_image(registry: Registry) -> str:
+    """A busybox image pushed to the test's registry: nothing is pulled from outside."""
+    repository = "test/busybox"
+    layer, diff_id = _busybox_layer()
+    config = {
+        "architecture": "amd64",
+        "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": [diff_id]},
+        "config": {"Env": ["PATH=/bin"]},
+    }
+    client = registry.client
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": client.push_blob(
+            repository, json.dumps(config).encode(), "application/vnd.oci.image.config.v1+json"
+        ).as_json(),
+        "layers": [
+            client.push_blob(
+                repository, layer, "application/vnd.oci.image.layer.v1.tar+gzip"
+            ).as_json()
+        ],
+    }
+    client.put_manifest(repository, "1", manifest)
+    return f"{registry.address}/{repository}:1"
+
+
+@dataclass(frozen=True)
+class Daemon:
+    service: BuildkitService
+    settings: Settings
+
+    def fresh(self) -> None:
+        """A buildkitd with nothing cached: what another machine would build with."""
+        self.service.down()
+        shutil.rmtree(self.settings.local_buildkit_dir / "root", ignore_errors=True)
+        self.service.up()
+        assert self.service.status().healthy
+
+
+@pytest.fixture(scope="module")
+def buildkitd(tmp_path_factory: pytest.TempPathFactory, registry: Registry) -> Iterator[Daemon]:
+    """The stack's buildkitd component, with its state, config and socket in a temp folder
+    and this test's registry in its config."""
+    host, port = registry.address.split(":")
+    settings = Settings(
+        state_dir=tmp_path_factory.mktemp("bk"),
+        registry_host=host,
+        registry_port=int(port),
+        image_builder="buildkit",
+        buildkit_host="",
+    )
+    service = BuildkitService(settings)
+    try:
+        yield Daemon(service, settings)
+    finally:
+        service.down()
+
+
+def _checkout(dest: Path, message: str) -> Path:
+    """A fresh copy of the commit's files (new inode times, as a new clone has)."""
+    dest.mkdir()
+    (dest / "Dockerfile").write_text(DOCKERFILE)
+    (dest / "message.txt").write_text(message)
+    return dest
+
+
+def _build(daemon: Daemon, registry: Registry, base: str, context: Path) -> str:
+    daemon.fresh()
+    settings = daemon.settings
+    builder = BuildKit(
+        buildctl=settings.tools_dir / "buildctl",
+        address=settings.buildkit_address(),
+        registry=RegistryClient.for_url(settings.registry_url),
+    )
+    tag = f"{registry.address}/test/tiny:{context.name}"
+    try:
+        digest = builder.build(
+            context=context,
+            dockerfile="Dockerfile",
+            tag=tag,
+            build_args={
+                "GO_BUILDER_IMAGE": base,
+                "RUNTIME_IMAGE": base,
+                "PROBE_URL": f"{settings.registry_url}/v2/",
+            },
+            labels={"org.opencontainers.image.created": "2026-01-01T00:00:00+00:00"},
+            source_date_epoch=COMMIT_TIME,
+        )
+        assert builder.push(tag) == digest  # the registry holds what the build pushed
+        return digest
+    finally:
+        builder.close()
+
+
+def _blob(registry: Registry, digest: str) -> bytes:
+    answer = httpx.get(f"http://{registry.address}/v2/test/tiny/blobs/{digest}", timeout=30)
+    answer.raise_for_status()
+    return answer.content
+
+
+def test_one_commit_built_twice_from_fresh_copies_gives_one_digest(
+    tmp_path: Path, registry: Registry, base_image: str, buildkitd: Daemon
+) -> None:
+    first = _build(buildkitd, registry, base_image, _checkout(tmp_path / "one", "hello\n"))
+    time.sleep(1.1)  # the second build's files are written a second later
+    second = _build(buildkitd, registry, base_image, _checkout(tmp_path / "two", "hello\n"))
+    assert first == second
+    changed = _build(buildkitd, registry, base_image, _checkout(tmp_path / "three", "hello!\n"))
+    assert changed != first
+
+    manifest = registry.client.manifest("test/tiny", first)
+    assert manifest is not None
+    config = json.loads(_blob(registry, manifest["config"]["digest"]))
+    assert config["created"] == "2026-01-01T00:00:00Z"
+    assert {entry["created"] for entry in config["history"]} == {"2026-01-01T00:00:00Z"}
+    assert config["config"]["Labels"]["org.opencontainers.image.created"] == (
+        "2026-01-01T00:00:00+00:00"
+    )
+    top = _blob(registry, manifest["layers"][-1]["digest"])
+    with tarfile.open(fileobj=io.BytesIO(gzip.decompress(top))) as layer:
+        members = {m.name: m for m in layer.getmembers()}
+        assert {m.mtime for m in members.values()} == {COMMIT_TIME}
+        network = layer.extractfile(members["srv/network.txt"])
+        assert network is not None and network.read() == b"offline\n"
+        built = layer.extractfile(members["srv/built.txt"])
+        assert built is not None and built.read() == b"hello\n"
