@@ -7,7 +7,8 @@ once by the preflight): no file, registry or clock is read here. What goes into 
 |-------------|-----------|
 | build-test  | source hash, lint config, tool versions, sandbox image, trust class |
 |             | (the sandbox sees only the service's folder and the lint config)  |
-| image       | source hash, Dockerfile hash, build args, base-image digests, target repository |
+| image       | source hash, Dockerfile hash, build args, base-image digests, target repository, |
+|             | builder (a Docker build is a local image, a BuildKit build a pushed digest)  |
 | push        | image id, target repository |
 | scan        | scanned digest or local image id, Trivy DB digest, trivy version, gate, date |
 | sbom        | pushed digest, syft version |
@@ -49,7 +50,13 @@ def image(ctx: RunContext, service: str) -> str:
     i = ctx.inputs
     repository = ctx.config.target_repository(ctx.service(service))
     return stage_key(
-        "image", i.sources[service], i.dockerfiles[service], i.build_args, i.base_images, repository
+        "image",
+        i.sources[service],
+        i.dockerfiles[service],
+        i.build_args,
+        i.base_images,
+        repository,
+        ctx.settings.image_builder,
     )
 
 

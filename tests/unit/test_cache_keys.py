@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import socket
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,16 @@ def test_keys_read_no_file_and_open_no_connection(monkeypatch: pytest.MonkeyPatc
     keys = _all_keys(ctx)
     assert keys == _all_keys(ctx)  # the same inputs, the same keys
     assert len(set(keys)) == len(keys)
+
+
+def test_the_image_builder_moves_the_image_key_only() -> None:
+    before = _all_keys(_ctx())
+    ctx = _ctx()
+    other = dataclasses.replace(
+        ctx, settings=ctx.settings.model_copy(update={"image_builder": "buildkit"})
+    )
+    after = _all_keys(other)
+    assert {i for i, (a, b) in enumerate(zip(before, after, strict=True)) if a != b} == {1}
 
 
 @pytest.mark.parametrize(
