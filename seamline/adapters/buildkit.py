@@ -30,7 +30,6 @@ _FAILED = re.compile(r"^error: (?:failed to solve: )?(.+)$", re.MULTILINE)
 def build_argv(
     *,
     buildctl: Path | str,
-    address: str,
     context: Path,
     dockerfile: str,
     tag: str,
@@ -39,7 +38,8 @@ def build_argv(
     source_date_epoch: int,
     metadata_file: Path,
 ) -> list[str]:
-    """The ``buildctl build`` command line: the Dockerfile frontend, the build context and
+    """The ``buildctl build`` command line (the daemon's address goes in ``BUILDKIT_HOST``,
+    see ``buildctl_env``): the Dockerfile frontend, the build context and
     the Dockerfile's folder as local sources, ``RUN`` without network, and an image output
     pushed to the tag's registry with its timestamps rewritten to ``source_date_epoch``."""
     path = Path(dockerfile)
@@ -47,8 +47,6 @@ def build_argv(
         path = context / path
     argv = [
         str(buildctl),
-        "--addr",
-        address,
         "build",
         "--progress",
         "plain",
@@ -70,6 +68,11 @@ def build_argv(
         argv += ["--opt", f"label:{key}={value}"]
     output = f"type=image,name={tag},push=true,rewrite-timestamp=true"
     return [*argv, "--output", output, "--metadata-file", str(metadata_file)]
+
+
+def buildctl_env(address: str) -> dict[str, str]:
+    """The environment that points buildctl at the buildkitd listening on ``address``."""
+    return {"BUILDKIT_HOST": address}
 
 
 def pushed_digest(metadata: str, tag: str) -> str:
@@ -136,7 +139,6 @@ class BuildKit:
             metadata = Path(scratch) / "metadata.json"
             argv = build_argv(
                 buildctl=self._buildctl,
-                address=self._address,
                 context=context,
                 dockerfile=dockerfile,
                 tag=tag,
@@ -146,7 +148,9 @@ class BuildKit:
                 metadata_file=metadata,
             )
             with heavy("image build"):
-                result = run(argv, check=False, timeout=BUILD_TIMEOUT_S)
+                result = run(
+                    argv, env=buildctl_env(self._address), check=False, timeout=BUILD_TIMEOUT_S
+                )
             if result.returncode != 0:
                 raise failure(tag, result.stderr, address=self._address)
             try:

@@ -13,6 +13,7 @@ import os
 import shutil
 from pathlib import Path
 
+from seamline.adapters.buildkit import buildctl_env
 from seamline.config.settings import Settings
 from seamline.errors import EnvironmentProblem, ServiceUnavailable, ToolMissing
 from seamline.stack.daemon import Daemon
@@ -82,7 +83,8 @@ class BuildkitService:
         """buildkitd answers and has a worker to build with."""
         try:
             answer = run(
-                [str(self._binary("buildctl")), "--addr", self._address, "debug", "workers"],
+                [str(self._binary("buildctl")), "debug", "workers"],
+                env=buildctl_env(self._address),
                 check=False,
                 timeout=10,
             )

@@ -10,7 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from seamline.adapters.buildkit import BuildKit, build_argv, failure, pushed_digest
+from seamline.adapters.buildkit import (
+    BuildKit,
+    build_argv,
+    buildctl_env,
+    failure,
+    pushed_digest,
+)
 from seamline.adapters.docker_engine import DockerEngine
 from seamline.adapters.toolbox import Toolbox
 from seamline.config.settings import Settings
@@ -26,7 +32,6 @@ ADDRESS = "unix:///state/buildkit/run/buildkitd.sock"
 def _argv(dockerfile: str = "catalog/Dockerfile") -> list[str]:
     return build_argv(
         buildctl="/tools/buildctl",
-        address=ADDRESS,
         context=Path("/src"),
         dockerfile=dockerfile,
         tag=TAG,
@@ -43,7 +48,8 @@ def _options(argv: list[str], flag: str) -> list[str]:
 
 def test_argv_builds_the_dockerfile_frontend_with_both_local_sources() -> None:
     argv = _argv()
-    assert argv[:4] == ["/tools/buildctl", "--addr", ADDRESS, "build"]
+    assert argv[:2] == ["/tools/buildctl", "build"]
+    assert buildctl_env(ADDRESS) == {"BUILDKIT_HOST": ADDRESS}
     assert _options(argv, "--frontend") == ["dockerfile.v0"]
     assert _options(argv, "--local") == ["context=/src", "dockerfile=/src/catalog"]
     assert _options(argv, "--metadata-file") == ["/tmp/m.json"]
