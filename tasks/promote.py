@@ -3,8 +3,10 @@ next overlay by one Git commit. Nothing is rebuilt or pushed to a registry.
 
 Before anything moves, each digest must carry a signature by the configured signer, a
 verified SPDX SBOM attestation and SLSA provenance attestation, pass the *target*
-overlay's scan gate with today's vulnerability DB, and have no open block from the nightly
-re-scan (``seamline.policy.promotion``). The
+overlay's scan gate with today's vulnerability DB, and its latest signed scan (the ``vuln``
+attestation the nightly re-scan or CI left) must pass the target's gate too; a digest with
+no such attestation falls back to the re-scan's open blocks in the state folder
+(``seamline.policy.promotion``). The
 commit is serialized with the bumps of the target overlay (the same Prefect global
 concurrency limit as ``tasks.bump``) and records, in ``seamline-pins.json``, the source
 commit each image was built from.
@@ -30,7 +32,7 @@ from seamline.errors import GateFailure, PushRejected, ToolFailed, UsageError
 from seamline.overlay.edit import set_and_render
 from seamline.overlay.files import BUMP_TRAILER, current_images, read_pins, write_pins
 from seamline.policy.allowlist import AllowList, load_allowlist
-from seamline.policy.gate import GatePolicy, evaluate_gate
+from seamline.policy.gate import GateDecision, GatePolicy, evaluate_gate
 from seamline.policy.overlay_moves import Pin
 from seamline.policy.promotion import (
     PROVENANCE_ATTESTATION,
@@ -44,8 +46,10 @@ from seamline.policy.promotion import (
     pending_moves,
 )
 from seamline.policy.rescan import RescanBlock
+from seamline.policy.vuln_scan import VulnScan
 from seamline.run.rescan_state import RescanState
 from seamline.run.results import SEVERITIES
+from seamline.run.vuln_attestation import latest_vuln_scan
 from seamline.validate.image_ref import ImageRef
 from seamline.validate.names import check_name
 from tasks.attest_sbom import SBOM_TYPE
@@ -184,7 +188,8 @@ def check_digest(
     blocks: Callable[[str], RescanBlock | None],
 ) -> DigestChecks:
     """Run every promotion check on ``reference`` (all of them, so each failure is named).
-    ``blocks`` answers the open re-scan block of a reference, if any."""
+    ``blocks`` answers the open re-scan block of a reference, if any: check 5 asks it only
+    when no vuln attestation on the digest verifies."""
     digest = reference.partition("@")[2]
 
     def signature() -> CheckOutcome:
@@ -212,16 +217,19 @@ def check_digest(
     def scan() -> CheckOutcome:
         report = scanner.scan_image(reference, severities=SEVERITIES).report
         decision = evaluate_gate(report, gate, today=today)
-        detail = decision.summary().splitlines()[0]
-        if decision.blocking:
-            detail += ": " + ", ".join(sorted({f.id for f in decision.blocking}))
-        return CheckOutcome(check=SCAN_GATE, passed=decision.passed, detail=detail)
+        return CheckOutcome(check=SCAN_GATE, passed=decision.passed, detail=gate_detail(decision))
 
     def rescan_block() -> CheckOutcome:
+        latest = latest_vuln_scan(signer, reference)
+        if latest is not None:
+            return attested_scan_outcome(latest, gate, today=today)
+        absent = f"no vuln attestation by {signer.identity}; seamline's re-scan state: "
         block = blocks(reference)
         if block is None:
-            return CheckOutcome(check=RESCAN_BLOCK, passed=True, detail="no open re-scan block")
-        detail = block.describe()
+            return CheckOutcome(
+                check=RESCAN_BLOCK, passed=True, detail=absent + "no open re-scan block"
+            )
+        detail = absent + block.describe()
         if block.findings:
             detail += ": " + ", ".join(block.findings)
         return CheckOutcome(check=RESCAN_BLOCK, passed=False, detail=detail)
@@ -237,6 +245,21 @@ def check_digest(
             _outcome(RESCAN_BLOCK, rescan_block),
         ),
     )
+
+
+def attested_scan_outcome(scan: VulnScan, gate: GatePolicy, *, today: dt.date) -> CheckOutcome:
+    """Check 5 over the digest's latest attested scan, judged by the target's gate."""
+    decision = evaluate_gate(scan.report, gate, today=today)
+    detail = f"latest vuln attestation ({scan.describe()}): {gate_detail(decision)}"
+    return CheckOutcome(check=RESCAN_BLOCK, passed=decision.passed, detail=detail)
+
+
+def gate_detail(decision: GateDecision) -> str:
+    """The gate's verdict in one line, naming the blocking vulnerabilities."""
+    detail = decision.summary().splitlines()[0]
+    if decision.blocking:
+        detail += ": " + ", ".join(sorted({f.id for f in decision.blocking}))
+    return detail
 
 
 @dataclass(frozen=True)
