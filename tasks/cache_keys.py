@@ -11,7 +11,8 @@ once by the preflight): no file, registry or clock is read here. What goes into 
 | push        | image id, target repository |
 | scan        | scanned digest or local image id, Trivy DB digest, trivy version, gate, date |
 | sbom        | pushed digest, syft version |
-| sign-attest | pushed digest, signer |
+| sign-attest | pushed digest, signer (its vuln attestation: the scan of the run that |
+|             | signed; the nightly re-scan replaces it with a newer one)            |
 | attest-sbom | pushed digest, signer, SBOM hash |
 
 Keys are held SERIALIZABLE: two runs that miss the same key at once compute it once.

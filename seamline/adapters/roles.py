@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from seamline.policy.findings import ScanReport
 from seamline.policy.overlay_moves import Relation
@@ -51,10 +51,12 @@ class ImageRegistry(Protocol):
 
 @dataclass(frozen=True)
 class ImageScan:
-    """A scanner's findings, and its report as printed (kept as evidence)."""
+    """A scanner's findings, its report (kept as evidence), and the same scan as cosign's
+    vuln predicate (``seamline.policy.vuln_scan``), ready to attest on the digest."""
 
     report: ScanReport
     document: str
+    predicate: str
 
 
 class Scanner(Protocol):
@@ -82,6 +84,16 @@ class SbomGenerator(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class Statement:
+    """An in-toto statement whose attestation verified: its type, the digests it is
+    about, and its predicate as decoded JSON."""
+
+    predicate_type: str
+    subjects: tuple[str, ...]  # "sha256:…"
+    predicate: dict[str, Any]
+
+
 class Signer(Protocol):
     """Signs and attests image digests and verifies both."""
 
@@ -94,7 +106,12 @@ class Signer(Protocol):
 
     def sign(self, reference: str) -> None: ...
 
-    def attest(self, reference: str, *, predicate: Path, predicate_type: str) -> None: ...
+    def attest(
+        self, reference: str, *, predicate: Path, predicate_type: str, replace: bool = False
+    ) -> None:
+        """Attest ``predicate`` on ``reference``; ``replace`` drops the digest's earlier
+        attestations of the same type (the others stay)."""
+        ...
 
     def verify(self, reference: str) -> tuple[str, ...]:
         """The manifest digests the verified signatures cover; raises ToolFailed when
@@ -103,6 +120,12 @@ class Signer(Protocol):
 
     def verify_attestation(self, reference: str, *, predicate_type: str) -> int:
         """How many attestations of ``predicate_type`` verify; raises ToolFailed on none."""
+        ...
+
+    def verified_statements(self, reference: str, *, predicate_type: str) -> tuple[Statement, ...]:
+        """The statements of every attestation of ``predicate_type`` on ``reference`` that
+        verifies by the expected identity; empty when none does (absent, or signed by
+        someone else). Raises ToolFailed when the registry cannot be read."""
         ...
 
     def signature_ref(self, reference: str) -> str:

@@ -123,6 +123,7 @@ class Toolbox:
             cache_dir=self.cache_dir / "trivy" / folder,
             db_repository=self.settings.trivy_db(),
             docker_host=self.settings.docker_host,
+            db_digest=db_digest if pinned else "",
         )
 
     def sbom_generator(self) -> SbomGenerator:

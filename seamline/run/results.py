@@ -7,7 +7,7 @@ from typing import Literal
 
 # Part of every cache key: bump it whenever a result type below changes shape, so a cached
 # result of the old shape is never handed to new code.
-RESULTS_VERSION = 4
+RESULTS_VERSION = 5
 
 Event = Literal["push", "pull_request"]
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN")
@@ -62,6 +62,7 @@ class ScanResult:
     passed: bool
     summary: str
     db_version: str
+    vuln_predicate: str = ""  # the scan as cosign's vuln predicate (a file), to attest
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -9,11 +10,12 @@ from pathlib import Path
 
 import yaml
 
-from seamline.adapters.roles import ImageScan, Sbom
+from seamline.adapters.roles import ImageScan, Sbom, Statement
 from seamline.adapters.syft import read_spdx
-from seamline.adapters.trivy import read_report
+from seamline.adapters.trivy import read_scan
 from seamline.errors import PushRejected
 from seamline.policy.overlay_moves import Relation
+from seamline.policy.vuln_scan import VULN_PREDICATE_TYPE
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -58,7 +60,7 @@ class FakeRegistry:
 
 @dataclass
 class RecordedScanner:
-    """Answers every scan with one recorded trivy report."""
+    """Answers every scan with one recorded ``trivy image --format cosign-vuln`` output."""
 
     recording: str
     scanned: list[tuple[str, bool]] = field(default_factory=list)
@@ -67,8 +69,7 @@ class RecordedScanner:
         self, reference: str, *, severities: Sequence[str], local: bool = False
     ) -> ImageScan:
         self.scanned.append((reference, local))
-        text = (DATA / "trivy" / self.recording).read_text()
-        return ImageScan(report=read_report(text, reference), document=text)
+        return read_scan((DATA / "trivy" / self.recording).read_text(), reference)
 
 
 @dataclass
@@ -79,12 +80,22 @@ class RecordedSbomGenerator:
         return read_spdx((DATA / "syft" / self.recording).read_text(), reference)
 
 
+# The predicate types cosign's --type names stand for.
+PREDICATE_TYPES = {
+    "vuln": VULN_PREDICATE_TYPE,
+    "slsaprovenance1": "https://slsa.dev/provenance/v1",
+    "spdxjson": "https://spdx.dev/Document",
+}
+
+
 @dataclass
 class FakeSigner:
-    """Remembers what it signed and attested; verifies exactly that."""
+    """Remembers what it signed and attested; verifies exactly that. ``statements`` holds
+    the attested predicates (a test may add recorded ones)."""
 
     signed: set[str] = field(default_factory=set)
     attested: list[tuple[str, str]] = field(default_factory=list)
+    statements: list[tuple[str, Statement]] = field(default_factory=list)
 
     @property
     def identity(self) -> str:
@@ -96,15 +107,34 @@ class FakeSigner:
     def sign(self, reference: str) -> None:
         self.signed.add(reference)
 
-    def attest(self, reference: str, *, predicate: Path, predicate_type: str) -> None:
+    def attest(
+        self, reference: str, *, predicate: Path, predicate_type: str, replace: bool = False
+    ) -> None:
         assert predicate.is_file()
+        kind = PREDICATE_TYPES[predicate_type]
+        if replace:
+            self.attested = [a for a in self.attested if a != (reference, predicate_type)]
+            self.statements = [
+                (ref, s)
+                for ref, s in self.statements
+                if (ref, s.predicate_type) != (reference, kind)
+            ]
         self.attested.append((reference, predicate_type))
+        digest = reference.partition("@")[2]
+        statement = Statement(kind, (digest,), json.loads(predicate.read_text()))
+        self.statements.append((reference, statement))
 
     def verify(self, reference: str) -> tuple[str, ...]:
         return (reference.partition("@")[2],) if reference in self.signed else ()
 
     def verify_attestation(self, reference: str, *, predicate_type: str) -> int:
         return self.attested.count((reference, predicate_type))
+
+    def verified_statements(self, reference: str, *, predicate_type: str) -> tuple[Statement, ...]:
+        kind = PREDICATE_TYPES[predicate_type]
+        return tuple(
+            s for ref, s in self.statements if ref == reference and s.predicate_type == kind
+        )
 
     def signature_ref(self, reference: str) -> str:
         return reference.replace("@sha256:", ":sha256-") + ".sig"

@@ -1,5 +1,5 @@
 """Each pipeline stage's own logic, over fakes behind the tool roles fed recorded output
-(trivy reports, a syft SPDX document, a `kustomize build`)."""
+(trivy cosign-vuln predicates, a syft SPDX document, a `kustomize build`)."""
 
 from __future__ import annotations
 
@@ -17,9 +17,11 @@ from seamline.errors import GateFailure, PushRejected, ToolFailed, UsageError
 from seamline.policy.bump_precondition import ServiceOutcome
 from seamline.run.inputs import RunInputs
 from seamline.run.results import BuiltImage, PushedImage, SbomResult, SignResult, Workspace
+from seamline.run.vuln_attestation import latest_vuln_scan
 from tasks import attest_sbom, bump, image, push, sbom, scan, sign
 from tasks.context import RunContext
 from tests.unit.fakes import (
+    DATA,
     FakeBuilder,
     FakeRegistry,
     FakeSigner,
@@ -102,16 +104,21 @@ def test_push_overtaken_by_another_push_is_transient(tmp_path: Path) -> None:
 
 def test_scan_of_a_clean_image_passes_and_keeps_the_report(tmp_path: Path) -> None:
     ctx = _ctx(tmp_path)
-    scanner = RecordedScanner("clean.json")
+    scanner = RecordedScanner("clean.cosign-vuln.json")
     result = scan.require_passed(scan.scan(ctx, "catalog", PUSHED, scanner=scanner))
     assert scanner.scanned == [(PUSHED.ref, False)]
     assert result.counts["HIGH"] == result.counts["CRITICAL"] == 0
-    evidence = ctx.evidence_dir("catalog") / "trivy.json"
-    assert evidence.read_text() == (Path(__file__).parents[1] / "data/trivy/clean.json").read_text()
+    recorded = json.loads((DATA / "trivy/clean.cosign-vuln.json").read_text())
+    evidence = ctx.evidence_dir("catalog")
+    assert json.loads((evidence / "trivy.json").read_text()) == recorded["scanner"]["result"]
+    assert result.vuln_predicate == str(evidence / "vuln.json")
+    kept = json.loads((evidence / "vuln.json").read_text())
+    assert kept["scanner"]["result"] == recorded["scanner"]["result"]  # the same scan
+    assert kept["metadata"] == recorded["metadata"]
 
 
 def test_scan_gate_fails_on_recorded_high_findings(tmp_path: Path) -> None:
-    scanner = RecordedScanner("vulnerable-x-text.json")
+    scanner = RecordedScanner("vulnerable-x-text.cosign-vuln.json")
     result = scan.scan(_ctx(tmp_path), "catalog", BUILT, scanner=scanner)
     assert scanner.scanned == [(BUILT.local_ref, True)]  # before a push: the local image
     assert not result.passed
@@ -140,6 +147,37 @@ def test_sign_attest_signs_once_and_verifies(tmp_path: Path) -> None:
         (tmp_path / "state/evidence/provenance" / f"{DIGEST.replace(':', '-')}.json").read_text()
     )
     assert provenance["buildDefinition"]["externalParameters"]["source"]["revision"] == COMMIT
+
+
+def test_sign_attest_attests_the_gate_scan_as_vuln_after_the_provenance(
+    tmp_path: Path,
+) -> None:
+    ctx = _ctx(tmp_path)
+    scanned = scan.scan(ctx, "catalog", PUSHED, scanner=RecordedScanner("clean.cosign-vuln.json"))
+    signer = FakeSigner()
+    result = sign.sign_attest(
+        ctx, BUILT, PUSHED, signer=signer, log=LOG, vuln_predicate=Path(scanned.vuln_predicate)
+    )
+    # one after the other on the digest's attestation tag, the provenance first
+    assert signer.attested == [(PUSHED.ref, sign.PROVENANCE_TYPE), (PUSHED.ref, "vuln")]
+    att = signer.attestation_ref(PUSHED.ref)
+    assert result.attestations == (f"{sign.PROVENANCE_TYPE}:{att}", f"vuln:{att}")
+    latest = latest_vuln_scan(signer, PUSHED.ref)
+    assert latest is not None and latest.report.findings == ()
+
+
+def test_sign_attest_without_the_scan_predicate_attests_provenance_only(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    signer = FakeSigner()
+    gone = tmp_path / "evidence-of-an-old-run" / "vuln.json"
+    with caplog.at_level(logging.WARNING, logger=LOG.name):
+        result = sign.sign_attest(
+            _ctx(tmp_path), BUILT, PUSHED, signer=signer, log=LOG, vuln_predicate=gone
+        )
+    assert signer.attested == [(PUSHED.ref, sign.PROVENANCE_TYPE)]
+    assert len(result.attestations) == 1
+    assert "no vuln attestation until the re-scan" in caplog.text
 
 
 def test_sign_refuses_a_signature_of_another_digest(tmp_path: Path) -> None:
