@@ -7,7 +7,7 @@ from typing import Literal
 
 # Part of every cache key: bump it whenever a result type below changes shape, so a cached
 # result of the old shape is never handed to new code.
-RESULTS_VERSION = 4
+RESULTS_VERSION = 5
 
 Event = Literal["push", "pull_request"]
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN")
@@ -30,6 +30,9 @@ class BuildTestResult:
     tests_passed: int
     tests_failed: int
     tests_skipped: int
+    # What the checks found that does not block: failing checks the repository lets
+    # through, lint findings older than the baseline.
+    reported: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

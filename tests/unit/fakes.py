@@ -251,3 +251,6 @@ class LinearHistory:
 
     def default_branch_file(self, path: str) -> tuple[str, str | None]:
         return "main", None
+
+    def folder_diff(self, older: str, newer: str, folder: str) -> str | None:
+        return ""  # nothing changed
