@@ -208,15 +208,23 @@ def check_settings(config: PipelineConfig) -> dict[str, str]:
     return hashes
 
 
-def lint_baselines(config: PipelineConfig, pins: dict[str, Pin]) -> dict[str, str]:
+def lint_baselines(
+    config: PipelineConfig, pins: dict[str, Pin], *, fork_point: str | None = None
+) -> dict[str, str]:
     """Per service with new findings only, the source commit its lint findings are new
-    since: the one the overlay records for its image. A service with none (a first run,
-    or a run that bumps no overlay) counts every finding."""
-    return {
-        s.name: pins[s.image].source_commit
-        for s in config.services
-        if config.checks_policy(s).lint_new_only and s.image in pins
-    }
+    since: the one the overlay this run bumps records for its image; for a run that bumps
+    no overlay (a pull request, another branch), where its history left the default branch
+    (``fork_point``). A service with neither (its image's first bump, a run on the default
+    branch that bumps nothing) counts every finding."""
+    baselines = {}
+    for service in config.services:
+        if not config.checks_policy(service).lint_new_only:
+            continue
+        pin = pins.get(service.image)
+        baseline = pin.source_commit if pin else fork_point
+        if baseline:
+            baselines[service.name] = baseline
+    return baselines
 
 
 def resolve_inputs(
@@ -225,9 +233,11 @@ def resolve_inputs(
     *,
     releases: bool,
     pins: dict[str, Pin] | None = None,
+    fork_point: str | None = None,
 ) -> RunInputs:
     """Releasing runs are the trusted ones: pushes to a branch that bumps an overlay.
-    ``pins``: the source commits the overlay this run bumps records per image."""
+    ``pins``: the source commits the overlay this run bumps records per image;
+    ``fork_point``: for a run that bumps none, where its commit left the default branch."""
     tools = Toolbox(settings)
     build_args = tools.base_images()
     registry = tools.registry()
@@ -259,7 +269,7 @@ def resolve_inputs(
         trust="trusted" if releases else "untrusted",
         signer=tools.signer().identity if releases else "",
         sandbox_image=_pinned(build_args["GO_BUILDER_IMAGE"], bases, settings.registry),
-        lint_baselines=lint_baselines(config, pins or {}),
+        lint_baselines=lint_baselines(config, pins or {}, fork_point=fork_point),
     )
 
 
@@ -355,6 +365,11 @@ def preflight(
             "branch %s bumps no overlay (pipeline.branch_overlays): build and scan only",
             workspace.branch or "(none)",
         )
-    inputs = resolve_inputs(settings, config, releases=overlay is not None, pins=pins)
+    fork = None
+    if overlay is None and any(config.checks_policy(s).lint_new_only for s in config.services):
+        fork = Toolbox(settings).source_history(Path(workspace.path)).fork_point(workspace.commit)
+    inputs = resolve_inputs(
+        settings, config, releases=overlay is not None, pins=pins, fork_point=fork
+    )
     _check_dockerfiles(config, inputs.build_args, settings)
     return RunPlan(config=config, overlay=overlay, inputs=inputs, overlay_baseline=baseline)

@@ -329,6 +329,22 @@ def folder_diff(checkout: Path, older: str, newer: str, folder: str) -> str | No
         repo.close()
 
 
+def fork_point(checkout: Path, commit: str) -> str | None:
+    """The commit where ``commit``'s history left the default branch (what its HEAD names):
+    their merge base. None when ``commit`` is on the default branch, or shares no history
+    with it."""
+    repo = git.Repo(checkout)
+    try:
+        try:
+            head = _git(repo, "symbolic-ref", "--quiet", "refs/remotes/origin/HEAD").strip()
+            base = _git(repo, "merge-base", "--end-of-options", commit, head).strip()
+        except git.exc.GitCommandError:
+            return None
+    finally:
+        repo.close()
+    return base if COMMIT_ID.match(base) and base != commit else None
+
+
 class GitHistory:
     """The history of a source checkout (the ``SourceHistory`` role)."""
 
@@ -343,3 +359,6 @@ class GitHistory:
 
     def folder_diff(self, older: str, newer: str, folder: str) -> str | None:
         return folder_diff(self._checkout, older, newer, folder)
+
+    def fork_point(self, commit: str) -> str | None:
+        return fork_point(self._checkout, commit)

@@ -205,6 +205,10 @@ class SourceHistory(Protocol):
         when ``older`` is not in the history."""
         ...
 
+    def fork_point(self, commit: str) -> str | None:
+        """Where ``commit`` left the default branch; None when it is on it."""
+        ...
+
 
 @dataclass(frozen=True)
 class ComponentStatus:

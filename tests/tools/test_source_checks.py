@@ -11,7 +11,7 @@ from pathlib import Path
 import git
 import pytest
 
-from seamline.adapters.git_repo import folder_diff
+from seamline.adapters.git_repo import folder_diff, fork_point
 from seamline.adapters.go_toolchain import (
     GO_ENV,
     count_test_events,
@@ -154,6 +154,23 @@ def test_a_commit_the_history_lacks_gives_no_diff(
     clone = git.Repo.clone_from(str(repo.working_dir), tmp_path / "clone")
     head = str(clone.head.commit.hexsha)
     assert folder_diff(tmp_path / "clone", "f" * 40, head, "shop") is None
+
+
+def test_a_branch_is_compared_from_where_it_left_the_default_branch(
+    shop: tuple[git.Repo, str], tmp_path: Path
+) -> None:
+    repo, base = shop
+    repo.git.checkout("-b", "feature")
+    feature = _commit(repo, {"shop/price/discount.go": NEW_DEBT}, "feature work")
+    repo.git.checkout("main")
+    _commit(repo, {"shop/price/count.go": CLEAN_ADDITION}, "main moves on")
+    clone = git.Repo.clone_from(str(repo.working_dir), tmp_path / "clone")
+    clone.git.checkout("--detach", feature)
+    checkout = tmp_path / "clone"
+    assert fork_point(checkout, feature) == base
+    assert fork_point(checkout, str(clone.commit("origin/main").hexsha)) is None
+    patch = folder_diff(checkout, base, feature, "shop")
+    assert patch is not None and patch_paths(patch) == {"price/discount.go"}
 
 
 def _go_test(module: Path) -> str:

@@ -254,3 +254,6 @@ class LinearHistory:
 
     def folder_diff(self, older: str, newer: str, folder: str) -> str | None:
         return ""  # nothing changed
+
+    def fork_point(self, commit: str) -> str | None:
+        return None  # every commit is on the default branch
