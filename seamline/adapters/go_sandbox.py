@@ -4,11 +4,12 @@
 Code under test is not trusted (a pull request runs it). In the sandbox it runs as a
 non-root user, with no network (no registry, no Prefect API, no module proxy), no Docker
 socket, no secrets in its environment, a read-only root filesystem and the repository
-mounted read-only. It can write only to a tmpfs, to its Go and lint build caches, and to
-the folder that receives the checks' output. Modules are downloaded beforehand, on the
-host, by `go mod download` (which fetches code but runs none), and mounted read-only.
-Build caches are kept per trust class, so a pull request cannot plant build results that
-a trusted run would reuse.
+mounted read-only, as is, with new lint findings only, the diff the host made of the
+service's folder since the baseline commit. It can write only to a tmpfs, to its Go and
+lint build caches, and to the folder that receives the checks' output. Modules are
+downloaded beforehand, on the host, by `go mod download` (which fetches code but runs
+none), and mounted read-only. Build caches are kept per trust class, so a pull request
+cannot plant build results that a trusted run would reuse.
 """
 
 from __future__ import annotations
