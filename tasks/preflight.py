@@ -118,10 +118,10 @@ def check_overlay(
     workspace: Workspace,
     *,
     force: bool,
-) -> dict[str, str]:
+) -> tuple[dict[str, str], dict[str, Pin]]:
     """The overlay exists in the GitOps repository, inside it, renders, and uses every
     configured image; and the run is not older than every build it already pins. Returns
-    the overlay's image references as found."""
+    the overlay's image references as found, and the source commit recorded per image."""
     tools = Toolbox(settings)
     remote = tools.gitops_remote().url
     with tempfile.TemporaryDirectory(prefix="seamline-preflight-") as tmp:
@@ -151,7 +151,7 @@ def check_overlay(
     _refuse_backwards(
         config, current, pins, workspace, tools.source_history(Path(workspace.path)), force=force
     )
-    return current
+    return current, pins
 
 
 def _refuse_backwards(
@@ -192,8 +192,52 @@ def _refuse_backwards(
         )
 
 
-def resolve_inputs(settings: Settings, config: PipelineConfig, *, releases: bool) -> RunInputs:
-    """Releasing runs are the trusted ones: pushes to a branch that bumps an overlay."""
+def check_settings(config: PipelineConfig) -> dict[str, str]:
+    """Per service, a hash of what decides its build-test verdict besides the source:
+    which checks block, new findings only, and its lint config's text."""
+    hashes = {}
+    for service in config.services:
+        policy = config.checks_policy(service)
+        lint = config.lint_config_path(service)
+        hashes[service.name] = value_hash(
+            sorted(policy.blocking),
+            policy.lint_new_only,
+            str(lint.relative_to(config.root)) if lint else "",
+            hashlib.sha256(lint.read_bytes()).hexdigest() if lint else "",
+        )
+    return hashes
+
+
+def lint_baselines(
+    config: PipelineConfig, pins: dict[str, Pin], *, fork_point: str | None = None
+) -> dict[str, str]:
+    """Per service with new findings only, the source commit its lint findings are new
+    since: the one the overlay this run bumps records for its image; for a run that bumps
+    no overlay (a pull request, another branch), where its history left the default branch
+    (``fork_point``). A service with neither (its image's first bump, a run on the default
+    branch that bumps nothing) counts every finding."""
+    baselines = {}
+    for service in config.services:
+        if not config.checks_policy(service).lint_new_only:
+            continue
+        pin = pins.get(service.image)
+        baseline = pin.source_commit if pin else fork_point
+        if baseline:
+            baselines[service.name] = baseline
+    return baselines
+
+
+def resolve_inputs(
+    settings: Settings,
+    config: PipelineConfig,
+    *,
+    releases: bool,
+    pins: dict[str, Pin] | None = None,
+    fork_point: str | None = None,
+) -> RunInputs:
+    """Releasing runs are the trusted ones: pushes to a branch that bumps an overlay.
+    ``pins``: the source commits the overlay this run bumps records per image;
+    ``fork_point``: for a run that bumps none, where its commit left the default branch."""
     tools = Toolbox(settings)
     build_args = tools.base_images()
     registry = tools.registry()
@@ -202,7 +246,6 @@ def resolve_inputs(settings: Settings, config: PipelineConfig, *, releases: bool
         trivy_db = trivy_db_digest(registry, settings)
     finally:
         registry.close()
-    lint = config.lint_config_path()
     allowlist = config.allowlist_path()
     if allowlist is not None:
         load_allowlist(allowlist)  # a broken allow-list is a usage error now, not at the scan
@@ -213,7 +256,7 @@ def resolve_inputs(settings: Settings, config: PipelineConfig, *, releases: bool
             s.name: hashlib.sha256(config.dockerfile_of(s).read_bytes()).hexdigest()
             for s in config.services
         },
-        lint_config=hashlib.sha256(lint.read_bytes()).hexdigest() if lint else "",
+        checks=check_settings(config),
         build_args=build_args,
         base_images=bases,
         trivy_db=trivy_db,
@@ -226,6 +269,7 @@ def resolve_inputs(settings: Settings, config: PipelineConfig, *, releases: bool
         trust="trusted" if releases else "untrusted",
         signer=tools.signer().identity if releases else "",
         sandbox_image=_pinned(build_args["GO_BUILDER_IMAGE"], bases, settings.registry),
+        lint_baselines=lint_baselines(config, pins or {}, fork_point=fork_point),
     )
 
 
@@ -313,13 +357,19 @@ def preflight(
     else:
         overlay = decide_overlay(config, event, workspace.branch, requested_overlay)
     baseline: dict[str, str] = {}
+    pins: dict[str, Pin] = {}
     if overlay is not None:
-        baseline = check_overlay(settings, config, overlay, workspace, force=force)
+        baseline, pins = check_overlay(settings, config, overlay, workspace, force=force)
     elif event == "push":
         get_run_logger().info(
             "branch %s bumps no overlay (pipeline.branch_overlays): build and scan only",
             workspace.branch or "(none)",
         )
-    inputs = resolve_inputs(settings, config, releases=overlay is not None)
+    fork = None
+    if overlay is None and any(config.checks_policy(s).lint_new_only for s in config.services):
+        fork = Toolbox(settings).source_history(Path(workspace.path)).fork_point(workspace.commit)
+    inputs = resolve_inputs(
+        settings, config, releases=overlay is not None, pins=pins, fork_point=fork
+    )
     _check_dockerfiles(config, inputs.build_args, settings)
     return RunPlan(config=config, overlay=overlay, inputs=inputs, overlay_baseline=baseline)

@@ -223,6 +223,15 @@ class SourceHistory(Protocol):
         """The default branch's name and the text of ``path`` at its tip (None: absent)."""
         ...
 
+    def folder_diff(self, older: str, newer: str, folder: str) -> str | None:
+        """The unified diff of ``folder`` between two commits, paths relative to it; None
+        when ``older`` is not in the history."""
+        ...
+
+    def fork_point(self, commit: str) -> str | None:
+        """Where ``commit`` left the default branch; None when it is on it."""
+        ...
+
 
 @dataclass(frozen=True)
 class ComponentStatus:

@@ -30,6 +30,9 @@ class BuildTestResult:
     tests_passed: int
     tests_failed: int
     tests_skipped: int
+    # What the checks found that does not block: failing checks the repository lets
+    # through, lint findings older than the baseline.
+    reported: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -281,3 +281,9 @@ class LinearHistory:
 
     def default_branch_file(self, path: str) -> tuple[str, str | None]:
         return "main", None
+
+    def folder_diff(self, older: str, newer: str, folder: str) -> str | None:
+        return ""  # nothing changed
+
+    def fork_point(self, commit: str) -> str | None:
+        return None  # every commit is on the default branch
