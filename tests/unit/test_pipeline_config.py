@@ -217,3 +217,10 @@ def test_a_bad_overlay_table_is_a_usage_error(repo: Path, table: str, error: str
     _set(repo, 'gate_severities = ["MEDIUM", "HIGH", "CRITICAL"]', table)
     with pytest.raises(UsageError, match=error):
         load_pipeline_config(repo)
+
+
+def test_overlay_folders_are_those_with_a_kustomization(repo: Path) -> None:
+    (repo / "kustomize" / "overlays" / "notes").mkdir()
+    config = load_pipeline_config(repo)
+    assert list(config.overlay_folders(repo)) == ["dev", "prod", "staging"]
+    assert config.overlay_folders(repo)["prod"] == repo.resolve() / "kustomize/overlays/prod"
