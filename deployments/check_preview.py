@@ -13,9 +13,9 @@ from seamline.adapters.toolbox import Toolbox
 from seamline.config.pipeline import PipelineConfig, load_pipeline_config
 from seamline.config.settings import Settings
 from seamline.onboard.preview import RunPreview, ServicePreview
-from seamline.policy.allowlist import AllowList, load_allowlist
 from seamline.validate.names import check_ref
 from tasks.preflight import decide_overlay, dockerfile_problems, overlay_takes_images
+from tasks.scan import repository_gate
 
 
 def _render_overlay(
@@ -42,22 +42,13 @@ def _render_overlay(
     return f"{overlay} ({where}) takes every configured image and renders", pins
 
 
-def _checks(
-    config: PipelineConfig, settings: Settings, overlay: str | None, name: str
-) -> list[str]:
-    listed = config.allowlist_path()
-    allowlist = load_allowlist(listed) if listed else AllowList.empty()
-    gate = config.gate_for(
-        name,
-        severities=settings.gate_severities,
-        ignore_unfixed=settings.ignore_unfixed,
-        allowlist=allowlist,
-    )
+def _checks(config: PipelineConfig, settings: Settings, overlay: str | None) -> list[str]:
+    gate = repository_gate(settings, config)
     lint = config.pipeline.lint_config or "golangci-lint's defaults"
     scan = f"trivy gate ({', '.join(sorted(gate.severities))}"
     scan += ", unfixed ignored)" if gate.ignore_unfixed else ")"
-    if allowlist.entries:
-        scan += f" with {len(allowlist.entries)} allow-list entries"
+    if gate.allowlist.entries:
+        scan += f" with {len(gate.allowlist.entries)} allow-list entries"
     checks = ["go build", "go vet", f"golangci-lint ({lint})", "go test", "image build", scan]
     if overlay:
         checks += [
@@ -101,6 +92,6 @@ def preview_run(settings: Settings, root: Path, *, branch: str) -> RunPreview:
             )
             for s in config.services
         ),
-        checks=tuple(_checks(config, settings, overlay, shown)),
+        checks=tuple(_checks(config, settings, overlay)),
         warnings=tuple(warnings),
     )

@@ -24,7 +24,7 @@ def render_toml(proposal: Proposal) -> str:
         "# run `seamline check` to see what a run would do.",
         "",
         "[pipeline]",
-        "# guessed: the local stack's registry; set the registry images are pushed to",
+        "# guessed: the registry seamline's settings push to; set the one your images go to",
         f"registry = {_q(proposal.registry)}",
     ]
     if proposal.single_overlay:

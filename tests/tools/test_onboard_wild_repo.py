@@ -139,3 +139,17 @@ def test_a_single_top_level_kustomization_is_edited_in_place(
     assert image.image.startswith("127.0.0.1:5000/acme/shop/cart@sha256:")
     with pytest.raises(UsageError, match="single kustomization"):
         config.overlay("prod")
+
+
+def test_check_of_a_branch_that_bumps_nothing_lists_build_and_scan_only(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _initialized(repo)
+    capsys.readouterr()
+    assert main(["check", "--repo", str(repo), "--branch", "feature/x", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["branch"], report["overlay"]) == ("feature/x", None)
+    assert report["checks"][-1].startswith("trivy gate (CRITICAL, HIGH)")
+    assert "branch feature/x bumps no overlay" in report["warnings"][-1]
+    # The Dockerfiles' upstream bases are what the preflight would refuse today.
+    assert any("FROM gcr.io/distroless/static:nonroot" in w for w in report["warnings"])
