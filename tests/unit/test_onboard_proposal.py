@@ -178,3 +178,17 @@ def test_names_that_cannot_be_overlays_are_left_out_and_said(tmp_path: Path) -> 
 def test_no_dockerfile_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="no Dockerfile"):
         propose(tmp_path, registry="127.0.0.1:5000")
+
+
+def test_the_bookstore_proposal_is_its_hand_written_config() -> None:
+    bookstore = PROJECT_ROOT / "examples" / "bookstore"
+    proposal = propose(bookstore, registry="127.0.0.1:5000")
+    config = load_pipeline_config(bookstore)
+    assert [
+        (s.name, s.context, s.dockerfile, s.image, s.repository) for s in proposal.services
+    ] == [(s.name, s.context, s.dockerfile, s.image, s.repository) for s in config.services]
+    assert (proposal.overlay_root, proposal.default_overlay, proposal.promotions) == (
+        config.pipeline.overlay_root,
+        config.pipeline.default_overlay,
+        {},
+    )
