@@ -26,7 +26,6 @@ from seamline.adapters.toolbox import Toolbox
 from seamline.config.pipeline import PipelineConfig, load_pipeline_config
 from seamline.config.settings import Settings
 from seamline.errors import StateCorrupt, UsageError
-from seamline.overlay.files import KUSTOMIZATION
 from seamline.overlay.rendered import rendered_images
 from seamline.policy.audit import Admission, decide_admission, pinned_check, presence_check
 from seamline.policy.checks import IN_REGISTRY, VULNERABILITIES, CheckOutcome
@@ -52,8 +51,6 @@ from tasks.verify_evidence import (
     signature_check,
     vulnerability_check,
 )
-
-KUSTOMIZATIONS = (KUSTOMIZATION, "kustomization.yml", "Kustomization")
 
 
 @dataclass(frozen=True)
@@ -87,14 +84,6 @@ class RenderedOverlays:
         return tuple(sorted(used))
 
 
-def _overlays(root: Path) -> list[Path]:
-    if not root.is_dir():
-        return []
-    return sorted(
-        p for p in root.iterdir() if p.is_dir() and any((p / k).is_file() for k in KUSTOMIZATIONS)
-    )
-
-
 def read_overlays(
     remote: GitOpsRemote,
     editor: ManifestEditor,
@@ -110,15 +99,14 @@ def read_overlays(
         check_name(overlay, what="overlay")
     clone = remote.clone(work)
     config = load_pipeline_config(clone.path)
-    root = config.overlay_in(clone.path, config.pipeline.default_overlay).parent
-    found = _overlays(root)
+    found = config.overlay_folders(clone.path)
     chosen = found
     if overlay:
-        chosen = [p for p in found if p.name == overlay]
+        chosen = {n: p for n, p in found.items() if n == overlay}
         if not chosen:
             raise UsageError(
                 f"no overlay {overlay} in the GitOps repository",
-                hint=f"choose from {', '.join(p.name for p in found) or '(none)'}",
+                hint=f"choose from {', '.join(found) or '(none)'}",
             )
     if not chosen:
         raise UsageError(
@@ -131,7 +119,8 @@ def read_overlays(
         gate=gate_of(config),
         service_repositories=tuple(config.target_repository(s) for s in config.services),
         overlays=tuple(
-            OverlayImages(p.name, rendered_images(editor.build(p), overlay=p.name)) for p in chosen
+            OverlayImages(name, rendered_images(editor.build(p), overlay=name))
+            for name, p in chosen.items()
         ),
     )
 

@@ -22,7 +22,7 @@ from prefect.logging import get_run_logger
 from pydantic import ValidationError
 
 from seamline.adapters.registry import RegistryClient
-from seamline.adapters.roles import SourceHistory
+from seamline.adapters.roles import ManifestEditor, SourceHistory
 from seamline.adapters.toolbox import Toolbox
 from seamline.cache.content_hash import tree_hash, value_hash
 from seamline.config.pipeline import (
@@ -133,25 +133,34 @@ def check_overlay(
                 f"({config.pipeline.overlay_root}/{overlay})",
                 hint="pass an overlay that exists under pipeline.overlay_root, or create it",
             )
-        current = current_images(folder)  # also refuses symlinks where seamline writes
+        current = overlay_takes_images(
+            tools.manifest_editor(), config, folder, label=f"overlay {overlay!r} in {remote}"
+        )
         pins, _notes = read_pins(folder)
-        probes = {
-            s.image: f"{config.target_repository(s)}@{_probe_digest(s.image)}"
-            for s in config.services
-        }
-        try:
-            set_and_render(tools.manifest_editor(), folder, probes)
-        except ToolFailed as e:  # kustomize said no: the overlay's content, not the machine
-            raise UsageError(
-                f"overlay {overlay!r} in {remote} does not take an image edit and render: "
-                f"{e.message}",
-                hint=f"fix {config.pipeline.overlay_root}/{overlay}/kustomization.yaml "
-                "until `kustomize build` renders it",
-            ) from e
     _refuse_backwards(
         config, current, pins, workspace, tools.source_history(Path(workspace.path)), force=force
     )
     return current, pins
+
+
+def overlay_takes_images(
+    editor: ManifestEditor, config: PipelineConfig, folder: Path, *, label: str
+) -> dict[str, str]:
+    """The overlay at ``folder`` (a scratch copy: it is edited) takes a trial edit of
+    every configured image and renders each of them; returns its image references as
+    found. ``label`` names the overlay in errors."""
+    current = current_images(folder)  # also refuses symlinks where seamline writes
+    probes = {
+        s.image: f"{config.target_repository(s)}@{_probe_digest(s.image)}" for s in config.services
+    }
+    try:
+        set_and_render(editor, folder, probes)
+    except ToolFailed as e:  # kustomize said no: the overlay's content, not the machine
+        raise UsageError(
+            f"{label} does not take an image edit and render: {e.message}",
+            hint=f"fix the kustomization of {label} until `kustomize build` renders it",
+        ) from e
+    return current
 
 
 def _refuse_backwards(
@@ -273,11 +282,12 @@ def resolve_inputs(
     )
 
 
-def _check_dockerfiles(
+def dockerfile_problems(
     config: PipelineConfig, build_args: dict[str, str], settings: Settings
-) -> None:
-    """No Dockerfile makes the image builder fetch a base or a file from elsewhere."""
-    problems = []
+) -> list[str]:
+    """Each way a Dockerfile would make the image builder fetch a base or a file from
+    elsewhere, named by service."""
+    problems: list[str] = []
     for service in config.services:
         path = config.dockerfile_of(service)
         try:
@@ -292,6 +302,14 @@ def _check_dockerfiles(
                 registries={settings.registry, config.pipeline.registry},
             )
         ]
+    return problems
+
+
+def _check_dockerfiles(
+    config: PipelineConfig, build_args: dict[str, str], settings: Settings
+) -> None:
+    """No Dockerfile makes the image builder fetch a base or a file from elsewhere."""
+    problems = dockerfile_problems(config, build_args, settings)
     if problems:
         raise GateFailure(
             "Dockerfiles would fetch from outside seamline's images: " + "; ".join(problems),

@@ -179,12 +179,11 @@ def pinned_digests(settings: Settings) -> Pinned:
     with tempfile.TemporaryDirectory(prefix="seamline-rescan-") as folder:
         checkout = Toolbox(settings).gitops_remote().clone(Path(folder) / "gitops").path
         config = load_pipeline_config(checkout)
-        root = config.overlay_in(checkout, config.pipeline.default_overlay).parent
         pins = []
-        for overlay in sorted(p for p in root.iterdir() if p.is_dir()):
+        for name, overlay in config.overlay_folders(checkout).items():
             for image, reference in sorted(current_images(overlay).items()):
                 if ImageRef.parse(reference).digest:
-                    pins.append(PinnedImage(overlay.name, image, reference))
+                    pins.append(PinnedImage(name, image, reference))
         gate = repository_gate(settings, config)
     get_run_logger().info(
         "%d pinned digests in the GitOps repository (%d distinct)",

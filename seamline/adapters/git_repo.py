@@ -362,3 +362,13 @@ class GitHistory:
 
     def fork_point(self, commit: str) -> str | None:
         return fork_point(self._checkout, commit)
+
+
+def current_branch(checkout: Path) -> str | None:
+    """The branch checked out in the working tree at ``checkout``; None when it is not a
+    git working tree or its HEAD is detached."""
+    try:
+        repo = git.Repo(checkout)
+        return None if repo.head.is_detached else str(repo.active_branch.name)
+    except (git.exc.GitError, TypeError, ValueError):
+        return None

@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from seamline.errors import SeamlineError, UsageError
+from seamline.overlay.files import is_kustomization_folder
 from seamline.policy.allowlist import AllowList
 from seamline.policy.gate import GatePolicy
 from seamline.policy.source_checks import SourceChecksPolicy
@@ -243,14 +244,44 @@ class PipelineConfig(BaseModel):
         return self.overlay_in(self.root, name)
 
     def overlay_in(self, checkout: Path, name: str) -> Path:
-        """Overlay ``name`` in ``checkout`` (this repository or the GitOps repository)."""
+        """Overlay ``name`` in ``checkout`` (this repository or the GitOps repository):
+        ``overlay_root/name``, or ``overlay_root`` itself when that folder is a single
+        kustomization (then its one overlay is called ``default_overlay``)."""
         check_name(name, what="overlay")
+        root = self.overlay_root_in(checkout)
+        if not is_kustomization_folder(root):
+            return inside(
+                checkout,
+                f"{self.pipeline.overlay_root.rstrip('/')}/{name}",
+                what="pipeline.overlay_root",
+                source=CONFIG_NAME,
+            )
+        if name != self.pipeline.default_overlay:
+            raise UsageError(
+                f"overlay_root {self.pipeline.overlay_root!r} is a single kustomization: its "
+                f"one overlay is {self.pipeline.default_overlay!r}, not {name!r}",
+                hint="use that overlay name, or put overlays in folders under overlay_root",
+            )
+        return root
+
+    def overlay_root_in(self, checkout: Path) -> Path:
         return inside(
-            checkout,
-            f"{self.pipeline.overlay_root.rstrip('/')}/{name}",
-            what="pipeline.overlay_root",
-            source=CONFIG_NAME,
+            checkout, self.pipeline.overlay_root, what="pipeline.overlay_root", source=CONFIG_NAME
         )
+
+    def overlay_folders(self, checkout: Path) -> dict[str, Path]:
+        """Every overlay in ``checkout`` by name: the folders under ``overlay_root`` that
+        hold a kustomization (or ``overlay_root`` itself, when it is one)."""
+        root = self.overlay_root_in(checkout)
+        if is_kustomization_folder(root):
+            return {self.pipeline.default_overlay: root}
+        if not root.is_dir():
+            return {}
+        return {
+            p.name: p
+            for p in sorted(root.iterdir())
+            if p.is_dir() and not p.is_symlink() and is_kustomization_folder(p)
+        }
 
     def target_repository(self, service: ServiceSpec) -> str:
         return f"{self.pipeline.registry}/{service.repository}"

@@ -271,3 +271,10 @@ def test_bad_check_settings_are_named(repo: Path, old: str, new: str, named: str
     _set(repo, old, new)
     with pytest.raises(UsageError, match=named.replace(".", r"\.")):
         load_pipeline_config(repo)
+
+
+def test_overlay_folders_are_those_with_a_kustomization(repo: Path) -> None:
+    (repo / "kustomize" / "overlays" / "notes").mkdir()
+    config = load_pipeline_config(repo)
+    assert list(config.overlay_folders(repo)) == ["dev", "prod", "staging"]
+    assert config.overlay_folders(repo)["prod"] == repo.resolve() / "kustomize/overlays/prod"
