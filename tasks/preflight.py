@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import tempfile
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,8 +23,10 @@ from prefect.logging import get_run_logger
 from pydantic import ValidationError
 
 from seamline.adapters.registry import RegistryClient
-from seamline.adapters.roles import SourceHistory
+from seamline.adapters.roles import ImageBuilder, SourceHistory
 from seamline.adapters.toolbox import Toolbox
+from seamline.bases.mapping import SETTING, example_line
+from seamline.bases.rewrite import BuildCopy, build_copy
 from seamline.cache.content_hash import tree_hash, value_hash
 from seamline.config.pipeline import (
     CONFIG_NAME,
@@ -192,13 +195,28 @@ def _refuse_backwards(
         )
 
 
-def resolve_inputs(settings: Settings, config: PipelineConfig, *, releases: bool) -> RunInputs:
-    """Releasing runs are the trusted ones: pushes to a branch that bumps an overlay."""
+def resolve_inputs(
+    settings: Settings,
+    config: PipelineConfig,
+    *,
+    releases: bool,
+    copies: dict[str, BuildCopy] | None = None,
+    build_args: dict[str, str] | None = None,
+) -> RunInputs:
+    """Releasing runs are the trusted ones: pushes to a branch that bumps an overlay.
+    ``copies``: each service's build copy of its Dockerfile (``build_copies``); the
+    digests of the bases they pull from the registry join the inputs, and a base the
+    registry should hold and does not is a usage error now."""
     tools = Toolbox(settings)
-    build_args = tools.base_images()
+    build_args = build_args if build_args is not None else tools.base_images()
+    copies = copies if copies is not None else build_copies(config, build_args)
+    pulled = {base for copy in copies.values() for base in copy.bases}
     registry = tools.registry()
     try:
-        bases = {ref: mirrored_digest(registry, settings, ref) for ref in set(build_args.values())}
+        bases = {
+            ref: mirrored_digest(registry, settings, ref)
+            for ref in sorted(set(build_args.values()) | pulled)
+        }
         trivy_db = trivy_db_digest(registry, settings)
     finally:
         registry.close()
@@ -209,9 +227,9 @@ def resolve_inputs(settings: Settings, config: PipelineConfig, *, releases: bool
     return RunInputs(
         tool_versions={p.name: p.version for p in read_tool_pins(settings.toolchain_file)},
         sources={s.name: tree_hash(config.context_of(s)) for s in config.services},
+        # What the image builder builds: the build copy, mirrors named.
         dockerfiles={
-            s.name: hashlib.sha256(config.dockerfile_of(s).read_bytes()).hexdigest()
-            for s in config.services
+            name: hashlib.sha256(copy.text.encode()).hexdigest() for name, copy in copies.items()
         },
         lint_config=hashlib.sha256(lint.read_bytes()).hexdigest() if lint else "",
         build_args=build_args,
@@ -229,21 +247,113 @@ def resolve_inputs(settings: Settings, config: PipelineConfig, *, releases: bool
     )
 
 
-def _check_dockerfiles(
-    config: PipelineConfig, build_args: dict[str, str], settings: Settings
-) -> None:
-    """No Dockerfile makes the image builder fetch a base or a file from elsewhere."""
-    problems = []
+def build_copies(config: PipelineConfig, build_args: dict[str, str]) -> dict[str, BuildCopy]:
+    """Each service's Dockerfile as the image stage will build it: the mirrors of
+    ``[pipeline.base_images]`` named, for the builder's platform resolved later."""
+    mapping = config.pipeline.base_image_map()
+    copies = {}
     for service in config.services:
         path = config.dockerfile_of(service)
         try:
             text = path.read_bytes().decode()
         except UnicodeDecodeError as e:
             raise UsageError(f"{path} is not UTF-8 text", hint="save it as UTF-8") from e
+        copies[service.name] = build_copy(text, mapping=mapping, build_args=build_args)
+    return copies
+
+
+def check_bases(
+    copies: dict[str, BuildCopy],
+    *,
+    provided: set[str],
+    registries: set[str],
+    held: Callable[[str], bool],
+    mirror_registry: str,
+) -> None:
+    """Every image a build copy pulls is seamline's own (``provided``: its build
+    arguments), in one of ``registries``, or held by the builder already (``held``);
+    anything else would be fetched from the Internet. Refused as a usage error naming the
+    reference and the ``[pipeline.base_images]`` line that maps it."""
+    problems: list[str] = []
+    missing: list[str] = []
+    prefixes = tuple(f"{registry}/" for registry in registries)
+    for service, copy in copies.items():
+        problems += [f"{service}: {problem}" for problem in copy.problems]
+        mirrors = {s.substituted: s.original for s in copy.substitutions}
+        for base in copy.bases:
+            if base in provided or base.startswith(prefixes) or held(base):
+                continue
+            if base in mirrors:
+                problems.append(
+                    f"{service}: the mirror {base} of {mirrors[base]} is in no registry "
+                    "seamline builds from and not on the builder"
+                )
+            else:
+                problems.append(f"{service}: FROM {base} is not mirrored")
+                missing.append(base)
+    if problems:
+        examples = "; ".join(example_line(base, mirror_registry) for base in sorted(set(missing)))
+        raise UsageError(
+            "base images the build cannot pull: " + "; ".join(problems),
+            hint=f"map each upstream base to a mirror under {SETTING} in {CONFIG_NAME}, e.g. "
+            + (examples or f'"golang" = "{mirror_registry}/mirror/golang:1.26-alpine"')
+            + f" (`seamline stack up` serves {mirror_registry}/mirror/golang and "
+            f"{mirror_registry}/mirror/distroless/static), or load the image into the builder",
+        )
+
+
+def _check_bases(
+    settings: Settings,
+    config: PipelineConfig,
+    copies: dict[str, BuildCopy],
+    build_args: dict[str, str],
+) -> None:
+    """``check_bases`` with the builder asked (only when a base is not seamline's own or
+    in a registry) whether it holds an image already."""
+    builder: ImageBuilder | None = None
+
+    def held(reference: str) -> bool:
+        nonlocal builder
+        if builder is None:
+            builder = Toolbox(settings).image_builder()
+        return builder.has_image(reference)
+
+    try:
+        check_bases(
+            copies,
+            provided=set(build_args.values()),
+            registries={settings.registry, config.pipeline.registry},
+            held=held,
+            mirror_registry=settings.registry,
+        )
+    finally:
+        if builder is not None:
+            builder.close()
+
+
+def _check_dockerfiles(
+    config: PipelineConfig,
+    copies: dict[str, BuildCopy],
+    build_args: dict[str, str],
+    settings: Settings,
+) -> None:
+    """No Dockerfile makes the image builder fetch a file from elsewhere or copy from an
+    image seamline does not provide; parser directives are reported (the classic builder
+    ignores them, and BuildKit-only instructions fail in it)."""
+    problems = []
+    for service in config.services:
+        copy = copies[service.name]
+        if copy.directives:
+            get_run_logger().warning(
+                "%s: parser directives kept as written (%s); the image builder does not "
+                "take BuildKit-only syntax",
+                service.name,
+                ", ".join(copy.directives),
+            )
         problems += [
             f"{service.name}: {problem}"
             for problem in fetch_problems(
-                text,
+                copy.text,
                 build_args=build_args,
                 registries={settings.registry, config.pipeline.registry},
             )
@@ -251,8 +361,8 @@ def _check_dockerfiles(
     if problems:
         raise GateFailure(
             "Dockerfiles would fetch from outside seamline's images: " + "; ".join(problems),
-            hint="take bases as ARG GO_BUILDER_IMAGE / ARG RUNTIME_IMAGE (see docker/README.md) "
-            "or from the target registry, and COPY files from the repository instead of ADD <url>",
+            hint="COPY --from a stage or an image of the target registry, and COPY files "
+            "from the repository instead of ADD <url>",
         )
 
 
@@ -320,6 +430,11 @@ def preflight(
             "branch %s bumps no overlay (pipeline.branch_overlays): build and scan only",
             workspace.branch or "(none)",
         )
-    inputs = resolve_inputs(settings, config, releases=overlay is not None)
-    _check_dockerfiles(config, inputs.build_args, settings)
+    build_args = Toolbox(settings).base_images()
+    copies = build_copies(config, build_args)
+    _check_dockerfiles(config, copies, build_args, settings)
+    _check_bases(settings, config, copies, build_args)
+    inputs = resolve_inputs(
+        settings, config, releases=overlay is not None, copies=copies, build_args=build_args
+    )
     return RunPlan(config=config, overlay=overlay, inputs=inputs, overlay_baseline=baseline)

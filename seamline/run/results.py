@@ -7,7 +7,7 @@ from typing import Literal
 
 # Part of every cache key: bump it whenever a result type below changes shape, so a cached
 # result of the old shape is never handed to new code.
-RESULTS_VERSION = 4
+RESULTS_VERSION = 5
 
 Event = Literal["push", "pull_request"]
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN")
@@ -33,6 +33,17 @@ class BuildTestResult:
 
 
 @dataclass(frozen=True)
+class SubstitutedBase:
+    """A base image the Dockerfile names and the mirror the build used instead; a digest
+    is "" where it is not known (an upstream reference without a pin)."""
+
+    original: str
+    original_digest: str
+    substituted: str
+    substituted_digest: str
+
+
+@dataclass(frozen=True)
 class BuiltImage:
     service: str
     image_id: str
@@ -41,6 +52,7 @@ class BuiltImage:
     build_args: dict[str, str]
     started: str  # ISO 8601, for the provenance
     finished: str
+    substituted: tuple[SubstitutedBase, ...] = ()  # [pipeline.base_images] at work
 
 
 @dataclass(frozen=True)
