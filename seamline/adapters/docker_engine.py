@@ -133,6 +133,14 @@ class DockerEngine:
             raise ToolFailed(f"docker image inspect {reference} failed: {e}") from e
         return True
 
+    def pull(self, reference: str) -> None:
+        ref = ImageRef.parse(reference)
+        try:
+            with timed("docker pull"):
+                self._client.images.pull(ref.name, tag=ref.tag_or_latest)
+        except docker.errors.APIError as e:
+            raise ToolFailed(f"docker pull {reference} failed: {e}", transient=True) from e
+
     def tag(self, source: str, target: str) -> None:
         """Name the local image ``source`` also ``target``."""
         ref = ImageRef.parse(target)

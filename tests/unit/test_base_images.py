@@ -7,6 +7,9 @@ import pytest
 
 from seamline.bases.mapping import BaseImageMap, example_line
 from seamline.bases.rewrite import BuildCopy, Substitution, build_copy
+from seamline.bases.stand_ins import default_mapping, stand_ins
+from seamline.config.pipeline import load_pipeline_config
+from seamline.config.settings import PROJECT_ROOT
 from seamline.errors import UsageError
 from tasks.preflight import check_bases
 
@@ -265,3 +268,26 @@ def test_a_mirror_outside_the_registries_is_refused() -> None:
 def test_a_from_that_is_no_reference_is_refused_before_the_build() -> None:
     with pytest.raises(UsageError, match=r"api: line 1: FROM \$\{NOTHING\}"):
         _check({"api": "FROM ${NOTHING}\n"})
+
+
+def test_the_stack_serves_every_mirror_of_the_default_mapping() -> None:
+    served = stand_ins("127.0.0.1:5000", "1.26.8")
+    assert served["go-builder"] == (
+        "127.0.0.1:5000/mirror/golang:1.26.8",
+        "127.0.0.1:5000/mirror/golang:1.26",
+        "127.0.0.1:5000/mirror/golang:latest",
+        "127.0.0.1:5000/mirror/golang:1.26.8-alpine",
+        "127.0.0.1:5000/mirror/golang:1.26-alpine",
+        "127.0.0.1:5000/mirror/golang:alpine",
+    )
+    assert "127.0.0.1:5000/mirror/distroless/static-debian12:nonroot" in served["runtime"]
+    mapping = default_mapping("127.0.0.1:5000", "1.26.8")
+    assert set(mapping.values()) <= {ref for refs in served.values() for ref in refs}
+    assert BaseImageMap(entries=mapping).mirror_for(f"golang:1.26.5-alpine@{PIN}") == (
+        "127.0.0.1:5000/mirror/golang:1.26-alpine"
+    )
+
+
+def test_the_bookstore_carries_the_default_mapping() -> None:
+    config = load_pipeline_config(PROJECT_ROOT / "examples" / "bookstore")
+    assert config.pipeline.base_images == default_mapping("127.0.0.1:5000", "1.26.8")
