@@ -14,7 +14,6 @@ import datetime as dt
 import hashlib
 import tempfile
 import tomllib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,7 +24,6 @@ from pydantic import ValidationError
 from seamline.adapters.registry import RegistryClient
 from seamline.adapters.roles import ImageBuilder, SourceHistory
 from seamline.adapters.toolbox import Toolbox
-from seamline.bases.mapping import SETTING, example_line
 from seamline.bases.rewrite import BuildCopy, build_copy
 from seamline.cache.content_hash import tree_hash, value_hash
 from seamline.config.pipeline import (
@@ -39,6 +37,7 @@ from seamline.errors import GateFailure, ToolFailed, UsageError
 from seamline.overlay.edit import set_and_render
 from seamline.overlay.files import current_images, read_pins
 from seamline.policy.allowlist import load_allowlist
+from seamline.policy.bases import check_bases
 from seamline.policy.dockerfile import fetch_problems
 from seamline.policy.overlay_moves import Pin, plan_moves
 from seamline.run.inputs import RunInputs
@@ -260,46 +259,6 @@ def build_copies(config: PipelineConfig, build_args: dict[str, str]) -> dict[str
             raise UsageError(f"{path} is not UTF-8 text", hint="save it as UTF-8") from e
         copies[service.name] = build_copy(text, mapping=mapping, build_args=build_args)
     return copies
-
-
-def check_bases(
-    copies: dict[str, BuildCopy],
-    *,
-    provided: set[str],
-    registries: set[str],
-    held: Callable[[str], bool],
-    mirror_registry: str,
-) -> None:
-    """Every image a build copy pulls is seamline's own (``provided``: its build
-    arguments), in one of ``registries``, or held by the builder already (``held``);
-    anything else would be fetched from the Internet. Refused as a usage error naming the
-    reference and the ``[pipeline.base_images]`` line that maps it."""
-    problems: list[str] = []
-    missing: list[str] = []
-    prefixes = tuple(f"{registry}/" for registry in registries)
-    for service, copy in copies.items():
-        problems += [f"{service}: {problem}" for problem in copy.problems]
-        mirrors = {s.substituted: s.original for s in copy.substitutions}
-        for base in copy.bases:
-            if base in provided or base.startswith(prefixes) or held(base):
-                continue
-            if base in mirrors:
-                problems.append(
-                    f"{service}: the mirror {base} of {mirrors[base]} is in no registry "
-                    "seamline builds from and not on the builder"
-                )
-            else:
-                problems.append(f"{service}: FROM {base} is not mirrored")
-                missing.append(base)
-    if problems:
-        examples = "; ".join(example_line(base, mirror_registry) for base in sorted(set(missing)))
-        raise UsageError(
-            "base images the build cannot pull: " + "; ".join(problems),
-            hint=f"map each upstream base to a mirror under {SETTING} in {CONFIG_NAME}, e.g. "
-            + (examples or f'"golang" = "{mirror_registry}/mirror/golang:1.26-alpine"')
-            + f" (`seamline stack up` serves {mirror_registry}/mirror/golang and "
-            f"{mirror_registry}/mirror/distroless/static), or load the image into the builder",
-        )
 
 
 def _check_bases(

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import pytest
 
+from seamline.adapters.docker_engine import platform_args
 from seamline.bases.mapping import BaseImageMap, example_line
 from seamline.bases.rewrite import BuildCopy, Substitution, build_copy
 from seamline.bases.stand_ins import default_mapping, stand_ins
 from seamline.config.pipeline import load_pipeline_config
 from seamline.config.settings import PROJECT_ROOT
 from seamline.errors import UsageError
-from tasks.preflight import check_bases
+from seamline.policy.bases import check_bases
 
 PIN = "sha256:" + "ab" * 32
 OTHER = "sha256:" + "cd" * 32
@@ -291,3 +292,20 @@ def test_the_stack_serves_every_mirror_of_the_default_mapping() -> None:
 def test_the_bookstore_carries_the_default_mapping() -> None:
     config = load_pipeline_config(PROJECT_ROOT / "examples" / "bookstore")
     assert config.pipeline.base_images == default_mapping("127.0.0.1:5000", "1.26.8")
+
+
+def test_a_from_that_does_not_resolve_is_not_told_to_map_anything() -> None:
+    with pytest.raises(UsageError) as caught:
+        _check({"api": "FROM ${NOTHING}\n"})
+    assert "resolve from their ARGs" in caught.value.hint
+
+
+def test_the_builder_platform_gives_every_automatic_platform_argument() -> None:
+    assert platform_args("linux", "arm64") == {
+        "BUILDPLATFORM": "linux/arm64",
+        "BUILDOS": "linux",
+        "BUILDARCH": "arm64",
+        "TARGETPLATFORM": "linux/arm64",
+        "TARGETOS": "linux",
+        "TARGETARCH": "arm64",
+    }
