@@ -199,16 +199,14 @@ def resolve_inputs(
     config: PipelineConfig,
     *,
     releases: bool,
-    copies: dict[str, BuildCopy] | None = None,
-    build_args: dict[str, str] | None = None,
+    copies: dict[str, BuildCopy],
+    build_args: dict[str, str],
 ) -> RunInputs:
     """Releasing runs are the trusted ones: pushes to a branch that bumps an overlay.
     ``copies``: each service's build copy of its Dockerfile (``build_copies``); the
     digests of the bases they pull from the registry join the inputs, and a base the
     registry should hold and does not is a usage error now."""
     tools = Toolbox(settings)
-    build_args = build_args if build_args is not None else tools.base_images()
-    copies = copies if copies is not None else build_copies(config, build_args)
     pulled = {base for copy in copies.values() for base in copy.bases}
     registry = tools.registry()
     try:
