@@ -14,7 +14,12 @@ from seamline.config.pipeline import PipelineConfig, load_pipeline_config
 from seamline.config.settings import Settings
 from seamline.onboard.preview import RunPreview, ServicePreview
 from seamline.validate.names import check_ref
-from tasks.preflight import decide_overlay, dockerfile_problems, overlay_takes_images
+from tasks.preflight import (
+    build_copies,
+    decide_overlay,
+    dockerfile_problems,
+    overlay_takes_images,
+)
 from tasks.scan import repository_gate
 
 
@@ -69,7 +74,9 @@ def preview_run(settings: Settings, root: Path, *, branch: str) -> RunPreview:
     overlay = decide_overlay(config, "push", branch_name, "")
     shown = overlay or config.pipeline.default_overlay
     checked, pins = _render_overlay(settings, config, config.root, shown)
-    warnings = dockerfile_problems(config, Toolbox(settings).base_images(), settings)
+    build_args = Toolbox(settings).base_images()
+    copies = build_copies(config, build_args)
+    warnings = dockerfile_problems(config, copies, build_args, settings)
     warnings = [f"the preflight would refuse the Dockerfile of {p}" for p in warnings]
     if overlay is None:
         warnings.append(

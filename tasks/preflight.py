@@ -22,8 +22,9 @@ from prefect.logging import get_run_logger
 from pydantic import ValidationError
 
 from seamline.adapters.registry import RegistryClient
-from seamline.adapters.roles import ManifestEditor, SourceHistory
+from seamline.adapters.roles import ImageBuilder, ManifestEditor, SourceHistory
 from seamline.adapters.toolbox import Toolbox
+from seamline.bases.rewrite import BuildCopy, build_copy
 from seamline.cache.content_hash import tree_hash, value_hash
 from seamline.config.pipeline import (
     CONFIG_NAME,
@@ -36,6 +37,7 @@ from seamline.errors import GateFailure, ToolFailed, UsageError
 from seamline.overlay.edit import set_and_render
 from seamline.overlay.files import current_images, read_pins
 from seamline.policy.allowlist import load_allowlist
+from seamline.policy.bases import check_bases
 from seamline.policy.dockerfile import fetch_problems
 from seamline.policy.overlay_moves import Pin, plan_moves
 from seamline.run.inputs import RunInputs
@@ -241,17 +243,25 @@ def resolve_inputs(
     config: PipelineConfig,
     *,
     releases: bool,
+    copies: dict[str, BuildCopy],
+    build_args: dict[str, str],
     pins: dict[str, Pin] | None = None,
     fork_point: str | None = None,
 ) -> RunInputs:
     """Releasing runs are the trusted ones: pushes to a branch that bumps an overlay.
-    ``pins``: the source commits the overlay this run bumps records per image;
-    ``fork_point``: for a run that bumps none, where its commit left the default branch."""
+    ``copies``: each service's build copy of its Dockerfile (``build_copies``); the
+    digests of the bases they pull from the registry join the inputs, and a base the
+    registry should hold and does not is a usage error now. ``pins``: the source commits
+    the overlay this run bumps records per image; ``fork_point``: for a run that bumps
+    none, where its commit left the default branch."""
     tools = Toolbox(settings)
-    build_args = tools.base_images()
+    pulled = {base for copy in copies.values() for base in copy.bases}
     registry = tools.registry()
     try:
-        bases = {ref: mirrored_digest(registry, settings, ref) for ref in set(build_args.values())}
+        bases = {
+            ref: mirrored_digest(registry, settings, ref)
+            for ref in sorted(set(build_args.values()) | pulled)
+        }
         trivy_db = trivy_db_digest(registry, settings)
     finally:
         registry.close()
@@ -261,9 +271,9 @@ def resolve_inputs(
     return RunInputs(
         tool_versions={p.name: p.version for p in read_tool_pins(settings.toolchain_file)},
         sources={s.name: tree_hash(config.context_of(s)) for s in config.services},
+        # What the image builder builds: the build copy, mirrors named.
         dockerfiles={
-            s.name: hashlib.sha256(config.dockerfile_of(s).read_bytes()).hexdigest()
-            for s in config.services
+            name: hashlib.sha256(copy.text.encode()).hexdigest() for name, copy in copies.items()
         },
         checks=check_settings(config),
         build_args=build_args,
@@ -282,22 +292,65 @@ def resolve_inputs(
     )
 
 
-def dockerfile_problems(
-    config: PipelineConfig, build_args: dict[str, str], settings: Settings
-) -> list[str]:
-    """Each way a Dockerfile would make the image builder fetch a base or a file from
-    elsewhere, named by service."""
-    problems: list[str] = []
+def build_copies(config: PipelineConfig, build_args: dict[str, str]) -> dict[str, BuildCopy]:
+    """Each service's Dockerfile as the image stage will build it: the mirrors of
+    ``[pipeline.base_images]`` named, for the builder's platform resolved later."""
+    mapping = config.pipeline.base_image_map()
+    copies = {}
     for service in config.services:
         path = config.dockerfile_of(service)
         try:
             text = path.read_bytes().decode()
         except UnicodeDecodeError as e:
             raise UsageError(f"{path} is not UTF-8 text", hint="save it as UTF-8") from e
+        copies[service.name] = build_copy(text, mapping=mapping, build_args=build_args)
+    return copies
+
+
+def _check_bases(
+    settings: Settings,
+    config: PipelineConfig,
+    copies: dict[str, BuildCopy],
+    build_args: dict[str, str],
+) -> None:
+    """``check_bases`` with the builder asked (only when a base is not seamline's own or
+    in a registry) whether it holds an image already."""
+    builder: ImageBuilder | None = None
+
+    def held(reference: str) -> bool:
+        nonlocal builder
+        if builder is None:
+            builder = Toolbox(settings).image_builder()
+        return builder.has_image(reference)
+
+    try:
+        check_bases(
+            copies,
+            provided=set(build_args.values()),
+            registries={settings.registry, config.pipeline.registry},
+            held=held,
+            mirror_registry=settings.registry,
+        )
+    finally:
+        if builder is not None:
+            builder.close()
+
+
+def dockerfile_problems(
+    config: PipelineConfig,
+    copies: dict[str, BuildCopy],
+    build_args: dict[str, str],
+    settings: Settings,
+) -> list[str]:
+    """Each way a service's build copy would make the image builder fetch a file from
+    elsewhere or copy from an image seamline does not provide, named by service."""
+    problems = []
+    for service in config.services:
+        copy = copies[service.name]
         problems += [
             f"{service.name}: {problem}"
             for problem in fetch_problems(
-                text,
+                copy.text,
                 build_args=build_args,
                 registries={settings.registry, config.pipeline.registry},
             )
@@ -306,15 +359,28 @@ def dockerfile_problems(
 
 
 def _check_dockerfiles(
-    config: PipelineConfig, build_args: dict[str, str], settings: Settings
+    config: PipelineConfig,
+    copies: dict[str, BuildCopy],
+    build_args: dict[str, str],
+    settings: Settings,
 ) -> None:
-    """No Dockerfile makes the image builder fetch a base or a file from elsewhere."""
-    problems = dockerfile_problems(config, build_args, settings)
+    """No Dockerfile makes the image builder fetch a file from elsewhere; parser directives
+    are reported (the classic builder ignores them, and BuildKit-only instructions fail
+    in it)."""
+    for service in config.services:
+        if directives := copies[service.name].directives:
+            get_run_logger().warning(
+                "%s: parser directives kept as written (%s); the image builder does not "
+                "take BuildKit-only syntax",
+                service.name,
+                ", ".join(directives),
+            )
+    problems = dockerfile_problems(config, copies, build_args, settings)
     if problems:
         raise GateFailure(
             "Dockerfiles would fetch from outside seamline's images: " + "; ".join(problems),
-            hint="take bases as ARG GO_BUILDER_IMAGE / ARG RUNTIME_IMAGE (see docker/README.md) "
-            "or from the target registry, and COPY files from the repository instead of ADD <url>",
+            hint="COPY --from a stage or an image of the target registry, and COPY files "
+            "from the repository instead of ADD <url>",
         )
 
 
@@ -386,8 +452,17 @@ def preflight(
     fork = None
     if overlay is None and any(config.checks_policy(s).lint_new_only for s in config.services):
         fork = Toolbox(settings).source_history(Path(workspace.path)).fork_point(workspace.commit)
+    build_args = Toolbox(settings).base_images()
+    copies = build_copies(config, build_args)
+    _check_dockerfiles(config, copies, build_args, settings)
+    _check_bases(settings, config, copies, build_args)
     inputs = resolve_inputs(
-        settings, config, releases=overlay is not None, pins=pins, fork_point=fork
+        settings,
+        config,
+        releases=overlay is not None,
+        copies=copies,
+        build_args=build_args,
+        pins=pins,
+        fork_point=fork,
     )
-    _check_dockerfiles(config, inputs.build_args, settings)
     return RunPlan(config=config, overlay=overlay, inputs=inputs, overlay_baseline=baseline)

@@ -42,6 +42,7 @@ def _facts(ctx: RunContext, built: BuiltImage, image: PushedImage) -> BuildFacts
         flow_run_url=ctx.flow_run_url,
         started=datetime.fromisoformat(built.started),
         finished=datetime.fromisoformat(built.finished),
+        substituted=built.substituted,
     )
 
 

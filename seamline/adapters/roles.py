@@ -29,7 +29,17 @@ class ImageBuilder(Protocol):
         build_args: dict[str, str],
         labels: dict[str, str] | None = None,
     ) -> str:
-        """Build ``tag`` and return the image id."""
+        """Build ``tag`` and return the image id. ``dockerfile`` may lie outside
+        ``context`` (seamline's build copy of the repository's Dockerfile)."""
+        ...
+
+    def has_image(self, reference: str) -> bool:
+        """Whether the builder holds ``reference`` already (a build then pulls nothing)."""
+        ...
+
+    def platform(self) -> dict[str, str]:
+        """The automatic platform arguments of the builder's own platform
+        (``BUILDPLATFORM``, ``TARGETOS``, ...): the only platform it builds for."""
         ...
 
     def push(self, reference: str) -> str:

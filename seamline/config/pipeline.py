@@ -14,6 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from seamline.bases.mapping import BaseImageMap
 from seamline.errors import SeamlineError, UsageError
 from seamline.overlay.files import is_kustomization_folder
 from seamline.policy.allowlist import AllowList
@@ -99,6 +100,9 @@ class PipelineSection(BaseModel):
     # Which overlay's pinned digests may be promoted into which (source -> target).
     # Empty: dev -> staging and staging -> prod.
     promotions: dict[str, str] = Field(default_factory=dict)
+    # Upstream base image -> the mirror a build uses instead (seamline.bases.mapping has
+    # the matching rule): `"golang:1.26.5-alpine" = "127.0.0.1:5000/mirror/golang:1.26-alpine"`.
+    base_images: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("registry")
     @classmethod
@@ -132,6 +136,18 @@ class PipelineSection(BaseModel):
             if source == target:
                 raise ValueError(f"{source} is promoted into itself")
         return value
+
+    @field_validator("base_images")
+    @classmethod
+    def _valid_base_images(cls, value: dict[str, str]) -> dict[str, str]:
+        try:
+            BaseImageMap(entries=value)
+        except SeamlineError as e:
+            raise ValueError(f"{e.message} ({e.hint})") from None
+        return value
+
+    def base_image_map(self) -> BaseImageMap:
+        return BaseImageMap(entries=self.base_images)
 
     def overlay_for_branch(self, branch: str | None) -> str | None:
         """The overlay a push to ``branch`` may bump, or None: build and scan only."""

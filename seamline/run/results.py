@@ -36,6 +36,17 @@ class BuildTestResult:
 
 
 @dataclass(frozen=True)
+class SubstitutedBase:
+    """A base image the Dockerfile names and the mirror the build used instead; a digest
+    is "" where it is not known (an upstream reference without a pin)."""
+
+    original: str
+    original_digest: str
+    substituted: str
+    substituted_digest: str
+
+
+@dataclass(frozen=True)
 class BuiltImage:
     service: str
     image_id: str
@@ -44,6 +55,7 @@ class BuiltImage:
     build_args: dict[str, str]
     started: str  # ISO 8601, for the provenance
     finished: str
+    substituted: tuple[SubstitutedBase, ...] = ()  # [pipeline.base_images] at work
 
 
 @dataclass(frozen=True)

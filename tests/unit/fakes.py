@@ -26,6 +26,7 @@ class FakeBuilder:
     digest: str = "sha256:" + "5" * 64
     builds: list[dict[str, object]] = field(default_factory=list)
     pushes: list[str] = field(default_factory=list)
+    held: set[str] = field(default_factory=set)
 
     def build(
         self,
@@ -36,8 +37,23 @@ class FakeBuilder:
         build_args: dict[str, str],
         labels: dict[str, str] | None = None,
     ) -> str:
-        self.builds.append({"context": context, "tag": tag, "args": build_args, "labels": labels})
+        self.builds.append(
+            {
+                "context": context,
+                "dockerfile": dockerfile,
+                "text": Path(dockerfile).read_text(),
+                "tag": tag,
+                "args": build_args,
+                "labels": labels,
+            }
+        )
         return self.image_id
+
+    def has_image(self, reference: str) -> bool:
+        return reference in self.held
+
+    def platform(self) -> dict[str, str]:
+        return {"BUILDPLATFORM": "linux/amd64", "TARGETPLATFORM": "linux/amd64"}
 
     def push(self, reference: str) -> str:
         self.pushes.append(reference)

@@ -278,3 +278,20 @@ def test_overlay_folders_are_those_with_a_kustomization(repo: Path) -> None:
     config = load_pipeline_config(repo)
     assert list(config.overlay_folders(repo)) == ["dev", "prod", "staging"]
     assert config.overlay_folders(repo)["prod"] == repo.resolve() / "kustomize/overlays/prod"
+
+
+def test_base_images_map_upstream_references_to_mirrors(repo: Path) -> None:
+    config = load_pipeline_config(repo)
+    mapping = config.pipeline.base_image_map()
+    assert mapping.mirror_for("golang:1.26.5-alpine@sha256:" + "a" * 64) == (
+        "127.0.0.1:5000/mirror/golang:1.26-alpine"
+    )
+    assert mapping.mirror_for("gcr.io/distroless/static-debian12:nonroot") == (
+        "127.0.0.1:5000/mirror/distroless/static-debian12:nonroot"
+    )
+
+
+def test_a_base_image_key_that_is_no_reference_is_a_usage_error(repo: Path) -> None:
+    _set(repo, '"golang" = ', '"golang:" = ')
+    with pytest.raises(UsageError, match=r"pipeline\.base_images: .*'golang:' is not valid"):
+        load_pipeline_config(repo)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +17,14 @@ from seamline.config.settings import PROJECT_ROOT, Settings
 from seamline.errors import GateFailure, PushRejected, ToolFailed, UsageError
 from seamline.policy.bump_precondition import ServiceOutcome
 from seamline.run.inputs import RunInputs
-from seamline.run.results import BuiltImage, PushedImage, SbomResult, SignResult, Workspace
+from seamline.run.results import (
+    BuiltImage,
+    PushedImage,
+    SbomResult,
+    SignResult,
+    SubstitutedBase,
+    Workspace,
+)
 from seamline.run.vuln_attestation import latest_vuln_scan
 from tasks import attest_sbom, bump, image, push, sbom, scan, sign
 from tasks.context import RunContext
@@ -84,6 +92,116 @@ def test_image_builds_with_the_commit_time_and_the_run_inputs(tmp_path: Path) ->
     assert isinstance(labels, dict)
     assert labels["org.opencontainers.image.created"] == "2026-01-01T00:00:00+00:00"
     assert labels["org.opencontainers.image.revision"] == COMMIT
+
+
+PIN = "sha256:" + "a" * 64
+MIRROR_DIGEST = "sha256:" + "7" * 64
+UPSTREAM_DOCKERFILE = (
+    f"FROM --platform=$BUILDPLATFORM golang:1.26.5-alpine@{PIN} AS builder\n"
+    "WORKDIR /src\n"
+    "COPY . .\n"
+    "RUN go build -o /out/catalog .\n"
+    "FROM gcr.io/distroless/static:nonroot\n"
+    "COPY --from=builder /out/catalog /catalog\n"
+)
+
+
+def _upstream_catalog(tmp_path: Path) -> RunContext:
+    """The Bookstore with catalog's Dockerfile naming upstream bases, as real ones do."""
+    repo = tmp_path / "repo"
+    shutil.copytree(BOOKSTORE, repo)
+    (repo / "app/catalog/Dockerfile").write_text(UPSTREAM_DOCKERFILE)
+    inputs = RunInputs(
+        **{
+            **INPUTS.__dict__,
+            "base_images": {
+                **INPUTS.base_images,
+                "127.0.0.1:5000/mirror/golang:1.26-alpine": MIRROR_DIGEST,
+            },
+        }
+    )
+    return _ctx(
+        tmp_path,
+        config=load_pipeline_config(repo),
+        workspace=Workspace(str(repo), "file:///src.git", COMMIT, "main", 1767225600),
+        inputs=inputs,
+    )
+
+
+def test_image_builds_a_copy_naming_the_mirrors_in_the_repository_context(
+    tmp_path: Path,
+) -> None:
+    ctx = _upstream_catalog(tmp_path)
+    builder = FakeBuilder()
+    built = image.build(ctx, "catalog", builder=builder, log=LOG)
+    (call,) = builder.builds
+    repo = tmp_path / "repo"
+    assert call["context"] == repo / "app/catalog"
+    assert not Path(str(call["dockerfile"])).is_relative_to(repo)
+    assert call["text"] == UPSTREAM_DOCKERFILE.replace(
+        f"--platform=$BUILDPLATFORM golang:1.26.5-alpine@{PIN}",
+        "--platform=linux/amd64 127.0.0.1:5000/mirror/golang:1.26-alpine",
+    ).replace(
+        "gcr.io/distroless/static:nonroot",
+        "127.0.0.1:5000/mirror/distroless/static:nonroot",
+    )
+    assert (repo / "app/catalog/Dockerfile").read_text() == UPSTREAM_DOCKERFILE
+    assert not Path(str(call["dockerfile"])).exists()  # the copy is gone after the build
+    assert built.substituted == (
+        SubstitutedBase(
+            original=f"golang:1.26.5-alpine@{PIN}",
+            original_digest=PIN,
+            substituted="127.0.0.1:5000/mirror/golang:1.26-alpine",
+            substituted_digest=MIRROR_DIGEST,
+        ),
+        SubstitutedBase(
+            original="gcr.io/distroless/static:nonroot",
+            original_digest="",
+            substituted="127.0.0.1:5000/mirror/distroless/static:nonroot",
+            substituted_digest="",
+        ),
+    )
+
+
+def test_image_builds_the_repository_dockerfile_when_nothing_is_substituted(
+    tmp_path: Path,
+) -> None:
+    builder = FakeBuilder()
+    built = image.build(_ctx(tmp_path), "catalog", builder=builder, log=LOG)
+    assert builder.builds[0]["dockerfile"] == str(BOOKSTORE / "app/catalog/Dockerfile")
+    assert built.substituted == ()
+    assert built.base_digests == INPUTS.base_images
+
+
+def test_provenance_records_both_the_upstream_and_the_mirror(tmp_path: Path) -> None:
+    ctx = _upstream_catalog(tmp_path)
+    built = image.build(ctx, "catalog", builder=FakeBuilder(), log=LOG)
+    sign.sign_attest(ctx, built, PUSHED, signer=FakeSigner(), log=LOG)
+    provenance = json.loads(
+        (tmp_path / "state/evidence/provenance" / f"{DIGEST.replace(':', '-')}.json").read_text()
+    )
+    images = provenance["buildDefinition"]["resolvedDependencies"][1:]
+    assert images == [
+        {"uri": "oci://r/go:1", "digest": {"sha256": "1" * 64}},
+        {
+            "uri": f"oci://golang:1.26.5-alpine@{PIN}",
+            "digest": {"sha256": "a" * 64},
+            "annotations": {"substitutedBy": "127.0.0.1:5000/mirror/golang:1.26-alpine"},
+        },
+        {
+            "uri": "oci://127.0.0.1:5000/mirror/golang:1.26-alpine",
+            "digest": {"sha256": "7" * 64},
+            "annotations": {"substitutes": f"golang:1.26.5-alpine@{PIN}"},
+        },
+        {
+            "uri": "oci://gcr.io/distroless/static:nonroot",
+            "annotations": {"substitutedBy": "127.0.0.1:5000/mirror/distroless/static:nonroot"},
+        },
+        {
+            "uri": "oci://127.0.0.1:5000/mirror/distroless/static:nonroot",
+            "annotations": {"substitutes": "gcr.io/distroless/static:nonroot"},
+        },
+    ]
 
 
 def test_push_returns_the_digest_the_registry_holds(tmp_path: Path) -> None:
