@@ -36,8 +36,8 @@ for svc in catalog orders payments-worker storefront; do
   ref=$image@$digest
   "$tools/trivy" image --cache-dir "$state/cache/trivy" --db-repository "$reg/seamline/trivy-db:2" \
     --skip-java-db-update --skip-version-check --scanners vuln --image-src remote --insecure \
-    --format json --quiet --severity CRITICAL,HIGH,MEDIUM,LOW,UNKNOWN --exit-code 1 "$ref" \
-    > "$out/$svc.trivy.json"
+    --format cosign-vuln --quiet --severity CRITICAL,HIGH,MEDIUM,LOW,UNKNOWN --exit-code 1 "$ref" \
+    > "$out/$svc.vuln.json"
   "$tools/syft" scan "registry:$ref" -o spdx-json -q > "$out/$svc.spdx.json"
   "$tools/cosign" verify --key "$pub" --insecure-ignore-tlog=true "${reg_flags[@]}" "$ref" \
     >/dev/null 2>&1 || true
@@ -48,9 +48,11 @@ for svc in catalog orders payments-worker storefront; do
     --predicate "$out/$svc.spdx.json" "$ref" 2>/dev/null
   "$tools/cosign" attest --key "$key" --tlog-upload=false "${reg_flags[@]}" \
     --type slsaprovenance1 --predicate "$out/$svc.provenance.json" "$ref" 2>/dev/null
+  "$tools/cosign" attest --key "$key" --tlog-upload=false "${reg_flags[@]}" --replace \
+    --type vuln --predicate "$out/$svc.vuln.json" "$ref" 2>/dev/null
   "$tools/cosign" verify --key "$pub" --insecure-ignore-tlog=true "${reg_flags[@]}" \
     --output json "$ref" >/dev/null 2>&1
-  for type in spdxjson slsaprovenance1; do
+  for type in spdxjson slsaprovenance1 vuln; do
     "$tools/cosign" verify-attestation --key "$pub" --insecure-ignore-tlog=true \
       "${reg_flags[@]}" --type "$type" --output json "$ref" >/dev/null 2>&1
   done

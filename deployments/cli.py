@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from deployments.audit_command import add_parser as add_audit_parser
 from deployments.flow_process import enter_prefect_environment, known_secrets
+from deployments.init_command import add_parsers as add_onboarding_parsers
 from deployments.promote_command import add_parser as add_promote_parser
 from deployments.rescan_command import add_parser as add_rescan_parser
 from seamline.config.settings import Settings
@@ -93,6 +94,7 @@ def _parser() -> argparse.ArgumentParser:
     add_promote_parser(sub)
     add_rescan_parser(sub)
     add_audit_parser(sub)
+    add_onboarding_parsers(sub)
     return parser
 
 
@@ -228,6 +230,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             from deployments.rescan_command import run_rescan
 
             return run_rescan(settings, args, secrets)
+        if args.command == "init":
+            from deployments.init_command import run_init
+
+            return run_init(settings, args)
+        if args.command == "check":
+            from deployments.init_command import run_check
+
+            return run_check(settings, args)
         if args.command == "audit":
             from deployments.audit_command import run_audit
 

@@ -17,8 +17,9 @@ from seamline.config.settings import Settings
 from seamline.errors import EnvironmentProblem, GateFailure, SeamlineError
 
 log = logging.getLogger("seamline.cli")
-# What a re-scan uses: the GitOps remote, the registry, and the mirrored vulnerability DB.
-REQUIRED = ("toolchain", "registry", "prefect-server", "trivy-db", "gitops-remote")
+# What a re-scan uses: the GitOps remote, the registry, the mirrored vulnerability DB, and
+# the signing key each scan is attested with.
+REQUIRED = ("toolchain", "registry", "prefect-server", "signing-key", "trivy-db", "gitops-remote")
 
 
 def add_parser(sub: Any) -> None:

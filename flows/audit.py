@@ -32,7 +32,7 @@ def audit(overlay: str = "", settings: Settings | None = None) -> AuditReport:
     settings = settings or Settings()
     rendered = render_overlays(settings, overlay)
     references = list(rendered.references())
-    admissions = audit_image.map(unmapped(settings), references).result()
+    admissions = audit_image.map(unmapped(settings), references, unmapped(rendered.gate)).result()
     report = build_audit_report(
         rendered.gitops_commit, rendered.overlays, dict(zip(references, admissions, strict=True))
     )

@@ -1,7 +1,8 @@
-"""The nightly re-scan: every digest the overlays pin, scanned with today's DB and compared
-with its last re-scan; a digest that no longer passes the gate is blocked (promotion
-refuses it) and fails the run, a clean one lifts its block. Wiring only; the stages live
-in ``tasks.rescan``."""
+"""The nightly re-scan: every digest the overlays pin, scanned with today's DB, the scan
+attested on the digest (a signed cosign ``vuln`` attestation), and compared with its last
+re-scan; a digest that no longer passes the gate is blocked (promotion refuses it) and
+fails the run, a clean one lifts its block. Wiring only; the stages live in
+``tasks.rescan``."""
 
 from __future__ import annotations
 

@@ -10,6 +10,7 @@ its latest vulnerability result passing (``latest_vulnerability_result``). The v
 
 from __future__ import annotations
 
+import datetime as dt
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,13 +23,13 @@ from prefect.logging import get_run_logger
 from seamline.adapters.cosign import is_key_uri
 from seamline.adapters.roles import GitOpsRemote, ImageRegistry, ManifestEditor, Signer
 from seamline.adapters.toolbox import Toolbox
-from seamline.config.pipeline import load_pipeline_config
+from seamline.config.pipeline import PipelineConfig, load_pipeline_config
 from seamline.config.settings import Settings
 from seamline.errors import StateCorrupt, UsageError
-from seamline.overlay.files import KUSTOMIZATION
 from seamline.overlay.rendered import rendered_images
 from seamline.policy.audit import Admission, decide_admission, pinned_check, presence_check
 from seamline.policy.checks import IN_REGISTRY, VULNERABILITIES, CheckOutcome
+from seamline.policy.gate import GatePolicy
 from seamline.policy.kyverno import (
     Attestor,
     KeyAttestor,
@@ -42,15 +43,14 @@ from seamline.run.rescan_state import RescanState
 from seamline.validate.image_ref import ImageRef
 from seamline.validate.names import check_name
 from tasks.retry_policy import transient_only
+from tasks.scan import repository_gate
 from tasks.verify_evidence import (
-    block_check,
     guarded,
     provenance_check,
     sbom_check,
     signature_check,
+    vulnerability_check,
 )
-
-KUSTOMIZATIONS = (KUSTOMIZATION, "kustomization.yml", "Kustomization")
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,7 @@ class RenderedOverlays:
 
     gitops_commit: str
     registry: str  # seamline.toml's [pipeline] registry
+    gate: GatePolicy  # what a digest's latest scan must pass: CI's gate, the repo's allow-list
     service_repositories: tuple[str, ...]
     overlays: tuple[OverlayImages, ...]
 
@@ -83,32 +84,29 @@ class RenderedOverlays:
         return tuple(sorted(used))
 
 
-def _overlays(root: Path) -> list[Path]:
-    if not root.is_dir():
-        return []
-    return sorted(
-        p for p in root.iterdir() if p.is_dir() and any((p / k).is_file() for k in KUSTOMIZATIONS)
-    )
-
-
 def read_overlays(
-    remote: GitOpsRemote, editor: ManifestEditor, work: Path, *, overlay: str
+    remote: GitOpsRemote,
+    editor: ManifestEditor,
+    work: Path,
+    *,
+    overlay: str,
+    gate_of: Callable[[PipelineConfig], GatePolicy],
 ) -> RenderedOverlays:
     """Clone the GitOps repository, render ``overlay`` (every overlay when empty) with
-    kustomize, and read the images of the rendered manifests."""
+    kustomize, and read the images of the rendered manifests. ``gate_of`` gives the gate a
+    digest's latest scan is judged by, from the repository's config."""
     if overlay:
         check_name(overlay, what="overlay")
     clone = remote.clone(work)
     config = load_pipeline_config(clone.path)
-    root = config.overlay_in(clone.path, config.pipeline.default_overlay).parent
-    found = _overlays(root)
+    found = config.overlay_folders(clone.path)
     chosen = found
     if overlay:
-        chosen = [p for p in found if p.name == overlay]
+        chosen = {n: p for n, p in found.items() if n == overlay}
         if not chosen:
             raise UsageError(
                 f"no overlay {overlay} in the GitOps repository",
-                hint=f"choose from {', '.join(p.name for p in found) or '(none)'}",
+                hint=f"choose from {', '.join(found) or '(none)'}",
             )
     if not chosen:
         raise UsageError(
@@ -118,20 +116,34 @@ def read_overlays(
     return RenderedOverlays(
         gitops_commit=clone.head,
         registry=config.pipeline.registry,
+        gate=gate_of(config),
         service_repositories=tuple(config.target_repository(s) for s in config.services),
         overlays=tuple(
-            OverlayImages(p.name, rendered_images(editor.build(p), overlay=p.name)) for p in chosen
+            OverlayImages(name, rendered_images(editor.build(p), overlay=name))
+            for name, p in chosen.items()
         ),
     )
 
 
 def latest_vulnerability_result(
-    reference: str, *, blocks: Callable[[str], RescanBlock | None]
+    reference: str,
+    *,
+    signer: Signer,
+    gate: GatePolicy,
+    blocks: Callable[[str], RescanBlock | None],
+    today: dt.date | None = None,
 ) -> CheckOutcome:
-    """The digest's latest vulnerability result, as the audit judges it. For now that is
-    the nightly re-scan's open block (what promotion's check 5 reads); the one place to
-    read a signed vulnerability attestation instead."""
-    return block_check(VULNERABILITIES, blocks(reference))
+    """The digest's latest vulnerability result, as the audit judges it: its newest signed
+    ``vuln`` attestation judged by ``gate`` (promotion's check 5 reads the same), or, for
+    a digest with none, the nightly re-scan's open block."""
+    return vulnerability_check(
+        VULNERABILITIES,
+        signer,
+        reference,
+        gate=gate,
+        today=today or dt.datetime.now(dt.UTC).date(),
+        blocks=blocks,
+    )
 
 
 def audit_reference(
@@ -208,6 +220,7 @@ def render_gitops_overlays(settings: Settings, overlay: str) -> RenderedOverlays
             tools.manifest_editor(),
             Path(folder) / "gitops",
             overlay=overlay,
+            gate_of=partial(repository_gate, settings),
         )
 
 
@@ -236,17 +249,20 @@ def render_overlays(settings: Settings, overlay: str) -> RenderedOverlays:
     retry_delay_seconds=5,
     retry_condition_fn=transient_only,
 )
-def audit_image(settings: Settings, reference: str) -> Admission:
+def audit_image(settings: Settings, reference: str, gate: GatePolicy) -> Admission:
     tools = Toolbox(settings)
     registry = tools.registry()
+    signer = tools.signer()
     try:
         admission = audit_reference(
             reference,
             registry_name=settings.registry,
             registry=registry,
-            signer=tools.signer(),
+            signer=signer,
             vulnerabilities=partial(
                 latest_vulnerability_result,
+                signer=signer,
+                gate=gate,
                 blocks=RescanState.under(settings.state_dir).block_for,
             ),
         )

@@ -5,14 +5,18 @@ once by the preflight): no file, registry or clock is read here. What goes into 
 
 | stage       | key parts |
 |-------------|-----------|
-| build-test  | source hash, lint config, tool versions, sandbox image, trust class |
-|             | (the sandbox sees only the service's folder and the lint config)  |
-| image       | source hash, Dockerfile hash, build args, base-image digests, target repository, |
-|             | builder (a Docker build is a local image, a BuildKit build a pushed digest)  |
+| build-test  | source hash, check settings (blocking checks, new findings only, lint config), |
+|             | lint baseline commit, tool versions, sandbox image, trust class |
+|             | (the sandbox sees only the service's folder, the lint config and the patch |
+|             | from the baseline, which the source hash and baseline commit determine) |
+| image       | source hash, build copy hash (the Dockerfile as built, mirrors named), build |
+|             | args, base-image digests, target repository, builder (a Docker build is a |
+|             | local image, a BuildKit build a pushed digest)  |
 | push        | image id, target repository |
 | scan        | scanned digest or local image id, Trivy DB digest, trivy version, gate, date |
 | sbom        | pushed digest, syft version |
-| sign-attest | pushed digest, signer |
+| sign-attest | pushed digest, signer (its vuln attestation: the scan of the run that |
+|             | signed; the nightly re-scan replaces it with a newer one)            |
 | attest-sbom | pushed digest, signer, SBOM hash |
 
 Keys are held SERIALIZABLE: two runs that miss the same key at once compute it once.
@@ -42,7 +46,13 @@ def stage_key(stage: str, *parts: object) -> str:
 def build_test(ctx: RunContext, service: str) -> str:
     i = ctx.inputs
     return stage_key(
-        "build-test", i.sources[service], i.lint_config, i.tool_versions, i.sandbox_image, i.trust
+        "build-test",
+        i.sources[service],
+        i.checks.get(service, ""),
+        i.lint_baselines.get(service, ""),
+        i.tool_versions,
+        i.sandbox_image,
+        i.trust,
     )
 
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import tempfile
 from datetime import UTC, datetime
+from pathlib import Path
 
 from prefect import task
 from prefect.logging import get_run_logger
 
 from seamline.adapters.roles import ImageBuilder
-from seamline.run.results import BuiltImage
+from seamline.bases.rewrite import BuildCopy, build_copy
+from seamline.run.results import BuiltImage, SubstitutedBase
+from seamline.validate.image_ref import ImageRef
 from tasks import cache_keys
 from tasks.context import Log, RunContext
 from tasks.retry_policy import transient_only
@@ -19,7 +23,9 @@ def build(ctx: RunContext, service: str, *, builder: ImageBuilder, log: Log) -> 
     """Builds alongside build-test. The Docker builder makes a local image only: nothing
     leaves the machine before the push. BuildKit pushes as it builds, reproducibly: the
     push stage then only checks the registry. The image's metadata carries the commit's
-    time, never the clock's: an image is as old as the source it was built from."""
+    time, never the clock's: an image is as old as the source it was built from. The
+    Dockerfile built is seamline's copy naming the mirrors of ``[pipeline.base_images]``,
+    written outside the repository; the context stays the repository's."""
     spec = ctx.service(service)
     args = ctx.inputs.build_args
     tag = f"{ctx.config.target_repository(spec)}:{ctx.workspace.commit[:12]}"
@@ -30,15 +36,33 @@ def build(ctx: RunContext, service: str, *, builder: ImageBuilder, log: Log) -> 
         "org.opencontainers.image.created": committed.isoformat(timespec="seconds"),
         "org.opencontainers.image.title": service,
     }
-    started = datetime.now(UTC)
-    image_id = builder.build(
-        context=ctx.config.context_of(spec),
-        dockerfile=str(ctx.config.dockerfile_of(spec)),
-        tag=tag,
-        build_args=dict(args),
-        labels=labels,
-        source_date_epoch=ctx.workspace.commit_time,
+    dockerfile = ctx.config.dockerfile_of(spec)
+    original = dockerfile.read_text()
+    copy = build_copy(
+        original,
+        mapping=ctx.config.pipeline.base_image_map(),
+        build_args=args,
+        platform_args=builder.platform(),
+        resolve_platform_flags=not builder.sets_platform_args,
     )
+    for substitution in copy.substitutions:
+        log.info(
+            "%s: FROM %s built from %s", service, substitution.original, substitution.substituted
+        )
+    started = datetime.now(UTC)
+    with tempfile.TemporaryDirectory(prefix="seamline-build-") as folder:
+        built_from = dockerfile
+        if copy.text != original:
+            built_from = Path(folder) / "Dockerfile"
+            built_from.write_text(copy.text)
+        image_id = builder.build(
+            context=ctx.config.context_of(spec),
+            dockerfile=str(built_from),
+            tag=tag,
+            build_args=dict(args),
+            labels=labels,
+            source_date_epoch=ctx.workspace.commit_time,
+        )
     verb = "built and pushed" if builder.pushes else "built"
     log.info("%s: %s %s as %s", service, verb, tag, image_id[:19])
     finished = datetime.now(UTC)
@@ -46,11 +70,26 @@ def build(ctx: RunContext, service: str, *, builder: ImageBuilder, log: Log) -> 
         service,
         image_id,
         tag,
-        dict(ctx.inputs.base_images),
+        {ref: digest for ref, digest in ctx.inputs.base_images.items() if ref in args.values()},
         dict(args),
         started.isoformat(),
         finished.isoformat(),
+        substituted(copy, ctx.inputs.base_images),
         registry_digest=image_id if builder.pushes else "",
+    )
+
+
+def substituted(copy: BuildCopy, digests: dict[str, str]) -> tuple[SubstitutedBase, ...]:
+    """Each replaced base with the digest its reference pins and the mirror's digest in
+    the registry, as the preflight resolved them ("" where unknown)."""
+    return tuple(
+        SubstitutedBase(
+            original=s.original,
+            original_digest=ImageRef.parse(s.original).digest or "",
+            substituted=s.substituted,
+            substituted_digest=digests.get(s.substituted, ""),
+        )
+        for s in copy.substitutions
     )
 
 

@@ -22,8 +22,9 @@ from prefect.logging import get_run_logger
 from pydantic import ValidationError
 
 from seamline.adapters.registry import RegistryClient
-from seamline.adapters.roles import SourceHistory
+from seamline.adapters.roles import ImageBuilder, ManifestEditor, SourceHistory
 from seamline.adapters.toolbox import Toolbox
+from seamline.bases.rewrite import BuildCopy, build_copy
 from seamline.cache.content_hash import tree_hash, value_hash
 from seamline.config.pipeline import (
     CONFIG_NAME,
@@ -36,6 +37,7 @@ from seamline.errors import GateFailure, ToolFailed, UsageError
 from seamline.overlay.edit import set_and_render
 from seamline.overlay.files import current_images, read_pins
 from seamline.policy.allowlist import load_allowlist
+from seamline.policy.bases import check_bases
 from seamline.policy.dockerfile import fetch_problems
 from seamline.policy.overlay_moves import Pin, plan_moves
 from seamline.run.inputs import RunInputs
@@ -118,10 +120,10 @@ def check_overlay(
     workspace: Workspace,
     *,
     force: bool,
-) -> dict[str, str]:
+) -> tuple[dict[str, str], dict[str, Pin]]:
     """The overlay exists in the GitOps repository, inside it, renders, and uses every
     configured image; and the run is not older than every build it already pins. Returns
-    the overlay's image references as found."""
+    the overlay's image references as found, and the source commit recorded per image."""
     tools = Toolbox(settings)
     remote = tools.gitops_remote().url
     with tempfile.TemporaryDirectory(prefix="seamline-preflight-") as tmp:
@@ -133,24 +135,33 @@ def check_overlay(
                 f"({config.pipeline.overlay_root}/{overlay})",
                 hint="pass an overlay that exists under pipeline.overlay_root, or create it",
             )
-        current = current_images(folder)  # also refuses symlinks where seamline writes
+        current = overlay_takes_images(
+            tools.manifest_editor(), config, folder, label=f"overlay {overlay!r} in {remote}"
+        )
         pins, _notes = read_pins(folder)
-        probes = {
-            s.image: f"{config.target_repository(s)}@{_probe_digest(s.image)}"
-            for s in config.services
-        }
-        try:
-            set_and_render(tools.manifest_editor(), folder, probes)
-        except ToolFailed as e:  # kustomize said no: the overlay's content, not the machine
-            raise UsageError(
-                f"overlay {overlay!r} in {remote} does not take an image edit and render: "
-                f"{e.message}",
-                hint=f"fix {config.pipeline.overlay_root}/{overlay}/kustomization.yaml "
-                "until `kustomize build` renders it",
-            ) from e
     _refuse_backwards(
         config, current, pins, workspace, tools.source_history(Path(workspace.path)), force=force
     )
+    return current, pins
+
+
+def overlay_takes_images(
+    editor: ManifestEditor, config: PipelineConfig, folder: Path, *, label: str
+) -> dict[str, str]:
+    """The overlay at ``folder`` (a scratch copy: it is edited) takes a trial edit of
+    every configured image and renders each of them; returns its image references as
+    found. ``label`` names the overlay in errors."""
+    current = current_images(folder)  # also refuses symlinks where seamline writes
+    probes = {
+        s.image: f"{config.target_repository(s)}@{_probe_digest(s.image)}" for s in config.services
+    }
+    try:
+        set_and_render(editor, folder, probes)
+    except ToolFailed as e:  # kustomize said no: the overlay's content, not the machine
+        raise UsageError(
+            f"{label} does not take an image edit and render: {e.message}",
+            hint=f"fix the kustomization of {label} until `kustomize build` renders it",
+        ) from e
     return current
 
 
@@ -192,28 +203,79 @@ def _refuse_backwards(
         )
 
 
-def resolve_inputs(settings: Settings, config: PipelineConfig, *, releases: bool) -> RunInputs:
-    """Releasing runs are the trusted ones: pushes to a branch that bumps an overlay."""
+def check_settings(config: PipelineConfig) -> dict[str, str]:
+    """Per service, a hash of what decides its build-test verdict besides the source:
+    which checks block, new findings only, and its lint config's text."""
+    hashes = {}
+    for service in config.services:
+        policy = config.checks_policy(service)
+        lint = config.lint_config_path(service)
+        hashes[service.name] = value_hash(
+            sorted(policy.blocking),
+            policy.lint_new_only,
+            str(lint.relative_to(config.root)) if lint else "",
+            hashlib.sha256(lint.read_bytes()).hexdigest() if lint else "",
+        )
+    return hashes
+
+
+def lint_baselines(
+    config: PipelineConfig, pins: dict[str, Pin], *, fork_point: str | None = None
+) -> dict[str, str]:
+    """Per service with new findings only, the source commit its lint findings are new
+    since: the one the overlay this run bumps records for its image; for a run that bumps
+    no overlay (a pull request, another branch), where its history left the default branch
+    (``fork_point``). A service with neither (its image's first bump, a run on the default
+    branch that bumps nothing) counts every finding."""
+    baselines = {}
+    for service in config.services:
+        if not config.checks_policy(service).lint_new_only:
+            continue
+        pin = pins.get(service.image)
+        baseline = pin.source_commit if pin else fork_point
+        if baseline:
+            baselines[service.name] = baseline
+    return baselines
+
+
+def resolve_inputs(
+    settings: Settings,
+    config: PipelineConfig,
+    *,
+    releases: bool,
+    copies: dict[str, BuildCopy],
+    build_args: dict[str, str],
+    pins: dict[str, Pin] | None = None,
+    fork_point: str | None = None,
+) -> RunInputs:
+    """Releasing runs are the trusted ones: pushes to a branch that bumps an overlay.
+    ``copies``: each service's build copy of its Dockerfile (``build_copies``); the
+    digests of the bases they pull from the registry join the inputs, and a base the
+    registry should hold and does not is a usage error now. ``pins``: the source commits
+    the overlay this run bumps records per image; ``fork_point``: for a run that bumps
+    none, where its commit left the default branch."""
     tools = Toolbox(settings)
-    build_args = tools.base_images()
+    pulled = {base for copy in copies.values() for base in copy.bases}
     registry = tools.registry()
     try:
-        bases = {ref: mirrored_digest(registry, settings, ref) for ref in set(build_args.values())}
+        bases = {
+            ref: mirrored_digest(registry, settings, ref)
+            for ref in sorted(set(build_args.values()) | pulled)
+        }
         trivy_db = trivy_db_digest(registry, settings)
     finally:
         registry.close()
-    lint = config.lint_config_path()
     allowlist = config.allowlist_path()
     if allowlist is not None:
         load_allowlist(allowlist)  # a broken allow-list is a usage error now, not at the scan
     return RunInputs(
         tool_versions={p.name: p.version for p in read_tool_pins(settings.toolchain_file)},
         sources={s.name: tree_hash(config.context_of(s)) for s in config.services},
+        # What the image builder builds: the build copy, mirrors named.
         dockerfiles={
-            s.name: hashlib.sha256(config.dockerfile_of(s).read_bytes()).hexdigest()
-            for s in config.services
+            name: hashlib.sha256(copy.text.encode()).hexdigest() for name, copy in copies.items()
         },
-        lint_config=hashlib.sha256(lint.read_bytes()).hexdigest() if lint else "",
+        checks=check_settings(config),
         build_args=build_args,
         base_images=bases,
         trivy_db=trivy_db,
@@ -226,33 +288,99 @@ def resolve_inputs(settings: Settings, config: PipelineConfig, *, releases: bool
         trust="trusted" if releases else "untrusted",
         signer=tools.signer().identity if releases else "",
         sandbox_image=_pinned(build_args["GO_BUILDER_IMAGE"], bases, settings.registry),
+        lint_baselines=lint_baselines(config, pins or {}, fork_point=fork_point),
     )
 
 
-def _check_dockerfiles(
-    config: PipelineConfig, build_args: dict[str, str], settings: Settings
-) -> None:
-    """No Dockerfile makes the image builder fetch a base or a file from elsewhere."""
-    problems = []
+def build_copies(config: PipelineConfig, build_args: dict[str, str]) -> dict[str, BuildCopy]:
+    """Each service's Dockerfile as the image stage will build it: the mirrors of
+    ``[pipeline.base_images]`` named, for the builder's platform resolved later."""
+    mapping = config.pipeline.base_image_map()
+    copies = {}
     for service in config.services:
         path = config.dockerfile_of(service)
         try:
             text = path.read_bytes().decode()
         except UnicodeDecodeError as e:
             raise UsageError(f"{path} is not UTF-8 text", hint="save it as UTF-8") from e
+        copies[service.name] = build_copy(text, mapping=mapping, build_args=build_args)
+    return copies
+
+
+def _check_bases(
+    settings: Settings,
+    config: PipelineConfig,
+    copies: dict[str, BuildCopy],
+    build_args: dict[str, str],
+) -> None:
+    """``check_bases`` with the builder asked (only when a base is not seamline's own or
+    in a registry) whether it holds an image already."""
+    builder: ImageBuilder | None = None
+
+    def held(reference: str) -> bool:
+        nonlocal builder
+        if builder is None:
+            builder = Toolbox(settings).image_builder()
+        return builder.has_image(reference)
+
+    try:
+        check_bases(
+            copies,
+            provided=set(build_args.values()),
+            registries={settings.registry, config.pipeline.registry},
+            held=held,
+            mirror_registry=settings.registry,
+        )
+    finally:
+        if builder is not None:
+            builder.close()
+
+
+def dockerfile_problems(
+    config: PipelineConfig,
+    copies: dict[str, BuildCopy],
+    build_args: dict[str, str],
+    settings: Settings,
+) -> list[str]:
+    """Each way a service's build copy would make the image builder fetch a file from
+    elsewhere or copy from an image seamline does not provide, named by service."""
+    problems = []
+    for service in config.services:
+        copy = copies[service.name]
         problems += [
             f"{service.name}: {problem}"
             for problem in fetch_problems(
-                text,
+                copy.text,
                 build_args=build_args,
                 registries={settings.registry, config.pipeline.registry},
             )
         ]
+    return problems
+
+
+def _check_dockerfiles(
+    config: PipelineConfig,
+    copies: dict[str, BuildCopy],
+    build_args: dict[str, str],
+    settings: Settings,
+) -> None:
+    """No Dockerfile makes the image builder fetch a file from elsewhere; parser directives
+    are reported (the classic builder ignores them, and BuildKit-only instructions fail
+    in it)."""
+    for service in config.services:
+        if directives := copies[service.name].directives:
+            get_run_logger().warning(
+                "%s: parser directives kept as written (%s); the image builder does not "
+                "take BuildKit-only syntax",
+                service.name,
+                ", ".join(directives),
+            )
+    problems = dockerfile_problems(config, copies, build_args, settings)
     if problems:
         raise GateFailure(
             "Dockerfiles would fetch from outside seamline's images: " + "; ".join(problems),
-            hint="take bases as ARG GO_BUILDER_IMAGE / ARG RUNTIME_IMAGE (see docker/README.md) "
-            "or from the target registry, and COPY files from the repository instead of ADD <url>",
+            hint="COPY --from a stage or an image of the target registry, and COPY files "
+            "from the repository instead of ADD <url>",
         )
 
 
@@ -313,13 +441,28 @@ def preflight(
     else:
         overlay = decide_overlay(config, event, workspace.branch, requested_overlay)
     baseline: dict[str, str] = {}
+    pins: dict[str, Pin] = {}
     if overlay is not None:
-        baseline = check_overlay(settings, config, overlay, workspace, force=force)
+        baseline, pins = check_overlay(settings, config, overlay, workspace, force=force)
     elif event == "push":
         get_run_logger().info(
             "branch %s bumps no overlay (pipeline.branch_overlays): build and scan only",
             workspace.branch or "(none)",
         )
-    inputs = resolve_inputs(settings, config, releases=overlay is not None)
-    _check_dockerfiles(config, inputs.build_args, settings)
+    fork = None
+    if overlay is None and any(config.checks_policy(s).lint_new_only for s in config.services):
+        fork = Toolbox(settings).source_history(Path(workspace.path)).fork_point(workspace.commit)
+    build_args = Toolbox(settings).base_images()
+    copies = build_copies(config, build_args)
+    _check_dockerfiles(config, copies, build_args, settings)
+    _check_bases(settings, config, copies, build_args)
+    inputs = resolve_inputs(
+        settings,
+        config,
+        releases=overlay is not None,
+        copies=copies,
+        build_args=build_args,
+        pins=pins,
+        fork_point=fork,
+    )
     return RunPlan(config=config, overlay=overlay, inputs=inputs, overlay_baseline=baseline)

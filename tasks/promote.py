@@ -3,8 +3,10 @@ next overlay by one Git commit. Nothing is rebuilt or pushed to a registry.
 
 Before anything moves, each digest must carry a signature by the configured signer, a
 verified SPDX SBOM attestation and SLSA provenance attestation, pass the *target*
-overlay's scan gate with today's vulnerability DB, and have no open block from the nightly
-re-scan (``seamline.policy.promotion``). The
+overlay's scan gate with today's vulnerability DB, and its latest signed scan (the ``vuln``
+attestation the nightly re-scan or CI left) must pass the target's gate too; a digest with
+no such attestation falls back to the re-scan's open blocks in the state folder
+(``seamline.policy.promotion``). The
 commit is serialized with the bumps of the target overlay (the same Prefect global
 concurrency limit as ``tasks.bump``) and records, in ``seamline-pins.json``, the source
 commit each image was built from. With ``pr`` the commit goes to a new branch instead, and
@@ -59,11 +61,12 @@ from tasks.bump import PUSH_ATTEMPTS, lock_name, overlay_lock
 from tasks.context import Log
 from tasks.retry_policy import transient_only
 from tasks.verify_evidence import (
-    block_check,
+    gate_detail,
     guarded,
     provenance_check,
     sbom_check,
     signature_check,
+    vulnerability_check,
 )
 
 
@@ -189,15 +192,13 @@ def check_digest(
     blocks: Callable[[str], RescanBlock | None],
 ) -> DigestChecks:
     """Run every promotion check on ``reference`` (all of them, so each failure is named).
-    ``blocks`` answers the open re-scan block of a reference, if any."""
+    ``blocks`` answers the open re-scan block of a reference, if any: check 5 asks it only
+    when no vuln attestation on the digest verifies."""
 
     def scan() -> CheckOutcome:
         report = scanner.scan_image(reference, severities=SEVERITIES).report
         decision = evaluate_gate(report, gate, today=today)
-        detail = decision.summary().splitlines()[0]
-        if decision.blocking:
-            detail += ": " + ", ".join(sorted({f.id for f in decision.blocking}))
-        return CheckOutcome(check=SCAN_GATE, passed=decision.passed, detail=detail)
+        return CheckOutcome(check=SCAN_GATE, passed=decision.passed, detail=gate_detail(decision))
 
     return DigestChecks(
         image=image,
@@ -207,7 +208,12 @@ def check_digest(
             sbom_check(signer, reference),
             provenance_check(signer, reference),
             guarded(SCAN_GATE, scan),
-            guarded(RESCAN_BLOCK, lambda: block_check(RESCAN_BLOCK, blocks(reference))),
+            guarded(
+                RESCAN_BLOCK,
+                lambda: vulnerability_check(
+                    RESCAN_BLOCK, signer, reference, gate=gate, today=today, blocks=blocks
+                ),
+            ),
         ),
     )
 

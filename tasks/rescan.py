@@ -1,9 +1,11 @@
 """Stage re-scan: the image digests the GitOps repository's overlays pin, scanned again with
 today's vulnerability DB and judged by the same gate as a CI run.
 
-Each digest's findings are compared with its last re-scan (kept in the state folder), and
-a digest that fails the gate is blocked until a later re-scan passes; promotion refuses a
-blocked digest (``seamline.policy.rescan``, ``seamline.run.rescan_state``)."""
+Each scan is attested on its digest as a signed cosign ``vuln`` attestation (the record
+promotion and anyone else read, ``seamline.run.vuln_attestation``). Its findings are
+compared with the digest's last re-scan (kept in the state folder), and a digest that
+fails the gate is blocked until a later re-scan passes (``seamline.policy.rescan``,
+``seamline.run.rescan_state``)."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from pathlib import Path
 from prefect import task
 from prefect.logging import get_run_logger
 
-from seamline.adapters.roles import Scanner
+from seamline.adapters.roles import Scanner, Signer
 from seamline.adapters.toolbox import Toolbox
 from seamline.config.pipeline import load_pipeline_config
 from seamline.config.settings import Settings
@@ -36,6 +38,7 @@ from seamline.policy.rescan import (
 )
 from seamline.run.rescan_state import RescanState, ScanRecord
 from seamline.run.results import SEVERITIES
+from seamline.run.vuln_attestation import attest_vuln_scan
 from seamline.validate.image_ref import ImageRef
 from tasks.preflight import trivy_db_digest
 from tasks.retry_policy import transient_only
@@ -176,12 +179,11 @@ def pinned_digests(settings: Settings) -> Pinned:
     with tempfile.TemporaryDirectory(prefix="seamline-rescan-") as folder:
         checkout = Toolbox(settings).gitops_remote().clone(Path(folder) / "gitops").path
         config = load_pipeline_config(checkout)
-        root = config.overlay_in(checkout, config.pipeline.default_overlay).parent
         pins = []
-        for overlay in sorted(p for p in root.iterdir() if p.is_dir()):
+        for name, overlay in config.overlay_folders(checkout).items():
             for image, reference in sorted(current_images(overlay).items()):
                 if ImageRef.parse(reference).digest:
-                    pins.append(PinnedImage(overlay.name, image, reference))
+                    pins.append(PinnedImage(name, image, reference))
         gate = repository_gate(settings, config)
     get_run_logger().info(
         "%d pinned digests in the GitOps repository (%d distinct)",
@@ -211,17 +213,21 @@ def rescan_one(
     reference: str,
     *,
     scanner: Scanner,
+    signer: Signer,
     policy: GatePolicy,
     state: RescanState,
     trivy_db: str,
     now: dt.datetime,
 ) -> RescanVerdict:
-    """Scan ``reference``, judge it, compare it with its last re-scan, and keep this one as
-    the next run's baseline."""
+    """Scan ``reference``, attest the scan on it, judge it, compare it with its last
+    re-scan, and keep this one as the next run's baseline (only once attested: a retry
+    after a failed attestation still compares with the night before)."""
     digest = ImageRef.parse(reference).digest
     if not digest:
         raise UsageError(f"a re-scan takes a pinned digest, not {reference}")
-    report = scanner.scan_image(reference, severities=SEVERITIES).report
+    scan = scanner.scan_image(reference, severities=SEVERITIES)
+    attest_vuln_scan(signer, reference, scan.predicate)
+    report = scan.report
     decision = evaluate_gate(report, policy, today=now.date())
     current = finding_ids(report)
     previous = state.last_scan(digest)
@@ -265,15 +271,22 @@ def apply_blocks(
 def rescan_digest(
     settings: Settings, reference: str, trivy_db: str, policy: GatePolicy
 ) -> RescanVerdict:
+    tools = Toolbox(settings)
     verdict = rescan_one(
         reference,
-        scanner=Toolbox(settings).scanner(trivy_db),
+        signer=tools.signer(),  # first: a missing key fails before the scan, not after
+        scanner=tools.scanner(trivy_db),
         policy=policy,
         state=RescanState.under(settings.state_dir),
         trivy_db=trivy_db,
         now=dt.datetime.now(dt.UTC),
     )
-    get_run_logger().info("%s: %s; %s", reference, verdict.summary, verdict.changes.summary())
+    get_run_logger().info(
+        "%s: vuln attestation signed; %s; %s",
+        reference,
+        verdict.summary,
+        verdict.changes.summary(),
+    )
     return verdict
 
 

@@ -48,15 +48,21 @@ def scan(
     ctx: RunContext, service: str, target: BuiltImage | PushedImage, *, scanner: Scanner
 ) -> ScanResult:
     """Scan the pushed digest, or the local image before any push, and judge the findings;
-    the scanner's report is kept as evidence. ``passed`` says what the gate decided."""
+    the scanner's report is kept as evidence, and the scan as a vuln predicate that signing
+    attests. ``passed`` says what the gate decided."""
     reference, local = _reference(target)
     policy = gate_policy(ctx)
     found = scanner.scan_image(reference, severities=SEVERITIES, local=local)
-    (ctx.evidence_dir(service) / "trivy.json").write_text(found.document)
+    evidence = ctx.evidence_dir(service)
+    (evidence / "trivy.json").write_text(found.document)
+    predicate = evidence / "vuln.json"
+    predicate.write_text(found.predicate)
     decision = evaluate_gate(found.report, policy, today=dt.date.fromisoformat(ctx.inputs.today))
     summary = decision.summary()
     db = ctx.inputs.trivy_db
-    return ScanResult(service, reference, decision.counts, decision.passed, summary, db)
+    return ScanResult(
+        service, reference, decision.counts, decision.passed, summary, db, str(predicate)
+    )
 
 
 def require_passed(result: ScanResult) -> ScanResult:

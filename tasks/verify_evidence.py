@@ -8,6 +8,7 @@ them. A tool saying no is a failed check; a network fault is raised for the task
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
 from seamline.adapters.roles import Signer
@@ -18,7 +19,10 @@ from seamline.policy.checks import (
     SIGNATURE,
     CheckOutcome,
 )
+from seamline.policy.gate import GateDecision, GatePolicy, evaluate_gate
 from seamline.policy.rescan import RescanBlock
+from seamline.policy.vuln_scan import VulnScan
+from seamline.run.vuln_attestation import latest_vuln_scan
 from tasks.attest_sbom import SBOM_TYPE
 from tasks.sign import PROVENANCE_TYPE
 
@@ -86,3 +90,40 @@ def block_check(check: str, block: RescanBlock | None) -> CheckOutcome:
     if block.findings:
         detail += ": " + ", ".join(block.findings)
     return CheckOutcome(check=check, passed=False, detail=detail)
+
+
+def vulnerability_check(
+    check: str,
+    signer: Signer,
+    reference: str,
+    *,
+    gate: GatePolicy,
+    today: dt.date,
+    blocks: Callable[[str], RescanBlock | None],
+) -> CheckOutcome:
+    """The digest's latest signed scan (the ``vuln`` attestation the re-scan or CI left),
+    judged by ``gate``; a digest with no verified vuln attestation falls back to the
+    re-scan's open block in seamline's state folder, and the detail says which was read."""
+    latest = latest_vuln_scan(signer, reference)
+    if latest is not None:
+        return attested_scan_outcome(check, latest, gate, today=today)
+    fallback = block_check(check, blocks(reference))
+    absent = f"no vuln attestation by {signer.identity}; seamline's re-scan state: "
+    return CheckOutcome(check=check, passed=fallback.passed, detail=absent + fallback.detail)
+
+
+def attested_scan_outcome(
+    check: str, scan: VulnScan, gate: GatePolicy, *, today: dt.date
+) -> CheckOutcome:
+    """A digest's attested scan, judged by ``gate``."""
+    decision = evaluate_gate(scan.report, gate, today=today)
+    detail = f"latest vuln attestation ({scan.describe()}): {gate_detail(decision)}"
+    return CheckOutcome(check=check, passed=decision.passed, detail=detail)
+
+
+def gate_detail(decision: GateDecision) -> str:
+    """The gate's verdict in one line, naming the blocking vulnerabilities."""
+    detail = decision.summary().splitlines()[0]
+    if decision.blocking:
+        detail += ": " + ", ".join(sorted({f.id for f in decision.blocking}))
+    return detail

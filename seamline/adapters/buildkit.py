@@ -4,6 +4,11 @@ It builds and pushes in one step, reproducibly: every timestamp (the image confi
 history, the files in each layer) is the commit's time (``SOURCE_DATE_EPOCH``), so one
 commit built twice, from two fresh checkouts, gives one digest. ``RUN`` steps get no
 network, as with the Docker builder.
+
+Its Dockerfile frontend sets the automatic platform arguments (``BUILDPLATFORM``, ...)
+itself, so seamline's build copy leaves ``--platform=$BUILDPLATFORM`` as written; the
+values it sets are those of buildkitd's worker, which ``platform`` reports. buildkitd
+keeps no images by name: every base comes from a registry.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from seamline.adapters.build_failure import build_failure
+from seamline.adapters.platform import platform_args
 from seamline.adapters.roles import ImageRegistry
 from seamline.errors import SeamlineError, ServiceUnavailable, ToolFailed
 from seamline.tools.limits import heavy
@@ -22,6 +28,7 @@ from seamline.tools.process import last_lines, run
 from seamline.validate.image_ref import ImageRef
 
 BUILD_TIMEOUT_S = 1800.0
+WORKERS_TIMEOUT_S = 30.0
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 # buildctl's own summary of a failed solve: "error: failed to solve: <why>".
 _FAILED = re.compile(r"^error: (?:failed to solve: )?(.+)$", re.MULTILINE)
@@ -91,6 +98,27 @@ def pushed_digest(metadata: str, tag: str) -> str:
     return digest
 
 
+def worker_platform(workers: str) -> dict[str, str]:
+    """The automatic platform arguments of the platform ``buildctl debug workers --format
+    '{{json .}}'`` lists first for the first worker: the one BuildKit builds on and for
+    when nothing asks for another."""
+    try:
+        document = json.loads(workers)
+        first = document[0]["platforms"][0]
+        os, arch = str(first["os"]), str(first["architecture"])
+    except (json.JSONDecodeError, LookupError, TypeError) as e:
+        raise ToolFailed(f"buildctl listed no worker platform: {e!r}") from e
+    return platform_args(os, arch)
+
+
+def no_daemon(address: str, message: str) -> ServiceUnavailable:
+    return ServiceUnavailable(
+        f"no buildkitd answers at {address}: {message}",
+        hint="run `seamline stack up` with SEAMLINE_IMAGE_BUILDER=buildkit (it starts "
+        "buildkitd), or point SEAMLINE_BUILDKIT_HOST at a running one",
+    )
+
+
 def failure(tag: str, stderr: str, *, address: str) -> SeamlineError:
     """A failed ``buildctl build`` as the error it is: no buildkitd to ask, or a push the
     registry did not take, is the environment; otherwise ``build_failure`` tells a base
@@ -98,11 +126,7 @@ def failure(tag: str, stderr: str, *, address: str) -> SeamlineError:
     reasons = _FAILED.findall(stderr)
     message = reasons[-1].strip() if reasons else "buildctl exited with an error"
     if message.startswith("listing workers"):
-        return ServiceUnavailable(
-            f"no buildkitd answers at {address}: {message}",
-            hint="run `seamline stack up` with SEAMLINE_IMAGE_BUILDER=buildkit (it starts "
-            "buildkitd), or point SEAMLINE_BUILDKIT_HOST at a running one",
-        )
+        return no_daemon(address, message)
     if message.startswith("failed to push"):
         return ToolFailed(
             f"buildctl build of {tag} could not push it: {message}",
@@ -118,11 +142,17 @@ class BuildKit:
     digest the registry holds (``pushes`` says so to the pipeline)."""
 
     pushes = True
+    sets_platform_args = True
 
-    def __init__(self, *, buildctl: Path, address: str, registry: ImageRegistry) -> None:
+    def __init__(
+        self, *, buildctl: Path, address: str, registry: ImageRegistry, registry_host: str
+    ) -> None:
+        """``registry`` reads ``registry_host``, the registry buildkitd pulls and pushes
+        seamline's images with."""
         self._buildctl = buildctl
         self._address = address
         self._registry = registry
+        self._registry_host = registry_host
 
     def build(
         self,
@@ -157,6 +187,29 @@ class BuildKit:
                 return pushed_digest(metadata.read_text(), tag)
             except FileNotFoundError as e:
                 raise ToolFailed(f"buildctl wrote no build metadata for {tag}") from e
+
+    def has_image(self, reference: str) -> bool:
+        """buildkitd holds no image by name: it pulls ``reference`` without the Internet
+        only from the registry it pushes to, so: whether that registry serves it."""
+        ref = ImageRef.parse(reference)
+        if ref.registry != self._registry_host:
+            return False
+        return self._registry.manifest_digest(ref.repository, ref.manifest_reference) is not None
+
+    def platform(self) -> dict[str, str]:
+        """The automatic platform arguments buildkitd's worker sets."""
+        argv = [str(self._buildctl), "debug", "workers", "--format", "{{json .}}"]
+        result = run(argv, env=buildctl_env(self._address), check=False, timeout=WORKERS_TIMEOUT_S)
+        if result.returncode != 0:
+            reasons = _FAILED.findall(result.stderr)
+            message = reasons[-1].strip() if reasons else "buildctl exited with an error"
+            if "list workers" in message:
+                raise no_daemon(self._address, message)
+            raise ToolFailed(
+                f"buildctl debug workers failed: {message}",
+                stderr_tail=last_lines(result.stderr, lines=6, limit=1500),
+            )
+        return worker_platform(result.stdout)
 
     def push(self, reference: str) -> str:
         """The build pushed already: the digest the registry holds for ``reference``."""

@@ -8,6 +8,7 @@ with Fulcio and Rekor).
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import tempfile
@@ -19,10 +20,18 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from seamline.adapters.roles import Statement
 from seamline.errors import ToolFailed
 from seamline.tools.process import CompletedRun, run
 
 REGISTRY_FLAGS = ["--allow-http-registry", "--allow-insecure-registry"]
+
+# What cosign verify-attestation says when no attestation of the type verifies by the
+# identity asked for: none attached, none of that type, or none signed by that identity.
+_NONE_VERIFIED = (
+    "no matching attestations",
+    "none of the attestations matched the predicate type",
+)
 
 
 @dataclass(frozen=True)
@@ -152,7 +161,9 @@ class Cosign:
         with self._signing_flags() as flags:
             self._run(["sign", *flags, *self._registry_flags, reference])
 
-    def attest(self, reference: str, *, predicate: Path, predicate_type: str) -> None:
+    def attest(
+        self, reference: str, *, predicate: Path, predicate_type: str, replace: bool = False
+    ) -> None:
         with self._signing_flags() as flags:
             self._run(
                 [
@@ -163,6 +174,7 @@ class Cosign:
                     predicate_type,
                     "--predicate",
                     str(predicate),
+                    *(["--replace"] if replace else []),
                     reference,
                 ]
             )
@@ -197,6 +209,28 @@ class Cosign:
         )
         return sum(1 for line in result.stdout.splitlines() if line.strip().startswith("{"))
 
+    def verified_statements(self, reference: str, *, predicate_type: str) -> tuple[Statement, ...]:
+        """The statements of the attestations of ``predicate_type`` that verify by the
+        expected identity; empty when cosign finds none that does."""
+        try:
+            result = self._run(
+                [
+                    "verify-attestation",
+                    *self._verify_flags(),
+                    *self._registry_flags,
+                    "--type",
+                    predicate_type,
+                    "--output",
+                    "json",
+                    reference,
+                ]
+            )
+        except ToolFailed as e:
+            if any(marker in e.stderr_tail for marker in _NONE_VERIFIED):
+                return ()
+            raise
+        return verified_statements(result.stdout, reference)
+
     def signature_ref(self, reference: str) -> str:
         return self._triangulate(reference, "signature")
 
@@ -212,6 +246,36 @@ class Cosign:
 def is_key_uri(key: str) -> bool:
     """A KMS or secret-store key reference (``awskms://…``), not a file."""
     return "://" in key
+
+
+def verified_statements(text: str, reference: str) -> tuple[Statement, ...]:
+    """The in-toto statements inside the DSSE envelopes ``cosign verify-attestation
+    --output json`` prints, one JSON object a line."""
+    statements = []
+    for line in text.splitlines():
+        if not line.strip().startswith("{"):
+            continue
+        try:
+            envelope = json.loads(line)
+            statement = json.loads(base64.b64decode(envelope["payload"], validate=True))
+            predicate = statement["predicate"]
+            if not isinstance(predicate, dict):
+                raise TypeError(f"predicate is {type(predicate).__name__}")
+            subjects = tuple(
+                f"sha256:{subject['digest']['sha256']}" for subject in statement["subject"]
+            )
+            statements.append(
+                Statement(
+                    predicate_type=str(statement["predicateType"]),
+                    subjects=subjects,
+                    predicate=predicate,
+                )
+            )
+        except (ValueError, KeyError, TypeError) as e:
+            raise ToolFailed(
+                f"cosign verify-attestation printed an unreadable envelope for {reference}: {e}"
+            ) from e
+    return tuple(statements)
 
 
 def signed_digests(text: str, reference: str) -> tuple[str, ...]:

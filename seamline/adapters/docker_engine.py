@@ -10,6 +10,7 @@ import docker.errors
 from docker import DockerClient
 
 from seamline.adapters.build_failure import build_failure
+from seamline.adapters.platform import platform_args
 from seamline.errors import ServiceUnavailable, ToolFailed
 from seamline.tools.limits import heavy
 from seamline.tools.process import timed
@@ -18,6 +19,7 @@ from seamline.validate.image_ref import ImageRef
 
 class DockerEngine:
     pushes = False
+    sets_platform_args = False  # the classic builder: --platform values come resolved
 
     def __init__(self, *, client: DockerClient) -> None:
         self._client = client
@@ -90,6 +92,38 @@ class DockerEngine:
                 raise build_failure(tag, str(e.explanation or e), "") from e
             raise ToolFailed(f"docker build of {tag} failed: {e.explanation or e}") from e
         return str(image.id)
+
+    def has_image(self, reference: str) -> bool:
+        try:
+            self._client.images.get(reference)
+        except docker.errors.ImageNotFound:
+            return False
+        except docker.errors.APIError as e:
+            raise ToolFailed(f"docker image inspect {reference} failed: {e}") from e
+        return True
+
+    def pull(self, reference: str) -> None:
+        ref = ImageRef.parse(reference)
+        try:
+            with timed("docker pull"):
+                self._client.images.pull(ref.name, tag=ref.tag_or_latest)
+        except docker.errors.APIError as e:
+            raise ToolFailed(f"docker pull {reference} failed: {e}", transient=True) from e
+
+    def tag(self, source: str, target: str) -> None:
+        """Name the local image ``source`` also ``target``."""
+        ref = ImageRef.parse(target)
+        try:
+            self._client.api.tag(source, ref.name, tag=ref.tag_or_latest)
+        except docker.errors.APIError as e:
+            raise ToolFailed(f"docker tag {source} {target} failed: {e}") from e
+
+    def platform(self) -> dict[str, str]:
+        try:
+            version = self._client.version()
+        except docker.errors.APIError as e:
+            raise ToolFailed(f"docker version failed: {e}", transient=True) from e
+        return platform_args(str(version.get("Os", "linux")), str(version.get("Arch", "amd64")))
 
     def push(self, reference: str) -> str:
         """Push ``reference`` and return the digest the registry reported."""

@@ -280,6 +280,71 @@ def relation(checkout: Path, older: str, newer: str) -> Relation:
         repo.close()
 
 
+def folder_diff(checkout: Path, older: str, newer: str, folder: str) -> str | None:
+    """The unified diff of ``folder`` from commit ``older`` to ``newer``, its paths
+    relative to the folder; None when ``older`` is not in the checkout's history even after
+    fetching. Git alone computes it: no diff driver or text conversion the repository's
+    attributes name runs, and renamed files count as added (their lines are all new)."""
+    for sha in (older, newer):
+        if not COMMIT_ID.match(sha):
+            raise UsageError(f"{sha!r} is not a commit id")
+    relative = [] if folder in ("", ".") else [f"--relative={folder.rstrip('/')}/"]
+    repo = git.Repo(checkout)
+    try:
+        for attempt in range(2):
+            try:
+                _git(repo, "cat-file", "-e", f"{older}^{{commit}}")
+            except git.exc.GitCommandError:
+                if attempt == 0:
+                    _fetch(repo)
+                    continue
+                return None
+            break
+        try:
+            diff = repo.git.execute(
+                [
+                    "git",
+                    "-c",
+                    "core.quotePath=false",
+                    "diff",
+                    "--no-color",
+                    "--no-ext-diff",
+                    "--no-textconv",
+                    "--no-renames",
+                    *relative,
+                    older,
+                    newer,
+                    "--",
+                    folder or ".",
+                ],
+                with_extended_output=False,
+                strip_newline_in_stdout=False,
+            )
+        except git.exc.GitCommandError as e:
+            raise ToolFailed(
+                f"git diff {older[:12]}..{newer[:12]} -- {folder} failed: {str(e.stderr).strip()}"
+            ) from e
+        return str(diff)
+    finally:
+        repo.close()
+
+
+def fork_point(checkout: Path, commit: str) -> str | None:
+    """The commit where ``commit``'s history left the default branch (what its HEAD names):
+    their merge base. None when ``commit`` is on the default branch, or shares no history
+    with it."""
+    repo = git.Repo(checkout)
+    try:
+        try:
+            head = _git(repo, "symbolic-ref", "--quiet", "refs/remotes/origin/HEAD").strip()
+            base = _git(repo, "merge-base", "--end-of-options", commit, head).strip()
+        except git.exc.GitCommandError:
+            return None
+    finally:
+        repo.close()
+    return base if COMMIT_ID.match(base) and base != commit else None
+
+
 class GitHistory:
     """The history of a source checkout (the ``SourceHistory`` role)."""
 
@@ -291,3 +356,19 @@ class GitHistory:
 
     def default_branch_file(self, path: str) -> tuple[str, str | None]:
         return default_branch_file(self._checkout, path)
+
+    def folder_diff(self, older: str, newer: str, folder: str) -> str | None:
+        return folder_diff(self._checkout, older, newer, folder)
+
+    def fork_point(self, commit: str) -> str | None:
+        return fork_point(self._checkout, commit)
+
+
+def current_branch(checkout: Path) -> str | None:
+    """The branch checked out in the working tree at ``checkout``; None when it is not a
+    git working tree or its HEAD is detached."""
+    try:
+        repo = git.Repo(checkout)
+        return None if repo.head.is_detached else str(repo.active_branch.name)
+    except (git.exc.GitError, TypeError, ValueError):
+        return None

@@ -4,17 +4,19 @@
 Code under test is not trusted (a pull request runs it). In the sandbox it runs as a
 non-root user, with no network (no registry, no Prefect API, no module proxy), no Docker
 socket, no secrets in its environment, a read-only root filesystem and the repository
-mounted read-only. It can write only to a tmpfs, to its Go and lint build caches, and to
-the folder that receives the checks' output. Modules are downloaded beforehand, on the
-host, by `go mod download` (which fetches code but runs none), and mounted read-only.
-Build caches are kept per trust class, so a pull request cannot plant build results that
-a trusted run would reuse.
+mounted read-only, as is, with new lint findings only, the diff the host made of the
+service's folder since the baseline commit. It can write only to a tmpfs, to its Go and
+lint build caches, and to the folder that receives the checks' output. Modules are
+downloaded beforehand, on the host, by `go mod download` (which fetches code but runs
+none), and mounted read-only. Build caches are kept per trust class, so a pull request
+cannot plant build results that a trusted run would reuse.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
+import shlex
 import shutil
 import stat
 import time
@@ -27,7 +29,7 @@ import requests.exceptions
 from docker import DockerClient
 from docker.types import Mount
 
-from seamline.adapters.go_toolchain import GO_ENV
+from seamline.adapters.go_toolchain import GO_ENV, lint_argv
 from seamline.errors import ServiceUnavailable, ToolFailed
 from seamline.tools.limits import heavy
 from seamline.tools.process import CompletedRun, timed
@@ -35,12 +37,13 @@ from seamline.tools.process import CompletedRun, timed
 SANDBOX_UID = 65532
 MAX_OUTPUT = 16 << 20  # bytes of one check's output the host reads back
 CHECKS = ("build", "vet", "lint", "test")
+LINT_NEW = "lint-new"  # golangci-lint again, only the findings on lines a patch adds
 # Runs inside the container (busybox or any POSIX sh): the four checks side by side, each
-# one's stdout, stderr and exit code into /out. Arguments: module folder, lint config.
-_SCRIPT = r"""
+# one's stdout, stderr and exit code into /out. Argument: the module folder. The lint line
+# comes from ``lint_argv``, quoted.
+_HEAD = r"""
 set -u
 cd "$1"
-lint_config=${2:-}
 # The checks yield the cores to the image line beside them (push, scan, SBOM, signing).
 renice -n 10 -p $$ >/dev/null 2>&1 || true
 check() {
@@ -50,14 +53,27 @@ check() {
 }
 check build go build -o /tmp/bin/ ./... &
 check vet go vet ./... &
-if [ -n "$lint_config" ]; then
-  check lint golangci-lint run --allow-parallel-runners --config "$lint_config" ./... &
-else
-  check lint golangci-lint run --allow-parallel-runners ./... &
-fi
+"""
+_TAIL = r"""
 check test go test -json -count=1 ./... &
 wait
 """
+PATCH = "/in/lint-baseline.patch"
+
+
+def checks_script(*, lint_config: str | None, new_from_patch: bool) -> str:
+    """The sandbox's script: golangci-lint runs twice when a patch is given, on everything
+    (reported) and then on what the patch adds (the gate), the second from the first's
+    cache."""
+    lint = ["check lint " + shlex.join(lint_argv(config=lint_config, json_path="/out/lint.json"))]
+    if new_from_patch:
+        argv = lint_argv(
+            config=lint_config, json_path=f"/out/{LINT_NEW}.json", new_from_patch=PATCH
+        )
+        lint.append(f"check {LINT_NEW} " + shlex.join(argv))
+    return _HEAD + "{ " + "; ".join(lint) + "; } &" + _TAIL
+
+
 SRC = "/src"
 TMP = "/tmp"  # noqa: S108 - inside the container: a tmpfs of its own
 _SEED = 'cp -a "$GOCACHE"/. /seed/ 2>/dev/null; chown -R "$1" /seed'
@@ -139,23 +155,31 @@ class GoSandbox:
         module: str,
         lint_config: str | None,
         out_dir: Path,
+        lint_patch: Path | None = None,
         timeout: float = 900,
     ) -> dict[str, CompletedRun]:
         """Run the four checks of ``module`` (a folder relative to ``repository``); each
-        check's output is kept in ``out_dir`` as NAME.out / NAME.err. The checks see the
-        module's folder and the lint config, nothing else of the repository."""
+        check's output is kept in ``out_dir`` as NAME.out / NAME.err, golangci-lint's JSON
+        report as lint.json. With ``lint_patch`` (a unified diff, paths relative to the
+        module), golangci-lint also runs as ``lint-new`` on the lines it adds. The checks
+        see the module's folder, the lint config and the patch, nothing else."""
         if out_dir.exists():
             shutil.rmtree(out_dir)
         self._own(out_dir)
         # Only what the cache key covers is in the sandbox: the service's folder and the
-        # lint config, each read-only at its place in the repository.
+        # lint config, each read-only at its place in the repository, and the patch.
         mounts = [_bind(repository.resolve() / module, f"{SRC}/{module}")]
         if lint_config:
             mounts.append(_bind(repository.resolve() / lint_config, f"{SRC}/{lint_config}"))
-        args = [f"{SRC}/{module}".rstrip("/"), f"{SRC}/{lint_config}" if lint_config else ""]
+        if lint_patch is not None:
+            mounts.append(_bind(lint_patch.resolve(), PATCH))
+        script = checks_script(
+            lint_config=f"{SRC}/{lint_config}" if lint_config else None,
+            new_from_patch=lint_patch is not None,
+        )
         started = time.monotonic()
         with heavy("go checks"), timed("go checks (sandbox)"):
-            container = self._start(mounts, out_dir, args)
+            container = self._start(mounts, out_dir, [script, f"{SRC}/{module}".rstrip("/")])
             try:
                 status = self._wait(container, timeout)
             finally:
@@ -166,13 +190,19 @@ class GoSandbox:
                 f"the sandbox for {module} ended with status {status}",
                 hint="see the Docker Engine's log; the checks' output is in " + str(out_dir),
             )
-        return {name: _read_check(out_dir, name, seconds) for name in CHECKS}
+        names = (*CHECKS, LINT_NEW) if lint_patch is not None else CHECKS
+        return {name: _read_check(out_dir, name, seconds) for name in names}
+
+    def lint_report(self, out_dir: Path, name: str = "lint") -> str:
+        """The JSON report golangci-lint wrote in ``out_dir`` (``lint`` or ``lint-new``)."""
+        return read_untrusted(out_dir / f"{name}.json")
 
     def _start(self, mounts: list[Mount], out_dir: Path, args: list[str]) -> Any:
+        script, *rest = args
         try:
             return self._client.containers.run(
                 self._image,
-                ["sh", "-c", _SCRIPT, "checks", *args],
+                ["sh", "-c", script, "checks", *rest],
                 detach=True,
                 user=f"{self.uid}:{self.uid}",
                 network_mode="none",

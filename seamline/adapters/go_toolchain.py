@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from seamline.policy.source_checks import LintFinding
 from seamline.tools.pins import locate
 from seamline.tools.process import run
 
@@ -27,13 +28,14 @@ class TestCounts:
     failed: int
     skipped: int
     failures: tuple[str, ...]  # "pkg.TestName: its last output line"
-    build_failures: tuple[str, ...] = ()  # "pkg: the compiler's first error"
+    # "pkg: the compiler's first error", or why a package failed with no failing test
+    build_failures: tuple[str, ...] = ()
 
     def explain(self, limit: int = 5) -> str:
-        """Why `go test` failed, for a person: packages that did not build and failing
-        tests, the first few of each with a count."""
+        """Why `go test` failed, for a person: packages that did not build (or failed
+        outside any test) and failing tests, the first few of each with a count."""
         parts = [
-            _first(self.build_failures, "package(s) failed to build", limit),
+            _first(self.build_failures, "package(s) failed to build or run", limit),
             _first(self.failures, "test(s) failed", limit),
         ]
         return "; ".join(part for part in parts if part)
@@ -52,51 +54,96 @@ def _events(stream: str) -> list[dict[str, Any]]:
         line = line.strip()
         if line.startswith("{"):
             try:
-                events.append(json.loads(line))
+                event = json.loads(line)
             except json.JSONDecodeError:
                 continue
+            if isinstance(event, dict):
+                events.append(event)
     return events
+
+
+# A package's own closing lines, which say nothing about why it failed.
+_SUMMARY_LINE = re.compile(r"^(FAIL|ok|PASS)(\s|$)")
+
+
+@dataclass
+class _Stream:
+    """`go test -json` events, gathered per test and per package."""
+
+    outcome: dict[tuple[str, str], str] = field(default_factory=dict)
+    last_line: dict[tuple[str, str], str] = field(default_factory=dict)
+    build_output: dict[str, list[str]] = field(default_factory=dict)  # by build ImportPath
+    build_fail: list[str] = field(default_factory=list)
+    package_fail: dict[str, str] = field(default_factory=dict)  # package -> FailedBuild
+    package_line: dict[str, str] = field(default_factory=dict)  # its last own output
+
+    def add(self, event: dict[str, Any]) -> None:
+        action = event.get("Action")
+        text = str(event.get("Output", "")).strip()
+        if action == "build-output":
+            if text and not text.startswith("#"):
+                self.build_output.setdefault(str(event.get("ImportPath", "")), []).append(text)
+            return
+        if action == "build-fail":
+            self.build_fail.append(str(event.get("ImportPath", "")))
+            return
+        package, test = str(event.get("Package", "")), event.get("Test")
+        if not test:
+            if action == "fail":
+                self.package_fail[package] = str(event.get("FailedBuild", ""))
+            elif action == "output" and text and not _SUMMARY_LINE.match(text):
+                self.package_line[package] = text
+            return
+        key = (package, str(test))
+        if action == "output":
+            if text and not text.startswith(("=== ", "--- ")):
+                self.last_line[key] = text
+        elif action in ("pass", "fail", "skip"):
+            self.outcome[key] = action
+
+    def failures(self) -> tuple[str, ...]:
+        return tuple(
+            sorted(
+                f"{pkg}.{name}"
+                + (f": {self.last_line[(pkg, name)]}" if (pkg, name) in self.last_line else "")
+                for (pkg, name), a in self.outcome.items()
+                if a == "fail"
+            )
+        )
+
+    def broken(self) -> tuple[str, ...]:
+        """Packages that failed with no failing test of their own: the build's first
+        error (named by the package, not by the import that broke it), else the
+        package's last line of output (a TestMain that exits, a panic in init)."""
+        failing_tests = {pkg for (pkg, _), a in self.outcome.items() if a == "fail"}
+        referenced = set(self.package_fail.values())
+        # A Go that names no FailedBuild: the build's own import path names the package.
+        unnamed = {b.split(" ")[0]: b for b in self.build_fail if b not in referenced}
+        found = {package: self._first_error(build) for package, build in unnamed.items()}
+        for package, build in self.package_fail.items():
+            if build:
+                found[package] = self._first_error(build)
+            elif package not in failing_tests and package not in found:
+                found[package] = self.package_line.get(package, "failed with no output")
+        return tuple(f"{package}: {why}" for package, why in sorted(found.items()))
+
+    def _first_error(self, build: str) -> str:
+        return (self.build_output.get(build) or ["no compiler output"])[0]
 
 
 def count_test_events(stream: str) -> TestCounts:
     """Counts per test (not per package) from `go test -json` output, with the reason of
     each failure: a test's last output line, a package's first compiler error."""
-    outcome: dict[tuple[str, str], str] = {}
-    last_line: dict[tuple[str, str], str] = {}
-    build_output: dict[str, list[str]] = {}
-    failed_builds: list[str] = []
+    gathered = _Stream()
     for event in _events(stream):
-        action = event.get("Action")
-        if action == "build-output":
-            text = str(event.get("Output", "")).strip()
-            if text and not text.startswith("#"):
-                build_output.setdefault(str(event.get("ImportPath", "")), []).append(text)
-        elif action == "build-fail":
-            failed_builds.append(str(event.get("ImportPath", "")))
-        test = event.get("Test")
-        if not test:
-            continue
-        key = (str(event.get("Package", "")), str(test))
-        if action == "output":
-            text = str(event.get("Output", "")).strip()
-            if text and not text.startswith(("=== ", "--- ")):
-                last_line[key] = text
-        elif action in ("pass", "fail", "skip"):
-            outcome[key] = action
-    failures = tuple(
-        sorted(
-            f"{pkg}.{name}" + (f": {last_line[(pkg, name)]}" if (pkg, name) in last_line else "")
-            for (pkg, name), a in outcome.items()
-            if a == "fail"
-        )
-    )
-    broken = tuple(
-        f"{path.split(' ')[0]}: {(build_output.get(path) or ['no compiler output'])[0]}"
-        for path in sorted(set(failed_builds))
-    )
-    values = list(outcome.values())
+        gathered.add(event)
+    values = list(gathered.outcome.values())
     return TestCounts(
-        values.count("pass"), values.count("fail"), values.count("skip"), failures, broken
+        values.count("pass"),
+        values.count("fail"),
+        values.count("skip"),
+        gathered.failures(),
+        gathered.broken(),
     )
 
 
@@ -110,22 +157,58 @@ def go_test_text(stream: str) -> str:
     )
 
 
-_FINDING = re.compile(r"^(?P<where>\S+?:\d+)(?::\d+)?: (?P<what>.+) \((?P<linter>[\w-]+)\)$")
+def lint_argv(
+    *, config: str | None, json_path: str, new_from_patch: str | None = None
+) -> list[str]:
+    """How seamline runs golangci-lint in a module's folder: the text report to stdout for
+    a person, the JSON one to ``json_path`` for the gate, paths absolute (so they read
+    the same whatever folder the config is in). With ``new_from_patch``, only findings on
+    the lines that unified diff adds count; its paths are relative to the module folder."""
+    argv = ["golangci-lint", "run", "--allow-parallel-runners", "--path-mode", "abs"]
+    if config:
+        argv += ["--config", config]
+    argv += ["--output.text.path", "stdout", "--output.json.path", json_path]
+    if new_from_patch:
+        argv += ["--new-from-patch", new_from_patch]
+    return [*argv, "./..."]
 
 
-def summarize_lint(output: str, *, shown: int = 3) -> str:
-    """golangci-lint's findings for a person: the count per linter and the first few with
-    file:line; the whole output stays in the evidence."""
-    findings = [m for line in output.splitlines() if (m := _FINDING.match(line.strip()))]
-    if not findings:
-        return ""
-    per_linter: dict[str, int] = {}
-    for found in findings:
-        per_linter[found["linter"]] = per_linter.get(found["linter"], 0) + 1
-    counts = ", ".join(f"{name} {n}" for name, n in sorted(per_linter.items()))
-    first = "; ".join(f"{m['where']}: {m['what']} ({m['linter']})" for m in findings[:shown])
-    more = f" (+{len(findings) - shown} more)" if len(findings) > shown else ""
-    return f"{len(findings)} finding(s) ({counts}): {first}{more}"
+def parse_lint_json(text: str, *, root: str) -> tuple[LintFinding, ...]:
+    """golangci-lint's JSON report as findings, each path made relative to ``root`` (the
+    folder the repository is at where lint ran). The report comes from the sandbox: any
+    entry not shaped as expected is skipped."""
+    try:
+        document = json.loads(text) if text.strip() else {}
+    except json.JSONDecodeError:
+        return ()
+    issues = document.get("Issues") if isinstance(document, dict) else None
+    prefix = root.rstrip("/") + "/"
+    found = []
+    for issue in issues if isinstance(issues, list) else []:
+        pos = issue.get("Pos") if isinstance(issue, dict) else None
+        if not isinstance(pos, dict):
+            continue
+        path, line = pos.get("Filename"), pos.get("Line")
+        if not isinstance(path, str) or not isinstance(line, int):
+            continue
+        found.append(
+            LintFinding(
+                linter=str(issue.get("FromLinter", "")),
+                path=path.removeprefix(prefix),
+                line=line,
+                text=str(issue.get("Text", "")),
+            )
+        )
+    return tuple(found)
+
+
+def patch_paths(patch: str) -> frozenset[str]:
+    """The files a unified diff adds lines to, as ``+++ b/PATH`` names them."""
+    return frozenset(
+        line.removeprefix("+++ b/").rstrip("\t")
+        for line in patch.splitlines()
+        if line.startswith("+++ b/")
+    )
 
 
 class GoToolchain:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from seamline.policy.findings import ScanReport
 from seamline.policy.overlay_moves import Relation
@@ -26,6 +26,13 @@ class ImageBuilder(Protocol):
     @property
     def pushes(self) -> bool: ...
 
+    @property
+    def sets_platform_args(self) -> bool:
+        """Whether the builder's Dockerfile frontend sets the automatic platform arguments
+        itself (BuildKit): the build copy then leaves ``--platform=$BUILDPLATFORM`` as
+        written; the classic builder needs it resolved."""
+        ...
+
     def build(
         self,
         *,
@@ -37,7 +44,18 @@ class ImageBuilder(Protocol):
         source_date_epoch: int = 0,
     ) -> str:
         """Build ``tag`` and return the image id (the manifest digest when ``pushes``);
-        ``source_date_epoch`` is the time a reproducible builder stamps everywhere."""
+        ``source_date_epoch`` is the time a reproducible builder stamps everywhere.
+        ``dockerfile`` may lie outside ``context`` (seamline's build copy of the
+        repository's Dockerfile)."""
+        ...
+
+    def has_image(self, reference: str) -> bool:
+        """Whether the builder holds ``reference`` already (a build then pulls nothing)."""
+        ...
+
+    def platform(self) -> dict[str, str]:
+        """The automatic platform arguments of the builder's own platform
+        (``BUILDPLATFORM``, ``TARGETOS``, ...): the only platform it builds for."""
         ...
 
     def push(self, reference: str) -> str:
@@ -59,10 +77,12 @@ class ImageRegistry(Protocol):
 
 @dataclass(frozen=True)
 class ImageScan:
-    """A scanner's findings, and its report as printed (kept as evidence)."""
+    """A scanner's findings, its report (kept as evidence), and the same scan as cosign's
+    vuln predicate (``seamline.policy.vuln_scan``), ready to attest on the digest."""
 
     report: ScanReport
     document: str
+    predicate: str
 
 
 class Scanner(Protocol):
@@ -90,6 +110,16 @@ class SbomGenerator(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class Statement:
+    """An in-toto statement whose attestation verified: its type, the digests it is
+    about, and its predicate as decoded JSON."""
+
+    predicate_type: str
+    subjects: tuple[str, ...]  # "sha256:…"
+    predicate: dict[str, Any]
+
+
 class Signer(Protocol):
     """Signs and attests image digests and verifies both."""
 
@@ -102,7 +132,12 @@ class Signer(Protocol):
 
     def sign(self, reference: str) -> None: ...
 
-    def attest(self, reference: str, *, predicate: Path, predicate_type: str) -> None: ...
+    def attest(
+        self, reference: str, *, predicate: Path, predicate_type: str, replace: bool = False
+    ) -> None:
+        """Attest ``predicate`` on ``reference``; ``replace`` drops the digest's earlier
+        attestations of the same type (the others stay)."""
+        ...
 
     def verify(self, reference: str) -> tuple[str, ...]:
         """The manifest digests the verified signatures cover; raises ToolFailed when
@@ -111,6 +146,12 @@ class Signer(Protocol):
 
     def verify_attestation(self, reference: str, *, predicate_type: str) -> int:
         """How many attestations of ``predicate_type`` verify; raises ToolFailed on none."""
+        ...
+
+    def verified_statements(self, reference: str, *, predicate_type: str) -> tuple[Statement, ...]:
+        """The statements of every attestation of ``predicate_type`` on ``reference`` that
+        verifies by the expected identity; empty when none does (absent, or signed by
+        someone else). Raises ToolFailed when the registry cannot be read."""
         ...
 
     def signature_ref(self, reference: str) -> str:
@@ -206,6 +247,15 @@ class SourceHistory(Protocol):
 
     def default_branch_file(self, path: str) -> tuple[str, str | None]:
         """The default branch's name and the text of ``path`` at its tip (None: absent)."""
+        ...
+
+    def folder_diff(self, older: str, newer: str, folder: str) -> str | None:
+        """The unified diff of ``folder`` between two commits, paths relative to it; None
+        when ``older`` is not in the history."""
+        ...
+
+    def fork_point(self, commit: str) -> str | None:
+        """Where ``commit`` left the default branch; None when it is on it."""
         ...
 
 

@@ -106,6 +106,7 @@ class Toolbox:
                 buildctl=locate("buildctl", self.settings.tools_dir),
                 address=self.settings.buildkit_address(),
                 registry=self.registry(),
+                registry_host=self.settings.registry,
             )
         return self.docker()
 
@@ -131,6 +132,7 @@ class Toolbox:
             cache_dir=self.cache_dir / "trivy" / folder,
             db_repository=self.settings.trivy_db(),
             docker_host=self.settings.docker_host,
+            db_digest=db_digest if pinned else "",
         )
 
     def sbom_generator(self) -> SbomGenerator:

@@ -1,4 +1,8 @@
-"""Trivy: vulnerability scan of an image, as a JSON report, against a chosen DB repository.
+"""Trivy: vulnerability scan of an image against a chosen DB repository.
+
+One scan prints cosign's vuln predicate (``--format cosign-vuln``): Trivy's JSON report
+sits inside it, so the gate and the attestation read the same scan, and the DB the scan
+read (the mirror's repository and digest, which Trivy leaves blank) is filled in.
 
 The DB is downloaded once per DB digest into a cache folder of its own (a rebuilt mirror
 is a new folder, so no scan ever reads an older DB), under a lock; scans then read it
@@ -33,8 +37,10 @@ class Trivy:
         db_repository: str,
         docker_host: str,
         pinned: bool = True,
+        db_digest: str = "",
     ) -> None:
         self._pinned = pinned  # the cache folder belongs to one DB digest
+        self._db_digest = db_digest
         self._binary = binary
         self._docker_host = docker_host
         self._cache_dir = cache_dir
@@ -93,7 +99,9 @@ class Trivy:
             raise ToolFailed(
                 f"trivy printed no report for {reference}: {last_lines(result.stderr)}"
             )
-        return ImageScan(report=read_report(result.stdout, reference), document=result.stdout)
+        return read_scan(
+            result.stdout, reference, db_uri=self._db_repository, db_version=self._db_digest
+        )
 
     def _scan(self, reference: str, severities: Sequence[str], local: bool) -> CompletedRun:
         return run(
@@ -115,7 +123,7 @@ class Trivy:
                 self._docker_host,
                 "--insecure",
                 "--format",
-                "json",
+                "cosign-vuln",
                 "--quiet",
                 "--severity",
                 ",".join(severities),
@@ -125,6 +133,29 @@ class Trivy:
             ],
             timeout=900,
         )
+
+
+def read_scan(text: str, reference: str, *, db_uri: str = "", db_version: str = "") -> ImageScan:
+    """The findings of ``trivy image --format cosign-vuln`` output, its report, and the
+    predicate with the DB named (when Trivy left it blank); ToolFailed when it is not one."""
+    try:
+        predicate = json.loads(text)
+        result = predicate["scanner"]["result"]
+        if db_uri and not any(predicate["scanner"].get("db", {}).values()):
+            predicate["scanner"]["db"] = {"uri": db_uri, "version": db_version}
+    except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as e:
+        raise ToolFailed(
+            f"trivy printed no readable cosign-vuln predicate for {reference}: {e}"
+        ) from e
+    try:
+        report = parse_trivy_report(result)
+    except ReportFormatError as e:
+        raise ToolFailed(f"trivy printed no readable report for {reference}: {e}") from e
+    return ImageScan(
+        report=report,
+        document=json.dumps(result, indent=2) + "\n",
+        predicate=json.dumps(predicate, indent=2) + "\n",
+    )
 
 
 def read_report(text: str, reference: str) -> ScanReport:

@@ -10,12 +10,16 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from seamline.bases.mapping import BaseImageMap
 from seamline.errors import SeamlineError, UsageError
+from seamline.overlay.files import is_kustomization_folder
 from seamline.policy.allowlist import AllowList
 from seamline.policy.gate import GatePolicy
+from seamline.policy.source_checks import SourceChecksPolicy
 from seamline.validate.names import (
     check_image_name,
     check_name,
@@ -28,6 +32,9 @@ from seamline.validate.repo_paths import existing_inside, inside
 CONFIG_NAME = "seamline.toml"
 # Where an overlay's images may be promoted to when seamline.toml names no promotions.
 DEFAULT_PROMOTIONS = {"dev": "staging", "staging": "prod"}
+# The checks a repository may let through without blocking (`go build` always blocks).
+OptionalCheck = Literal["vet", "lint", "test"]
+_EVERY_CHECK: tuple[OptionalCheck, ...] = ("vet", "lint", "test")
 
 
 def _valid(check: Callable[[str], str], value: str) -> str:
@@ -46,6 +53,10 @@ class ServiceSpec(BaseModel):
     dockerfile: str = "Dockerfile"
     image: str = Field(description="the image name the kustomize manifests use")
     repository: str = Field(description="the repository in the target registry")
+    # Each left out: the [pipeline] table's.
+    lint_config: str | None = None
+    blocking_checks: list[OptionalCheck] | None = None
+    lint_new_findings_only: bool | None = None
 
     @field_validator("name")
     @classmethod
@@ -79,10 +90,19 @@ class PipelineSection(BaseModel):
     # scans and bumps nothing. Empty: the default branch bumps the default overlay.
     branch_overlays: dict[str, str] = Field(default_factory=dict)
     lint_config: str | None = None
+    # Which checks block the build-test gate besides `go build`; a failing check left out
+    # is reported without blocking.
+    blocking_checks: list[OptionalCheck] = Field(default_factory=lambda: list(_EVERY_CHECK))
+    # golangci-lint blocks only on findings introduced since the source commit the overlay
+    # records for the image; older ones are reported.
+    lint_new_findings_only: bool = False
     allowlist: str | None = None
     # Which overlay's pinned digests may be promoted into which (source -> target).
     # Empty: dev -> staging and staging -> prod.
     promotions: dict[str, str] = Field(default_factory=dict)
+    # Upstream base image -> the mirror a build uses instead (seamline.bases.mapping has
+    # the matching rule): `"golang:1.26.5-alpine" = "127.0.0.1:5000/mirror/golang:1.26-alpine"`.
+    base_images: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("registry")
     @classmethod
@@ -116,6 +136,18 @@ class PipelineSection(BaseModel):
             if source == target:
                 raise ValueError(f"{source} is promoted into itself")
         return value
+
+    @field_validator("base_images")
+    @classmethod
+    def _valid_base_images(cls, value: dict[str, str]) -> dict[str, str]:
+        try:
+            BaseImageMap(entries=value)
+        except SeamlineError as e:
+            raise ValueError(f"{e.message} ({e.hint})") from None
+        return value
+
+    def base_image_map(self) -> BaseImageMap:
+        return BaseImageMap(entries=self.base_images)
 
     def overlay_for_branch(self, branch: str | None) -> str | None:
         """The overlay a push to ``branch`` may bump, or None: build and scan only."""
@@ -197,9 +229,28 @@ class PipelineConfig(BaseModel):
     def dockerfile_of(self, service: ServiceSpec) -> Path:
         return self._inside(service.dockerfile_path, f"services.{service.name}.dockerfile")
 
-    def lint_config_path(self) -> Path | None:
+    def lint_config_path(self, service: ServiceSpec) -> Path | None:
+        """The service's golangci-lint config: its own, else the repository's, else none
+        (golangci-lint then looks for one in the service's folder and above it)."""
+        if service.lint_config:
+            return self._inside(service.lint_config, f"services.{service.name}.lint_config")
         lint = self.pipeline.lint_config
         return self._inside(lint, "pipeline.lint_config") if lint else None
+
+    def checks_policy(self, service: ServiceSpec) -> SourceChecksPolicy:
+        """Which of the service's checks block, and how lint findings count: its own
+        settings, else the [pipeline] table's."""
+        section = self.pipeline
+        blocking = (
+            service.blocking_checks
+            if service.blocking_checks is not None
+            else section.blocking_checks
+        )
+        new_only = service.lint_new_findings_only
+        return SourceChecksPolicy(
+            blocking=frozenset(blocking),
+            lint_new_only=section.lint_new_findings_only if new_only is None else new_only,
+        )
 
     def allowlist_path(self) -> Path | None:
         listed = self.pipeline.allowlist
@@ -209,14 +260,44 @@ class PipelineConfig(BaseModel):
         return self.overlay_in(self.root, name)
 
     def overlay_in(self, checkout: Path, name: str) -> Path:
-        """Overlay ``name`` in ``checkout`` (this repository or the GitOps repository)."""
+        """Overlay ``name`` in ``checkout`` (this repository or the GitOps repository):
+        ``overlay_root/name``, or ``overlay_root`` itself when that folder is a single
+        kustomization (then its one overlay is called ``default_overlay``)."""
         check_name(name, what="overlay")
+        root = self.overlay_root_in(checkout)
+        if not is_kustomization_folder(root):
+            return inside(
+                checkout,
+                f"{self.pipeline.overlay_root.rstrip('/')}/{name}",
+                what="pipeline.overlay_root",
+                source=CONFIG_NAME,
+            )
+        if name != self.pipeline.default_overlay:
+            raise UsageError(
+                f"overlay_root {self.pipeline.overlay_root!r} is a single kustomization: its "
+                f"one overlay is {self.pipeline.default_overlay!r}, not {name!r}",
+                hint="use that overlay name, or put overlays in folders under overlay_root",
+            )
+        return root
+
+    def overlay_root_in(self, checkout: Path) -> Path:
         return inside(
-            checkout,
-            f"{self.pipeline.overlay_root.rstrip('/')}/{name}",
-            what="pipeline.overlay_root",
-            source=CONFIG_NAME,
+            checkout, self.pipeline.overlay_root, what="pipeline.overlay_root", source=CONFIG_NAME
         )
+
+    def overlay_folders(self, checkout: Path) -> dict[str, Path]:
+        """Every overlay in ``checkout`` by name: the folders under ``overlay_root`` that
+        hold a kustomization (or ``overlay_root`` itself, when it is one)."""
+        root = self.overlay_root_in(checkout)
+        if is_kustomization_folder(root):
+            return {self.pipeline.default_overlay: root}
+        if not root.is_dir():
+            return {}
+        return {
+            p.name: p
+            for p in sorted(root.iterdir())
+            if p.is_dir() and not p.is_symlink() and is_kustomization_folder(p)
+        }
 
     def target_repository(self, service: ServiceSpec) -> str:
         return f"{self.pipeline.registry}/{service.repository}"
@@ -274,6 +355,10 @@ def _check_consistency(config: PipelineConfig, path: Path) -> None:
         existing_inside(
             config.root, service.dockerfile_path, what=f"{prefix}.dockerfile", source=CONFIG_NAME
         )
+        if service.lint_config:
+            existing_inside(
+                config.root, service.lint_config, what=f"{prefix}.lint_config", source=CONFIG_NAME
+            )
     section = config.pipeline
     for what, value in (("lint_config", section.lint_config), ("allowlist", section.allowlist)):
         if value:

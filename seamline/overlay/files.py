@@ -27,25 +27,31 @@ from seamline.validate.names import is_full_commit
 
 PINS_FILE = "seamline-pins.json"
 KUSTOMIZATION = "kustomization.yaml"
+# The file names kustomize reads a kustomization from, in its order.
+KUSTOMIZATION_FILES = (KUSTOMIZATION, "kustomization.yml", "Kustomization")
 FORMAT = 1
 
 
 def kustomization_of(overlay: Path) -> Path:
     """The overlay's kustomization file. It and the pins file are written by seamline, so
     neither may be a symlink (a write would go wherever it points)."""
-    for name in (PINS_FILE, KUSTOMIZATION, "kustomization.yml", "Kustomization"):
+    for name in (PINS_FILE, *KUSTOMIZATION_FILES):
         if (overlay / name).is_symlink():
             raise UsageError(
                 f"overlay {overlay.name}: {name} is a symlink",
                 hint="make it a regular file in the GitOps repository",
             )
-    for name in (KUSTOMIZATION, "kustomization.yml", "Kustomization"):
+    for name in KUSTOMIZATION_FILES:
         if (overlay / name).is_file():
             return overlay / name
     raise UsageError(
         f"overlay {overlay} has no kustomization.yaml",
         hint="check pipeline.overlay_root and the overlay name",
     )
+
+
+def is_kustomization_folder(folder: Path) -> bool:
+    return any((folder / name).is_file() for name in KUSTOMIZATION_FILES)
 
 
 def current_images(overlay: Path) -> dict[str, str]:

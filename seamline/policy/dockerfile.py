@@ -2,9 +2,10 @@
 
 `RUN` steps have no network, but the builder itself fetches `FROM` images, `COPY --from`
 images and `ADD <url>` sources with the daemon's own network and credentials (a cloud
-metadata address included). A Dockerfile may take its bases only from seamline's build
-arguments (``GO_BUILDER_IMAGE``, ``RUNTIME_IMAGE``), from earlier stages, ``scratch`` or
-the target registry, and may ADD nothing from a URL.
+metadata address included). A Dockerfile may copy from images only of seamline's build
+arguments (``GO_BUILDER_IMAGE``, ``RUNTIME_IMAGE``), earlier stages or the target
+registry, and may ADD nothing from a URL. Its `FROM` images are judged on the build copy
+(``tasks.preflight.check_bases``): mirrored, seamline's own, or on the builder already.
 """
 
 from __future__ import annotations
@@ -55,8 +56,6 @@ def fetch_problems(text: str, *, build_args: Iterable[str], registries: Iterable
         options = [w for w in words if w.startswith("--")]
         plain = [w for w in words if not w.startswith("--")]
         if instruction == "FROM" and plain:
-            if not allowed_image(plain[0]):
-                problems.append(f"FROM {plain[0]}: not a base seamline provides")
             if len(plain) >= 3 and plain[1].upper() == "AS":
                 stages.append(plain[2].lower())
             else:

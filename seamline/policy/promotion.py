@@ -1,9 +1,10 @@
 """The promotion decision: a pure verdict over each digest's check outcomes.
 
-A digest may move into the target overlay only when every required check (signature,
-SBOM attestation, provenance attestation, the target's scan gate, no open re-scan block)
-ran and passed; a check that did not run counts as failed. One failing digest stops the
-whole promotion: nothing moves, and every failure is named by digest and check.
+A digest may move into the target overlay only when every required check ran and passed:
+signature, SBOM attestation, provenance attestation, the target's scan gate, and its latest
+attested scan passing that gate too (no open re-scan block, when no scan is attested). A
+check that did not run counts as failed. One failing digest stops the whole promotion:
+nothing moves, and every failure is named by digest and check.
 """
 
 from __future__ import annotations

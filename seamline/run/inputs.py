@@ -9,7 +9,7 @@ running a task without a key.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 Trust = Literal["trusted", "untrusted"]
@@ -20,7 +20,9 @@ class RunInputs:
     tool_versions: dict[str, str]
     sources: dict[str, str]  # service -> hash of its context folder
     dockerfiles: dict[str, str]  # service -> hash of its Dockerfile (it may live elsewhere)
-    lint_config: str  # hash of the lint config text ("" without one)
+    # service -> hash of its check settings: which checks block, new findings only, and
+    # the text of its lint config
+    checks: dict[str, str]
     build_args: dict[str, str]
     base_images: dict[str, str]  # reference -> digest ("" for upstream references)
     trivy_db: str  # the Trivy DB's manifest digest, or its reference when not mirrored
@@ -31,3 +33,7 @@ class RunInputs:
     trust: Trust
     signer: str = ""  # who signs (empty for runs that sign nothing)
     sandbox_image: str = ""  # the image the build-test checks run in
+    # service -> the source commit new lint findings are counted from: the one the overlay
+    # records for its image (only for services with new findings only; none: every finding
+    # is new)
+    lint_baselines: dict[str, str] = field(default_factory=dict)

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from seamline import __version__
+from seamline.run.results import SubstitutedBase
 
 BUILD_TYPE = "https://seamline.dev/buildtypes/docker-classic/v1"
 PREDICATE_TYPE = "https://slsa.dev/provenance/v1"
@@ -29,11 +30,30 @@ class BuildFacts:
     started: datetime
     finished: datetime
     extra: dict[str, str] = field(default_factory=dict)
+    substituted: tuple[SubstitutedBase, ...] = ()
 
 
 def _digest_map(digest: str) -> dict[str, str]:
     algorithm, _, value = digest.partition(":")
     return {algorithm: value}
+
+
+def _image(reference: str, digest: str, **annotations: str) -> dict[str, Any]:
+    """An image as a resolved dependency; its digest only where it is known."""
+    found: dict[str, Any] = {"uri": f"oci://{reference}"}
+    if digest:
+        found["digest"] = _digest_map(digest)
+    return {**found, "annotations": annotations} if annotations else found
+
+
+def _substitutions(bases: tuple[SubstitutedBase, ...]) -> list[dict[str, Any]]:
+    """Both sides of every base the build copy replaced: the reference the Dockerfile
+    names, and the mirror the build pulled instead."""
+    found: list[dict[str, Any]] = []
+    for base in bases:
+        found.append(_image(base.original, base.original_digest, substitutedBy=base.substituted))
+        found.append(_image(base.substituted, base.substituted_digest, substitutes=base.original))
+    return found
 
 
 def slsa_provenance(facts: BuildFacts) -> dict[str, Any]:
@@ -48,6 +68,7 @@ def slsa_provenance(facts: BuildFacts) -> dict[str, Any]:
         {"uri": f"oci://{reference}", "digest": _digest_map(digest)}
         for reference, digest in sorted(facts.base_images.items())
     ]
+    dependencies += _substitutions(facts.substituted)
     return {
         "buildDefinition": {
             "buildType": BUILD_TYPE,

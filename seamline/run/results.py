@@ -9,7 +9,7 @@ from seamline.validate.image_ref import ImageRef
 
 # Part of every cache key: bump it whenever a result type below changes shape, so a cached
 # result of the old shape is never handed to new code.
-RESULTS_VERSION = 5
+RESULTS_VERSION = 6
 
 Event = Literal["push", "pull_request"]
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN")
@@ -32,6 +32,20 @@ class BuildTestResult:
     tests_passed: int
     tests_failed: int
     tests_skipped: int
+    # What the checks found that does not block: failing checks the repository lets
+    # through, lint findings older than the baseline.
+    reported: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SubstitutedBase:
+    """A base image the Dockerfile names and the mirror the build used instead; a digest
+    is "" where it is not known (an upstream reference without a pin)."""
+
+    original: str
+    original_digest: str
+    substituted: str
+    substituted_digest: str
 
 
 @dataclass(frozen=True)
@@ -43,6 +57,7 @@ class BuiltImage:
     build_args: dict[str, str]
     started: str  # ISO 8601, for the provenance
     finished: str
+    substituted: tuple[SubstitutedBase, ...] = ()  # [pipeline.base_images] at work
     # The manifest digest in the registry when the builder pushed as it built (BuildKit);
     # empty when the image is in the local engine only until the push stage.
     registry_digest: str = ""
@@ -74,6 +89,7 @@ class ScanResult:
     passed: bool
     summary: str
     db_version: str
+    vuln_predicate: str = ""  # the scan as cosign's vuln predicate (a file), to attest
 
 
 @dataclass(frozen=True)

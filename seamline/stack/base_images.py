@@ -3,7 +3,9 @@
 Offline there is no Docker Hub or gcr, so seamline builds (a) a Go builder image from the
 machine's Go toolchain and a static busybox, and (b) a distroless-style static runtime
 (non-root 65532, CA certificates, tzdata, no shell). Online users point
-SEAMLINE_GO_BUILDER_IMAGE / SEAMLINE_RUNTIME_IMAGE at upstream images instead.
+SEAMLINE_GO_BUILDER_IMAGE / SEAMLINE_RUNTIME_IMAGE at upstream images instead. Both are also
+pushed under ``mirror/`` as the stand-ins for the upstream names real Dockerfiles use
+(``seamline.bases.stand_ins``), for ``[pipeline.base_images]`` to map to.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from seamline.adapters.docker_engine import DockerEngine
 from seamline.adapters.go_toolchain import GoToolchain
 from seamline.adapters.registry import RegistryClient
 from seamline.adapters.toolbox import builder_tag
+from seamline.bases.stand_ins import stand_ins
 from seamline.config.settings import Settings
 from seamline.errors import ToolMissing
 from seamline.stack.model import ComponentStatus
@@ -46,8 +49,15 @@ class BaseImages:
             "runtime": self._settings.runtime(),
         }
 
+    def stand_ins(self) -> dict[str, tuple[str, ...]]:
+        """Local base name -> its ``mirror/`` references."""
+        go = GoToolchain.located(self._settings.tools_dir).version()
+        return stand_ins(self._settings.registry, go)
+
     def _missing(self) -> list[str]:
-        return [ref for ref in self.references().values() if not self._published(ref)]
+        wanted = list(self.references().values())
+        wanted += [ref for refs in self.stand_ins().values() for ref in refs]
+        return [ref for ref in wanted if not self._published(ref)]
 
     def _published(self, reference: str) -> bool:
         ref = ImageRef.parse(reference)
@@ -88,8 +98,23 @@ class BaseImages:
                     self._build_runtime(engine, Path(tmp) / "runtime.tar", refs["runtime"])
                 if refs["go-builder"] in missing:
                     self._build_go_builder(engine, Path(tmp) / "go.tar", refs["go-builder"])
+            self._push_stand_ins(engine, refs, missing)
         finally:
             engine.close()
+
+    def _push_stand_ins(
+        self, engine: DockerEngine, refs: dict[str, str], missing: list[str]
+    ) -> None:
+        """Tag each local base under its missing ``mirror/`` names and push those."""
+        for base, mirrors in self.stand_ins().items():
+            wanted = [ref for ref in mirrors if ref in missing]
+            if not wanted:
+                continue
+            if not engine.has_image(refs[base]):
+                engine.pull(refs[base])
+            for mirror in wanted:
+                engine.tag(refs[base], mirror)
+                engine.push(mirror)
 
     def _build_runtime(self, engine: DockerEngine, tarball: Path, reference: str) -> None:
         write_static_rootfs(tarball, ca_bundle=CA_BUNDLE, zoneinfo=ZONEINFO)

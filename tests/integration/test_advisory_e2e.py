@@ -1,6 +1,8 @@
 """A new advisory against what is deployed, end to end on the real stack: the re-scan flags
 and blocks the digests, promotion refuses them; once the DB knows a fixed version the
-re-scan lifts the block and promotion passes.
+re-scan lifts the block and promotion passes. Each re-scan leaves its scan on every digest as
+a signed ``vuln`` attestation, read here the way a third party would: stock cosign with the
+stack's public key.
 
 The advisory is a test fixture naming the Go standard library of the deployed images (the
 only package they hold); it goes into a copy of mirror/advisories.json built into a DB of
@@ -9,8 +11,10 @@ its own, so the stack's own DB and other tests never see it.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +23,7 @@ import pytest
 from seamline.adapters.git_repo import seed_bare_remote
 from seamline.adapters.go_toolchain import GoToolchain
 from seamline.config.settings import PROJECT_ROOT, Settings
+from seamline.tools.pins import locate
 from tests.integration.conftest import seamline
 
 ADVISORY = {
@@ -54,6 +59,53 @@ def released(stack_up: dict[str, Any], tmp_path_factory: pytest.TempPathFactory)
     return remote
 
 
+def _attested_advisories(reference: str) -> set[str]:
+    """The vulnerability ids of the latest scan attested on ``reference``, read with stock
+    cosign (``verify-attestation --type vuln``) and the stack's public key."""
+    settings = Settings()
+    verified = subprocess.run(
+        [
+            str(locate("cosign", settings.tools_dir)),
+            "verify-attestation",
+            "--type",
+            "vuln",
+            "--key",
+            settings.signing_public_key_ref(),
+            "--insecure-ignore-tlog=true",
+            "--allow-http-registry",
+            "--output",
+            "json",
+            reference,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert verified.returncode == 0, verified.stderr
+    statements = [
+        json.loads(base64.b64decode(json.loads(line)["payload"]))
+        for line in verified.stdout.splitlines()
+        if line.startswith("{")
+    ]
+    assert statements and all(
+        s["predicateType"] == "https://cosign.sigstore.dev/attestation/vuln/v1" for s in statements
+    )
+    digest = reference.partition("@")[2].removeprefix("sha256:")
+    assert all(digest in [x["digest"]["sha256"] for x in s["subject"]] for s in statements)
+    latest = max(statements, key=lambda s: s["predicate"]["metadata"]["scanFinishedOn"])
+    results = latest["predicate"]["scanner"]["result"].get("Results") or []
+    return {v["VulnerabilityID"] for r in results for v in r.get("Vulnerabilities") or []}
+
+
+def _check_details(payload: dict[str, Any], check: str) -> list[str]:
+    return [
+        failure["detail"]
+        for error in payload["errors"]
+        for failure in error.get("details", {}).get("failures", [])
+        if failure["check"] == check
+    ]
+
+
 def _run(env: dict[str, str], *args: str) -> tuple[int, dict[str, Any], str]:
     result = seamline(*args, "--json", env=env)
     return result.returncode, json.loads(result.stdout), result.stderr
@@ -81,10 +133,17 @@ def test_a_new_advisory_blocks_promotion_until_the_db_knows_the_fix(
         assert code == 1, stderr
         assert scanned["digests"] and all(d["blocked"] for d in scanned["digests"]), scanned
         assert all(any(ADVISORY["id"] in f for f in d["new"]) for d in scanned["digests"])
+        for digest in scanned["digests"]:  # the record anyone can check: a signed vuln scan
+            assert ADVISORY["id"] in _attested_advisories(digest["reference"])
         code, refused, stderr = _run(env, "promote", "--from", "dev", "--to", "staging")
         assert code == 1, stderr
         assert refused.get("commit") is None
         assert "rescan-block" in json.dumps(refused) + stderr
+        details = _check_details(refused, "rescan-block")
+        assert details and all(
+            d.startswith("latest vuln attestation (scanned ") and ADVISORY["id"] in d
+            for d in details
+        ), details
 
         # 2. the DB learns that the deployed version was never affected (fixed before it)
         fixed = tmp_path / "fixed"
@@ -99,6 +158,8 @@ def test_a_new_advisory_blocks_promotion_until_the_db_knows_the_fix(
         assert code == 0, stderr
         assert not any(d["blocked"] for d in cleared["digests"]), cleared
         assert all(any(ADVISORY["id"] in f for f in d["fixed"]) for d in cleared["digests"])
+        for digest in cleared["digests"]:  # the newer scan replaced the one that blocked
+            assert ADVISORY["id"] not in _attested_advisories(digest["reference"])
         code, promoted, stderr = _run(env, "promote", "--from", "dev", "--to", "staging")
         assert code == 0, stderr
         assert promoted["commit"] is not None

@@ -95,7 +95,12 @@ def test_clean_run_commits_four_verified_digests(
             check=False,
         )
         assert verified.returncode == 0, verified.stderr
-        assert len(service["attestations"]) == 2
+        # provenance and the scan gate's scan (vuln) at signing, then the SBOM
+        assert [a.partition(":")[0] for a in service["attestations"]] == [
+            "slsaprovenance1",
+            "vuln",
+            "spdxjson",
+        ]
         assert Path(service["sbom"]).is_file()
     clone = tmp_path / "clone"
     git.Repo.clone_from(str(bookstore_remote), clone)

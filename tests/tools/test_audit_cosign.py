@@ -22,6 +22,7 @@ from seamline.adapters.cosign import Cosign
 from seamline.adapters.registry import RegistryClient
 from seamline.config.settings import Settings
 from seamline.policy.audit import AUDIT_CHECKS, Admission
+from seamline.policy.gate import GatePolicy
 from seamline.run.rescan_state import RescanState
 from tasks.attest_sbom import SBOM_TYPE
 from tasks.audit import audit_reference, latest_vulnerability_result
@@ -141,7 +142,10 @@ def _audit(registry: Registry, cosign: Cosign, reference: str, state: Path) -> A
         registry=registry.client,
         signer=cosign,
         vulnerabilities=partial(
-            latest_vulnerability_result, blocks=RescanState.under(state).block_for
+            latest_vulnerability_result,
+            signer=cosign,
+            gate=GatePolicy.from_strings(["HIGH,CRITICAL"]),
+            blocks=RescanState.under(state).block_for,
         ),
     )
 

@@ -12,6 +12,7 @@ import yaml
 from seamline.adapters.kustomize import Kustomize
 from seamline.config.settings import PROJECT_ROOT, Settings
 from seamline.policy.audit import pinned_check
+from seamline.policy.gate import GatePolicy
 from seamline.tools.pins import locate
 from tasks import audit
 from tests.unit.fakes import WorkTreeRemote
@@ -25,6 +26,7 @@ def test_the_seeded_bookstore_renders_four_tag_pinned_images_per_overlay(tmp_pat
         WorkTreeRemote(tmp_path / "gitops"),
         Kustomize(binary=locate("kustomize", Settings().tools_dir)),
         tmp_path / "look",
+        gate_of=lambda _config: GatePolicy.from_strings(["HIGH,CRITICAL"]),
         overlay="",
     )
     expected = [f"127.0.0.1:5000/bookstore/{s}:0.0.0" for s in SERVICES]

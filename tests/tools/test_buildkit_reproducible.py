@@ -24,6 +24,8 @@ import pytest
 
 from seamline.adapters.buildkit import BuildKit
 from seamline.adapters.registry import RegistryClient
+from seamline.bases.mapping import BaseImageMap
+from seamline.bases.rewrite import build_copy
 from seamline.config.settings import Settings
 from seamline.stack.buildkit_service import BuildkitService
 
@@ -179,19 +181,26 @@ def _checkout(dest: Path, message: str) -> Path:
     return dest
 
 
-def _build(daemon: Daemon, registry: Registry, base: str, context: Path) -> str:
-    daemon.fresh()
-    settings = daemon.settings
-    builder = BuildKit(
+def _builder(settings: Settings) -> BuildKit:
+    return BuildKit(
         buildctl=settings.tools_dir / "buildctl",
         address=settings.buildkit_address(),
         registry=RegistryClient.for_url(settings.registry_url),
+        registry_host=settings.registry,
     )
+
+
+def _build(
+    daemon: Daemon, registry: Registry, base: str, context: Path, dockerfile: str = "Dockerfile"
+) -> str:
+    daemon.fresh()
+    settings = daemon.settings
+    builder = _builder(settings)
     tag = f"{registry.address}/test/tiny:{context.name}"
     try:
         digest = builder.build(
             context=context,
-            dockerfile="Dockerfile",
+            dockerfile=dockerfile,
             tag=tag,
             build_args={
                 "GO_BUILDER_IMAGE": base,
@@ -239,3 +248,45 @@ def test_one_commit_built_twice_from_fresh_copies_gives_one_digest(
         assert network is not None and network.read() == b"offline\n"
         built = layer.extractfile(members["srv/built.txt"])
         assert built is not None and built.read() == b"hello\n"
+
+
+# The same build as DOCKERFILE, its bases named upstream as real Dockerfiles name them, the
+# build stage on the build platform.
+UPSTREAM_DOCKERFILE = DOCKERFILE.replace(
+    "FROM ${GO_BUILDER_IMAGE} AS build",
+    "FROM --platform=$BUILDPLATFORM example.org/busybox:1 AS build",
+).replace("FROM ${RUNTIME_IMAGE}", "FROM example.org/busybox:1")
+
+
+def test_the_build_copy_outside_the_context_builds_what_naming_the_mirror_builds(
+    tmp_path: Path, registry: Registry, base_image: str, buildkitd: Daemon
+) -> None:
+    """seamline's copy naming the mirror, written outside the context, is the Dockerfile
+    buildkitd builds; --platform=$BUILDPLATFORM stays for BuildKit to set, and the image is
+    the one a Dockerfile naming the mirror by hand gives."""
+    direct = _build(buildkitd, registry, base_image, _checkout(tmp_path / "direct", "hello\n"))
+    builder = _builder(buildkitd.settings)
+    try:
+        platform = builder.platform()
+        assert platform["BUILDPLATFORM"] == platform["TARGETPLATFORM"] == "linux/amd64"
+        assert builder.has_image(base_image)
+        assert not builder.has_image(f"{registry.address}/test/absent:1")
+        assert not builder.has_image("example.org/busybox:1")
+    finally:
+        builder.close()
+    context = _checkout(tmp_path / "mapped", "hello\n")
+    (context / "Dockerfile").write_text(UPSTREAM_DOCKERFILE)
+    copy = build_copy(
+        UPSTREAM_DOCKERFILE,
+        mapping=BaseImageMap(entries={"example.org/busybox": base_image}),
+        build_args={},
+        platform_args=platform,
+        resolve_platform_flags=not builder.sets_platform_args,
+    )
+    assert f"FROM --platform=$BUILDPLATFORM {base_image} AS build" in copy.text
+    outside = tmp_path / "copy"
+    outside.mkdir()
+    (outside / "Dockerfile.seamline").write_text(copy.text)
+    mapped = _build(buildkitd, registry, base_image, context, str(outside / "Dockerfile.seamline"))
+    assert mapped == direct
+    assert (context / "Dockerfile").read_text() == UPSTREAM_DOCKERFILE

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -9,11 +10,12 @@ from pathlib import Path
 
 import yaml
 
-from seamline.adapters.roles import ImageScan, Sbom
+from seamline.adapters.roles import ImageScan, Sbom, Statement
 from seamline.adapters.syft import read_spdx
-from seamline.adapters.trivy import read_report
+from seamline.adapters.trivy import read_scan
 from seamline.errors import PushRejected
 from seamline.policy.overlay_moves import Relation
+from seamline.policy.vuln_scan import VULN_PREDICATE_TYPE
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -25,6 +27,8 @@ class FakeBuilder:
     builds: list[dict[str, object]] = field(default_factory=list)
     pushed: list[str] = field(default_factory=list)
     pushes: bool = False  # True: builds like BuildKit, pushing as it builds
+    sets_platform_args: bool = False  # True: a frontend with automatic platform ARGs
+    held: set[str] = field(default_factory=set)
 
     def build(
         self,
@@ -39,6 +43,8 @@ class FakeBuilder:
         self.builds.append(
             {
                 "context": context,
+                "dockerfile": dockerfile,
+                "text": Path(dockerfile).read_text(),
                 "tag": tag,
                 "args": build_args,
                 "labels": labels,
@@ -46,6 +52,12 @@ class FakeBuilder:
             }
         )
         return self.digest if self.pushes else self.image_id
+
+    def has_image(self, reference: str) -> bool:
+        return reference in self.held
+
+    def platform(self) -> dict[str, str]:
+        return {"BUILDPLATFORM": "linux/amd64", "TARGETPLATFORM": "linux/amd64"}
 
     def push(self, reference: str) -> str:
         self.pushed.append(reference)
@@ -68,7 +80,7 @@ class FakeRegistry:
 
 @dataclass
 class RecordedScanner:
-    """Answers every scan with one recorded trivy report."""
+    """Answers every scan with one recorded ``trivy image --format cosign-vuln`` output."""
 
     recording: str
     scanned: list[tuple[str, bool]] = field(default_factory=list)
@@ -77,8 +89,7 @@ class RecordedScanner:
         self, reference: str, *, severities: Sequence[str], local: bool = False
     ) -> ImageScan:
         self.scanned.append((reference, local))
-        text = (DATA / "trivy" / self.recording).read_text()
-        return ImageScan(report=read_report(text, reference), document=text)
+        return read_scan((DATA / "trivy" / self.recording).read_text(), reference)
 
 
 @dataclass
@@ -89,12 +100,22 @@ class RecordedSbomGenerator:
         return read_spdx((DATA / "syft" / self.recording).read_text(), reference)
 
 
+# The predicate types cosign's --type names stand for.
+PREDICATE_TYPES = {
+    "vuln": VULN_PREDICATE_TYPE,
+    "slsaprovenance1": "https://slsa.dev/provenance/v1",
+    "spdxjson": "https://spdx.dev/Document",
+}
+
+
 @dataclass
 class FakeSigner:
-    """Remembers what it signed and attested; verifies exactly that."""
+    """Remembers what it signed and attested; verifies exactly that. ``statements`` holds
+    the attested predicates (a test may add recorded ones)."""
 
     signed: set[str] = field(default_factory=set)
     attested: list[tuple[str, str]] = field(default_factory=list)
+    statements: list[tuple[str, Statement]] = field(default_factory=list)
 
     @property
     def identity(self) -> str:
@@ -106,15 +127,34 @@ class FakeSigner:
     def sign(self, reference: str) -> None:
         self.signed.add(reference)
 
-    def attest(self, reference: str, *, predicate: Path, predicate_type: str) -> None:
+    def attest(
+        self, reference: str, *, predicate: Path, predicate_type: str, replace: bool = False
+    ) -> None:
         assert predicate.is_file()
+        kind = PREDICATE_TYPES[predicate_type]
+        if replace:
+            self.attested = [a for a in self.attested if a != (reference, predicate_type)]
+            self.statements = [
+                (ref, s)
+                for ref, s in self.statements
+                if (ref, s.predicate_type) != (reference, kind)
+            ]
         self.attested.append((reference, predicate_type))
+        digest = reference.partition("@")[2]
+        statement = Statement(kind, (digest,), json.loads(predicate.read_text()))
+        self.statements.append((reference, statement))
 
     def verify(self, reference: str) -> tuple[str, ...]:
         return (reference.partition("@")[2],) if reference in self.signed else ()
 
     def verify_attestation(self, reference: str, *, predicate_type: str) -> int:
         return self.attested.count((reference, predicate_type))
+
+    def verified_statements(self, reference: str, *, predicate_type: str) -> tuple[Statement, ...]:
+        kind = PREDICATE_TYPES[predicate_type]
+        return tuple(
+            s for ref, s in self.statements if ref == reference and s.predicate_type == kind
+        )
 
     def signature_ref(self, reference: str) -> str:
         return reference.replace("@sha256:", ":sha256-") + ".sig"
@@ -261,3 +301,9 @@ class LinearHistory:
 
     def default_branch_file(self, path: str) -> tuple[str, str | None]:
         return "main", None
+
+    def folder_diff(self, older: str, newer: str, folder: str) -> str | None:
+        return ""  # nothing changed
+
+    def fork_point(self, commit: str) -> str | None:
+        return None  # every commit is on the default branch

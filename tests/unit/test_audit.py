@@ -17,6 +17,7 @@ from seamline.config.settings import PROJECT_ROOT
 from seamline.errors import ServiceUnavailable, UsageError
 from seamline.overlay.rendered import WorkloadImage, rendered_images
 from seamline.policy.audit import AUDIT_CHECKS
+from seamline.policy.gate import GatePolicy
 from seamline.run.audit_report import AuditReport, OverlayImages, artifact_key, build_audit_report
 from seamline.run.rescan_state import RescanState
 from seamline.validate.image_ref import ImageRef
@@ -43,7 +44,13 @@ def remote(tmp_path: Path) -> WorkTreeRemote:
 
 def _read(remote: WorkTreeRemote, tmp_path: Path, overlay: str = "") -> audit.RenderedOverlays:
     work = tmp_path / f"look-{len(list(tmp_path.glob('look-*')))}"
-    return audit.read_overlays(remote, RecordedEditor(RENDERED), work, overlay=overlay)
+    return audit.read_overlays(
+        remote,
+        RecordedEditor(RENDERED),
+        work,
+        overlay=overlay,
+        gate_of=lambda _config: GatePolicy.from_strings(["HIGH,CRITICAL"]),
+    )
 
 
 def test_a_rendering_yields_every_container_image_as_written() -> None:
@@ -143,6 +150,8 @@ def _report(
             signer=signer,
             vulnerabilities=partial(
                 audit.latest_vulnerability_result,
+                signer=signer,
+                gate=GatePolicy.from_strings(["HIGH,CRITICAL"]),
                 blocks=RescanState.under(tmp_path / "state").block_for,
             ),
         )

@@ -16,6 +16,7 @@ from seamline.adapters.buildkit import (
     buildctl_env,
     failure,
     pushed_digest,
+    worker_platform,
 )
 from seamline.adapters.docker_engine import DockerEngine
 from seamline.adapters.toolbox import Toolbox
@@ -116,10 +117,59 @@ def test_a_refused_push_is_transient() -> None:
     assert "could not push" in error.message
 
 
+def _builder(buildctl: Path, registry: FakeRegistry | None = None) -> BuildKit:
+    return BuildKit(
+        buildctl=buildctl,
+        address=ADDRESS,
+        registry=registry or FakeRegistry({}),
+        registry_host="127.0.0.1:5000",
+    )
+
+
+def _script(tmp_path: Path, body: str) -> Path:
+    """A stand-in buildctl run by the real process runner."""
+    script = tmp_path / "buildctl"
+    script.write_text(f"#!/bin/sh\n{body}\n")
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return script
+
+
+def test_the_platform_is_the_first_one_buildkitds_worker_lists() -> None:
+    assert worker_platform((DATA / "workers-v0.34.2.json").read_text()) == {
+        "BUILDPLATFORM": "linux/amd64",
+        "BUILDOS": "linux",
+        "BUILDARCH": "amd64",
+        "TARGETPLATFORM": "linux/amd64",
+        "TARGETOS": "linux",
+        "TARGETARCH": "amd64",
+    }
+    with pytest.raises(ToolFailed, match="no worker platform"):
+        worker_platform("[]")
+
+
+def test_platform_asks_buildkitd_and_sets_the_platform_args_itself(tmp_path: Path) -> None:
+    workers = DATA / "workers-v0.34.2.json"
+    builder = _builder(_script(tmp_path, f'[ "$BUILDKIT_HOST" = "{ADDRESS}" ] && cat {workers}'))
+    assert builder.platform()["BUILDPLATFORM"] == "linux/amd64"
+    assert builder.sets_platform_args
+    down = DATA / "workers-down-v0.34.2.stderr"
+    with pytest.raises(ServiceUnavailable, match="no buildkitd answers"):
+        _builder(_script(tmp_path, f"cat {down} >&2; exit 1")).platform()
+
+
+def test_it_holds_only_what_the_registry_it_pushes_to_serves() -> None:
+    digest = "sha256:" + "6" * 64
+    builder = _builder(Path("/tools/buildctl"), FakeRegistry({("mirror/golang", "1.26"): digest}))
+    assert builder.has_image("127.0.0.1:5000/mirror/golang:1.26")
+    assert not builder.has_image("127.0.0.1:5000/mirror/golang:1.27")
+    assert not builder.has_image("golang:1.26")  # Docker Hub: the Internet
+    assert not builder.has_image("127.0.0.1:5001/mirror/golang:1.26")
+
+
 def test_push_reads_back_what_the_registry_holds() -> None:
     digest = "sha256:" + "5" * 64
     registry = FakeRegistry({("bookstore/catalog", "bbbbbbbbbbbb"): digest})
-    builder = BuildKit(buildctl=Path("/tools/buildctl"), address=ADDRESS, registry=registry)
+    builder = _builder(Path("/tools/buildctl"), registry)
     assert builder.pushes
     assert builder.push(TAG) == digest
     with pytest.raises(ToolFailed, match="holds no"):
@@ -137,7 +187,7 @@ def test_docker_stays_the_default_builder(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.delenv("SEAMLINE_IMAGE_BUILDER", raising=False)
     settings = Settings(state_dir=tmp_path / "state", tools_dir=tmp_path)
     assert settings.image_builder == "docker"
-    assert not DockerEngine.pushes
+    assert not DockerEngine.pushes and not DockerEngine.sets_platform_args
     assert settings.buildkit_address() == f"unix://{tmp_path}/state/buildkit/run/buildkitd.sock"
     status = BuildkitService(settings).status()
     assert status.healthy and "not used" in status.detail

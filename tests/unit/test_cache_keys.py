@@ -21,7 +21,8 @@ INPUTS = RunInputs(
     tool_versions={"syft": "1.57.1", "trivy": "0.74.0"},
     sources={"catalog": "s1", "orders": "s2", "payments-worker": "s3", "storefront": "s4"},
     dockerfiles={"catalog": "d1", "orders": "d2", "payments-worker": "d3", "storefront": "d4"},
-    lint_config="l",
+    checks={"catalog": "c1", "orders": "c2"},
+    lint_baselines={"catalog": "a" * 40},
     build_args={"GO_BUILDER_IMAGE": "r/go:1", "RUNTIME_IMAGE": "r/static:1"},
     base_images={"r/go:1": "sha256:" + "1" * 64, "r/static:1": "sha256:" + "2" * 64},
     trivy_db="sha256:" + "3" * 64,
@@ -100,7 +101,10 @@ def test_the_image_builder_moves_the_image_key_only() -> None:
         ("today", "2026-11-29", {3, 4}),
         ("sources", {**INPUTS.sources, "catalog": "s9"}, {0, 1}),
         ("dockerfiles", {**INPUTS.dockerfiles, "catalog": "d9"}, {1}),  # not the test verdict
-        ("lint_config", "l2", {0}),
+        ("checks", {**INPUTS.checks, "catalog": "c9"}, {0}),
+        ("checks", {**INPUTS.checks, "orders": "c9"}, set()),  # another service's
+        ("lint_baselines", {"catalog": "b" * 40}, {0}),
+        ("lint_baselines", {}, {0}),  # a first run: every finding counts
         ("sandbox_image", "r/go@sha256:" + "8" * 64, {0}),
         ("build_args", {"GO_BUILDER_IMAGE": "r/go:2", "RUNTIME_IMAGE": "r/static:1"}, {1}),
         ("gate", "g2", {3, 4}),

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from deployments.cli import main
+from seamline.policy.gate import GatePolicy
 
 
 @pytest.fixture
@@ -123,6 +124,7 @@ def test_audit_emit_policy_writes_the_kyverno_policy_to_the_output_file(
     rendered = audit.RenderedOverlays(
         gitops_commit="e" * 40,
         registry="127.0.0.1:5000",
+        gate=GatePolicy.from_strings(["HIGH,CRITICAL"]),
         service_repositories=("127.0.0.1:5000/bookstore/catalog",),
         overlays=(OverlayImages("dev", (WorkloadImage("Deployment/catalog", "catalog", image),)),),
     )

@@ -1,12 +1,23 @@
-"""`go test -json` read for a person: failing tests and packages that did not build."""
+"""`go test -json` and golangci-lint's JSON report read for a person, over recorded real
+output (tests/data/go, tests/data/golangci-lint: see their READMEs)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from seamline.adapters.go_toolchain import count_test_events, go_test_text, summarize_lint
+from seamline.adapters.go_toolchain import (
+    count_test_events,
+    go_test_text,
+    lint_argv,
+    parse_lint_json,
+    patch_paths,
+)
+from seamline.policy.source_checks import summarize_findings
 
-RECORDED = Path(__file__).parents[1] / "data" / "go" / "test-build-failure.json"
+DATA = Path(__file__).parents[1] / "data"
+RECORDED = DATA / "go" / "test-build-failure.json"
+LINT = DATA / "golangci-lint"
+LINT_ROOT = "/tmp/seamline-rec/src"  # where the module sat when the reports were recorded
 
 
 def test_build_failure_and_failing_test_are_named() -> None:
@@ -19,15 +30,74 @@ def test_build_failure_and_failing_test_are_named() -> None:
     assert "downloading" not in explained
 
 
+def test_failing_test_package_that_does_not_build_and_one_that_exits_are_each_named() -> None:
+    counts = count_test_events((DATA / "go" / "test-failures.json").read_text())
+    assert (counts.passed, counts.failed) == (1, 1)
+    assert counts.failures == (
+        "example.test/shop/price.TestTotal: price_test.go:7: Total([1 2]) = 3, want 4",
+    )
+    assert counts.build_failures == (
+        "example.test/shop/broken: broken/broken_test.go:6:14: cannot use Name() "
+        "(value of type string) as int value in variable declaration",
+        "example.test/shop/exits: database not reachable",
+    )
+    assert counts.explain().startswith("2 package(s) failed to build or run: ")
+
+
+def test_a_missing_module_names_the_package_not_the_import() -> None:
+    counts = count_test_events((DATA / "go" / "test-setup-failure.json").read_text())
+    assert counts.failed == 0
+    assert counts.build_failures == (
+        "example.test/svc/dep: dep/dep.go:3:8: no required module provides package "
+        "example.invalid/nope; to add it:",
+    )
+
+
 def test_plain_text_keeps_compiler_errors_and_test_output() -> None:
     text = go_test_text(RECORDED.read_text())
     assert "cannot use" in text and "--- FAIL: TestB" in text
 
 
-def test_lint_findings_are_summarized_per_linter_with_the_first_few() -> None:
-    output = (RECORDED.parents[1] / "golangci-lint" / "findings.txt").read_text()
-    summary = summarize_lint(output, shown=2)
-    assert summary.startswith("3 finding(s) (errcheck 1, ineffassign 1, unconvert 1): ")
-    assert "pkg/a.go:20: Error return value of `os.Chdir` is not checked (errcheck)" in summary
-    assert summary.endswith("(+1 more)")
-    assert summarize_lint("0 issues.\n") == ""
+def test_lint_json_findings_are_relative_to_the_repository() -> None:
+    findings = parse_lint_json((LINT / "findings.json").read_text(), root=LINT_ROOT)
+    assert [(f.linter, f.where) for f in findings] == [
+        ("errcheck", "shop/price/discount.go:7"),
+        ("errcheck", "shop/price/price.go:12"),
+        ("unconvert", "shop/price/discount.go:8"),
+        ("unconvert", "shop/price/price.go:20"),
+    ]
+    assert findings[1].text == "Error return value of `os.Setenv` is not checked"
+
+
+def test_new_findings_lie_in_the_files_the_patch_adds_lines_to() -> None:
+    """The patch's paths are relative to the module folder (``shop``): the new findings'
+    files, relative to the repository, are the module folder plus a patch path."""
+    new = parse_lint_json((LINT / "findings-new.json").read_text(), root=LINT_ROOT)
+    changed = patch_paths((LINT / "baseline.patch").read_text())
+    assert changed == {"price/discount.go"}
+    assert [f.where for f in new] == ["shop/price/discount.go:7", "shop/price/discount.go:8"]
+    assert {f.path for f in new} <= {f"shop/{path}" for path in changed}
+
+
+def test_findings_are_summarized_per_linter_with_the_first_few() -> None:
+    findings = parse_lint_json((LINT / "findings.json").read_text(), root=LINT_ROOT)
+    summary = summarize_findings(findings, shown=2)
+    assert summary.startswith("4 finding(s) (errcheck 2, unconvert 2): ")
+    assert "shop/price/price.go:12: Error return value of `os.Setenv` is not checked" in summary
+    assert summary.endswith("(+2 more)")
+
+
+def test_an_unreadable_or_odd_report_gives_no_findings() -> None:
+    assert parse_lint_json("", root="/src") == ()
+    assert parse_lint_json("not json", root="/src") == ()
+    assert parse_lint_json('{"Issues": null}', root="/src") == ()
+    assert parse_lint_json('{"Issues": [{"Pos": {"Filename": 3}}, 7]}', root="/src") == ()
+
+
+def test_lint_argv_writes_json_beside_text_and_restricts_to_the_patch() -> None:
+    argv = lint_argv(config="/src/.golangci.yml", json_path="/out/x.json", new_from_patch="/p")
+    assert argv[:2] == ["golangci-lint", "run"]
+    assert argv[argv.index("--output.json.path") + 1] == "/out/x.json"
+    assert argv[argv.index("--new-from-patch") + 1] == "/p"
+    assert argv[argv.index("--path-mode") + 1] == "abs"
+    assert "--new-from-patch" not in lint_argv(config=None, json_path="/out/x.json")

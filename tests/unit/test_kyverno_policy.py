@@ -15,6 +15,7 @@ import yaml
 from seamline.config.settings import PROJECT_ROOT, Settings
 from seamline.errors import StateCorrupt, UsageError
 from seamline.overlay.rendered import rendered_images
+from seamline.policy.gate import GatePolicy
 from tasks import audit
 from tests.unit.fakes import DATA, RecordedEditor, WorkTreeRemote
 
@@ -33,7 +34,11 @@ def rendered(tmp_path: Path) -> audit.RenderedOverlays:
     folder = tmp_path / "gitops"
     shutil.copytree(BOOKSTORE, folder)
     return audit.read_overlays(
-        WorkTreeRemote(folder), RecordedEditor(RENDERED), tmp_path / "look", overlay=""
+        WorkTreeRemote(folder),
+        RecordedEditor(RENDERED),
+        tmp_path / "look",
+        overlay="",
+        gate_of=lambda _config: GatePolicy.from_strings(["HIGH,CRITICAL"]),
     )
 
 

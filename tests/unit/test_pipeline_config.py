@@ -217,3 +217,81 @@ def test_a_bad_overlay_table_is_a_usage_error(repo: Path, table: str, error: str
     _set(repo, 'gate_severities = ["MEDIUM", "HIGH", "CRITICAL"]', table)
     with pytest.raises(UsageError, match=error):
         load_pipeline_config(repo)
+
+
+def test_checks_default_to_every_check_blocking_and_all_findings(repo: Path) -> None:
+    config = load_pipeline_config(repo)
+    catalog = config.services[0]
+    policy = config.checks_policy(catalog)
+    assert policy.blocking == {"vet", "lint", "test"} and not policy.lint_new_only
+    assert config.lint_config_path(catalog) == repo.resolve() / ".golangci.yml"
+
+
+def test_a_service_overrides_the_repositorys_checks(repo: Path) -> None:
+    shutil.copy(repo / ".golangci.yml", repo / "app" / "orders" / "lint.yml")
+    _set(
+        repo,
+        'lint_config = ".golangci.yml"',
+        'lint_config = ".golangci.yml"\nblocking_checks = ["test"]\nlint_new_findings_only = true',
+    )
+    _set(
+        repo,
+        'image = "bookstore/orders"',
+        'image = "bookstore/orders"\nlint_config = "app/orders/lint.yml"\n'
+        'blocking_checks = ["vet", "lint"]\nlint_new_findings_only = false',
+    )
+    config = load_pipeline_config(repo)
+    catalog, orders = config.services[:2]
+    assert config.checks_policy(catalog).blocking == {"test"}
+    assert config.checks_policy(catalog).lint_new_only
+    assert config.checks_policy(orders).blocking == {"vet", "lint"}
+    assert not config.checks_policy(orders).lint_new_only
+    assert config.lint_config_path(orders) == repo.resolve() / "app" / "orders" / "lint.yml"
+    assert config.lint_config_path(catalog) == repo.resolve() / ".golangci.yml"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "named"),
+    [
+        ('lint_config = ".golangci.yml"', 'blocking_checks = ["build"]', "blocking_checks"),
+        ('lint_config = ".golangci.yml"', "lint_new_findings_only = 3", "lint_new_findings_only"),
+        (
+            'image = "bookstore/orders"',
+            'image = "bookstore/orders"\nlint_config = "../../x.yml"',
+            "services.orders.lint_config",
+        ),
+        (
+            'image = "bookstore/orders"',
+            'image = "bookstore/orders"\nlint_config = "missing.yml"',
+            "services.orders.lint_config",
+        ),
+    ],
+)
+def test_bad_check_settings_are_named(repo: Path, old: str, new: str, named: str) -> None:
+    _set(repo, old, new)
+    with pytest.raises(UsageError, match=named.replace(".", r"\.")):
+        load_pipeline_config(repo)
+
+
+def test_overlay_folders_are_those_with_a_kustomization(repo: Path) -> None:
+    (repo / "kustomize" / "overlays" / "notes").mkdir()
+    config = load_pipeline_config(repo)
+    assert list(config.overlay_folders(repo)) == ["dev", "prod", "staging"]
+    assert config.overlay_folders(repo)["prod"] == repo.resolve() / "kustomize/overlays/prod"
+
+
+def test_base_images_map_upstream_references_to_mirrors(repo: Path) -> None:
+    config = load_pipeline_config(repo)
+    mapping = config.pipeline.base_image_map()
+    assert mapping.mirror_for("golang:1.26.5-alpine@sha256:" + "a" * 64) == (
+        "127.0.0.1:5000/mirror/golang:1.26-alpine"
+    )
+    assert mapping.mirror_for("gcr.io/distroless/static-debian12:nonroot") == (
+        "127.0.0.1:5000/mirror/distroless/static-debian12:nonroot"
+    )
+
+
+def test_a_base_image_key_that_is_no_reference_is_a_usage_error(repo: Path) -> None:
+    _set(repo, '"golang" = ', '"golang:" = ')
+    with pytest.raises(UsageError, match=r"pipeline\.base_images: .*'golang:' is not valid"):
+        load_pipeline_config(repo)

@@ -19,6 +19,7 @@ from seamline.policy.audit import (
     presence_check,
 )
 from seamline.policy.checks import VULNERABILITIES, CheckOutcome
+from seamline.policy.gate import GatePolicy
 from seamline.policy.rescan import RescanBlock
 from seamline.run.rescan_state import RescanState
 from tasks.attest_sbom import SBOM_TYPE
@@ -63,7 +64,12 @@ def _audit(
         registry=registry if registry is not None else _held(CATALOG),
         signer=signer if signer is not None else _signer(),
         vulnerabilities=vulnerabilities
-        or partial(latest_vulnerability_result, blocks=state.block_for),
+        or partial(
+            latest_vulnerability_result,
+            signer=signer if signer is not None else _signer(),
+            gate=GatePolicy.from_strings(["HIGH,CRITICAL"]),
+            blocks=state.block_for,
+        ),
     )
     return admission.admitted, admission.reasons, tuple(o.check for o in admission.outcomes)
 
@@ -176,7 +182,8 @@ def test_an_open_rescan_block_refuses_the_digest_with_its_findings(tmp_path: Pat
     admitted, reasons, _ = _audit(tmp=tmp_path)
     assert not admitted
     assert reasons == (
-        f"vulnerabilities: blocked since {since.isoformat()}: 1 finding(s) at or above HIGH: "
+        "vulnerabilities: no vuln attestation by key:fake; seamline's re-scan state: "
+        f"blocked since {since.isoformat()}: 1 finding(s) at or above HIGH: "
         "CVE-2022-32149 golang.org/x/text",
     )
 

@@ -18,14 +18,22 @@ from seamline.adapters.roles import OpenedPullRequest, PullRequestDraft
 from seamline.config.settings import PROJECT_ROOT
 from seamline.errors import ForgeFailed, GateFailure, ToolFailed, UsageError
 from seamline.overlay.files import PINS_FILE, current_images, read_pins, write_pins
+from seamline.policy.gate import GatePolicy
 from seamline.policy.overlay_moves import Pin
-from seamline.policy.promotion import CHECKS
+from seamline.policy.promotion import CHECKS, RESCAN_BLOCK
 from seamline.policy.rescan import RescanBlock
 from seamline.run.rescan_state import RescanState
+from seamline.run.vuln_attestation import attest_vuln_scan
 from tasks import promote
 from tasks.attest_sbom import SBOM_TYPE
 from tasks.sign import PROVENANCE_TYPE
-from tests.unit.fakes import FakeSigner, KustomizationEditor, RecordedScanner, WorkTreeRemote
+from tests.unit.fakes import (
+    DATA,
+    FakeSigner,
+    KustomizationEditor,
+    RecordedScanner,
+    WorkTreeRemote,
+)
 
 BOOKSTORE = PROJECT_ROOT / "examples" / "bookstore"
 LOG = logging.getLogger("tests.promote")
@@ -125,7 +133,10 @@ class Run:
 
 
 def _run(remote: WorkTreeRemote, tmp_path: Path, **changes: object) -> Run:
-    defaults: dict[str, object] = {"signer": _signer(), "scanner": RecordedScanner("clean.json")}
+    defaults: dict[str, object] = {
+        "signer": _signer(),
+        "scanner": RecordedScanner("clean.cosign-vuln.json"),
+    }
     return Run(remote, tmp_path, **{**defaults, **changes})  # type: ignore[arg-type]
 
 
@@ -158,10 +169,14 @@ def test_all_checks_pass_commits_the_same_references_and_their_build_record(
 @pytest.mark.parametrize(
     ("signer", "scan", "check"),
     [
-        (_signer(unsigned=[CATALOG]), "clean.json", "signature"),
-        (_signer(missing=[(CATALOG, SBOM_TYPE)]), "clean.json", "sbom-attestation"),
-        (_signer(missing=[(CATALOG, PROVENANCE_TYPE)]), "clean.json", "provenance-attestation"),
-        (_signer(), "vulnerable-x-text.json", "scan-gate"),
+        (_signer(unsigned=[CATALOG]), "clean.cosign-vuln.json", "signature"),
+        (_signer(missing=[(CATALOG, SBOM_TYPE)]), "clean.cosign-vuln.json", "sbom-attestation"),
+        (
+            _signer(missing=[(CATALOG, PROVENANCE_TYPE)]),
+            "clean.cosign-vuln.json",
+            "provenance-attestation",
+        ),
+        (_signer(), "vulnerable-x-text.cosign-vuln.json", "scan-gate"),
     ],
 )
 def test_a_failing_check_commits_nothing_and_names_the_digest_and_check(
@@ -253,7 +268,7 @@ def test_the_target_overlay_gate_applies_stricter_for_prod(
 ) -> None:
     # HIGH findings: the settings' gate (CRITICAL only) lets them into staging; prod's
     # [overlays.prod] gate in seamline.toml (MEDIUM, HIGH, CRITICAL) keeps them out.
-    run = _run(remote, tmp_path, scanner=RecordedScanner("vulnerable-x-text.json"))
+    run = _run(remote, tmp_path, scanner=RecordedScanner("vulnerable-x-text.cosign-vuln.json"))
     run.severities = "CRITICAL"
     assert run("dev", "staging").commit is not None
     with pytest.raises(GateFailure, match=f"{CATALOG}: scan-gate failed") as raised:
@@ -294,8 +309,9 @@ def test_a_digest_the_rescan_blocked_is_refused_and_the_check_named(
     run = _run(remote, tmp_path, state=state)
     with pytest.raises(GateFailure) as raised:
         run()
-    assert f"{CATALOG}: rescan-block failed: blocked since 2026-03-01T02:00:00+00:00" in (
-        raised.value.message
+    assert (
+        f"{CATALOG}: rescan-block failed: no vuln attestation by key:fake; seamline's re-scan "
+        "state: blocked since 2026-03-01T02:00:00+00:00" in raised.value.message
     )
     assert "CVE-2022-32149 golang.org/x/text" in raised.value.message
     assert ORDERS not in raised.value.message  # only the blocked digest is named
@@ -388,3 +404,73 @@ def test_a_forge_refusal_says_the_branch_is_pushed_and_keeps_its_retry_class() -
         promote.request_review(result, Down(), LOG)
     assert "(branch seamline/promote-dev-to-staging-abc is pushed)" in raised.value.message
     assert raised.value.transient
+
+
+def _attest_scan(signer: FakeSigner, reference: str, recording: str) -> None:
+    """What a re-scan leaves on the digest: its scan, attested as ``vuln``."""
+    attest_vuln_scan(signer, reference, (DATA / "trivy" / recording).read_text())
+
+
+def test_check_5_judges_the_latest_vuln_attestation_by_the_target_gate(
+    remote: WorkTreeRemote, tmp_path: Path
+) -> None:
+    signer = _signer()
+    _attest_scan(signer, CATALOG, "vulnerable-x-text.cosign-vuln.json")
+    run = _run(remote, tmp_path, signer=signer)  # today's scan (check 4) is clean
+    with pytest.raises(GateFailure) as raised:
+        run()
+    message = raised.value.message
+    assert f"{CATALOG}: rescan-block failed: latest vuln attestation (scanned " in message
+    assert "by trivy " in message and "CVE-2021-38561, CVE-2022-32149" in message
+    assert "scan-gate failed" not in message and ORDERS not in message
+    assert remote.commits == []
+
+    run.severities = "CRITICAL"  # a gate the attested HIGH findings pass: the target's decides
+    result = run()
+    assert result.commit is not None
+    assert {i.reference: i.checks for i in result.images}[CATALOG] == CHECKS
+
+
+def test_an_attested_clean_scan_outranks_a_block_left_in_the_state(
+    remote: WorkTreeRemote, tmp_path: Path
+) -> None:
+    state = RescanState.under(tmp_path / "state")
+    digest = CATALOG.partition("@")[2]
+    state.save_blocks(
+        {
+            digest: RescanBlock(
+                digest=digest,
+                reference=CATALOG,
+                reason="scan gate failed: 1 blocking finding(s)",
+                findings=("CVE-2022-32149 golang.org/x/text",),
+                since=dt.datetime(2026, 3, 1, 2, 0, tzinfo=dt.UTC),
+            )
+        }
+    )
+    signer = _signer()
+    _attest_scan(signer, CATALOG, "vulnerable-x-text.cosign-vuln.json")
+    _attest_scan(signer, CATALOG, "clean.cosign-vuln.json")  # the later scan replaced it
+    checked = promote.check_digest(
+        "bookstore/catalog",
+        CATALOG,
+        signer=signer,
+        scanner=RecordedScanner("clean.cosign-vuln.json"),
+        gate=GatePolicy.from_strings(["HIGH,CRITICAL"]),
+        today=dt.date(2026, 3, 1),
+        blocks=state.block_for,
+    )
+    outcome = {o.check: o for o in checked.outcomes}[RESCAN_BLOCK]
+    assert outcome.passed
+    assert outcome.detail.startswith("latest vuln attestation (scanned ")
+    assert "scan gate passed" in outcome.detail
+
+
+def test_an_unreadable_vuln_attestation_fails_check_5(
+    remote: WorkTreeRemote, tmp_path: Path
+) -> None:
+    signer = _signer()
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps({"scanner": {"result": {}}}))  # no time: cannot be ordered
+    signer.attest(CATALOG, predicate=broken, predicate_type="vuln")
+    with pytest.raises(GateFailure, match=f"{CATALOG}: rescan-block failed: a verified vuln"):
+        _run(remote, tmp_path, signer=signer)()

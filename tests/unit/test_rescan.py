@@ -9,12 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from seamline.errors import StateCorrupt
+from seamline.errors import StateCorrupt, ToolFailed
 from seamline.policy.gate import GatePolicy
+from seamline.policy.rescan import finding_keys
 from seamline.run.rescan_state import RescanState
+from seamline.run.vuln_attestation import latest_vuln_scan
 from tasks import rescan
 from tasks.rescan import PinnedImage
-from tests.unit.fakes import RecordedScanner
+from tests.unit.fakes import FakeSigner, RecordedScanner
 
 DIGEST = "sha256:" + "c" * 64
 CATALOG = "127.0.0.1:5000/bookstore/catalog@" + DIGEST
@@ -25,10 +27,13 @@ NIGHT_3 = dt.datetime(2026, 3, 3, 2, 0, tzinfo=dt.UTC)
 FINDINGS = ("CVE-2021-38561 golang.org/x/text", "CVE-2022-32149 golang.org/x/text")
 
 
-def _night(state: RescanState, recording: str, now: dt.datetime) -> rescan.RescanVerdict:
+def _night(
+    state: RescanState, recording: str, now: dt.datetime, signer: FakeSigner | None = None
+) -> rescan.RescanVerdict:
     verdict = rescan.rescan_one(
         CATALOG,
         scanner=RecordedScanner(recording),
+        signer=signer or FakeSigner(),
         policy=GatePolicy.from_strings(["HIGH,CRITICAL"]),
         state=state,
         trivy_db="127.0.0.1:5000/trivy-db@sha256:" + "d" * 64,
@@ -40,11 +45,11 @@ def _night(state: RescanState, recording: str, now: dt.datetime) -> rescan.Resca
 
 def test_a_digest_going_bad_is_blocked_and_a_clean_rescan_lifts_it(tmp_path: Path) -> None:
     state = RescanState.under(tmp_path)
-    first = _night(state, "clean.json", NIGHT_1)
+    first = _night(state, "clean.cosign-vuln.json", NIGHT_1)
     assert first.passed and first.changes.first and state.blocks() == {}
     assert state.scan_path(DIGEST) == tmp_path / "rescan" / f"{'c' * 64}.json"
 
-    second = _night(state, "vulnerable-x-text.json", NIGHT_2)
+    second = _night(state, "vulnerable-x-text.cosign-vuln.json", NIGHT_2)
     assert not second.passed and second.changes.new == FINDINGS and second.blocking == FINDINGS
     block = state.block_for(CATALOG)
     assert block is not None and block.since == NIGHT_2 and block.findings == FINDINGS
@@ -52,7 +57,7 @@ def test_a_digest_going_bad_is_blocked_and_a_clean_rescan_lifts_it(tmp_path: Pat
     on_disk = json.loads(state.blocks_path.read_text())["blocks"]
     assert [(b["digest"], b["since"]) for b in on_disk] == [(DIGEST, NIGHT_2.isoformat())]
 
-    third = _night(state, "clean.json", NIGHT_3)
+    third = _night(state, "clean.cosign-vuln.json", NIGHT_3)
     assert third.passed and third.changes.fixed == FINDINGS and third.changes.new == ()
     assert state.block_for(CATALOG) is None and state.blocks() == {}
     record = state.last_scan(DIGEST)
@@ -61,8 +66,8 @@ def test_a_digest_going_bad_is_blocked_and_a_clean_rescan_lifts_it(tmp_path: Pat
 
 def test_the_same_findings_next_night_are_unchanged_and_still_blocked(tmp_path: Path) -> None:
     state = RescanState.under(tmp_path)
-    _night(state, "vulnerable-x-text.json", NIGHT_1)
-    again = _night(state, "vulnerable-x-text.json", NIGHT_2)
+    _night(state, "vulnerable-x-text.cosign-vuln.json", NIGHT_1)
+    again = _night(state, "vulnerable-x-text.cosign-vuln.json", NIGHT_2)
     assert again.changes.unchanged == FINDINGS and again.changes.new == ()
     block = state.block_for(CATALOG)
     assert block is not None and block.since == NIGHT_1  # blocked since the first bad night
@@ -74,10 +79,11 @@ def test_the_same_findings_next_night_are_unchanged_and_still_blocked(tmp_path: 
 
 def test_a_report_and_tables_name_each_digest_and_overlay(tmp_path: Path) -> None:
     state = RescanState.under(tmp_path)
-    bad = _night(state, "vulnerable-x-text.json", NIGHT_1)
+    bad = _night(state, "vulnerable-x-text.cosign-vuln.json", NIGHT_1)
     good = rescan.rescan_one(
         ORDERS,
-        scanner=RecordedScanner("clean.json"),
+        scanner=RecordedScanner("clean.cosign-vuln.json"),
+        signer=FakeSigner(),
         policy=GatePolicy.from_strings(["HIGH"]),
         state=state,
         trivy_db="db",
@@ -137,5 +143,33 @@ def test_an_unreadable_blocks_file_refuses_rather_than_guessing(tmp_path: Path) 
 
 def test_writes_leave_no_staging_files_behind(tmp_path: Path) -> None:
     state = RescanState.under(tmp_path)
-    _night(state, "vulnerable-x-text.json", NIGHT_1)
+    _night(state, "vulnerable-x-text.cosign-vuln.json", NIGHT_1)
     assert sorted(p.name for p in state.folder.iterdir()) == ["blocks.json", f"{'c' * 64}.json"]
+
+
+def test_each_rescan_attests_its_scan_in_place_of_the_last_one(tmp_path: Path) -> None:
+    state, signer = RescanState.under(tmp_path), FakeSigner()
+    _night(state, "clean.cosign-vuln.json", NIGHT_1, signer)
+    _night(state, "vulnerable-x-text.cosign-vuln.json", NIGHT_2, signer)
+    assert signer.attested == [(CATALOG, "vuln")]  # replaced, not piled up
+    latest = latest_vuln_scan(signer, CATALOG)
+    assert latest is not None
+    assert finding_keys(latest.report.findings) == FINDINGS  # what the second night found
+    assert latest.scanner.startswith("trivy ")
+
+
+def test_a_scan_that_could_not_be_attested_is_not_kept_as_the_baseline(tmp_path: Path) -> None:
+    class Unreachable(FakeSigner):
+        def attest(
+            self, reference: str, *, predicate: Path, predicate_type: str, replace: bool = False
+        ) -> None:
+            raise ToolFailed("cosign attest exited with 1: connection refused", transient=True)
+
+    state = RescanState.under(tmp_path)
+    _night(state, "clean.cosign-vuln.json", NIGHT_1)
+    with pytest.raises(ToolFailed):
+        _night(state, "vulnerable-x-text.cosign-vuln.json", NIGHT_2, Unreachable())
+    record = state.last_scan(DIGEST)
+    assert record is not None and record.scanned_at == NIGHT_1  # the retry compares with it
+    again = _night(state, "vulnerable-x-text.cosign-vuln.json", NIGHT_2)
+    assert again.changes.new == FINDINGS

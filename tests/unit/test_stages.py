@@ -1,5 +1,5 @@
 """Each pipeline stage's own logic, over fakes behind the tool roles fed recorded output
-(trivy reports, a syft SPDX document, a `kustomize build`)."""
+(trivy cosign-vuln predicates, a syft SPDX document, a `kustomize build`)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import contextlib
 import dataclasses
 import json
 import logging
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,10 +18,19 @@ from seamline.config.settings import PROJECT_ROOT, Settings
 from seamline.errors import GateFailure, PushRejected, ToolFailed, UsageError
 from seamline.policy.bump_precondition import ServiceOutcome
 from seamline.run.inputs import RunInputs
-from seamline.run.results import BuiltImage, PushedImage, SbomResult, SignResult, Workspace
+from seamline.run.results import (
+    BuiltImage,
+    PushedImage,
+    SbomResult,
+    SignResult,
+    SubstitutedBase,
+    Workspace,
+)
+from seamline.run.vuln_attestation import latest_vuln_scan
 from tasks import attest_sbom, bump, image, push, sbom, scan, sign
 from tasks.context import RunContext
 from tests.unit.fakes import (
+    DATA,
     FakeBuilder,
     FakeRegistry,
     FakeSigner,
@@ -39,7 +49,7 @@ INPUTS = RunInputs(
     tool_versions={},
     sources={},
     dockerfiles={},
-    lint_config="",
+    checks={},
     build_args={"GO_BUILDER_IMAGE": "r/go:1", "RUNTIME_IMAGE": "r/static:1"},
     base_images={"r/go:1": "sha256:" + "1" * 64},
     trivy_db="sha256:" + "3" * 64,
@@ -110,10 +120,143 @@ def test_push_after_a_pushing_build_checks_the_registry_holds_the_built_digest(
 
 def test_scan_before_push_reads_a_pushing_build_from_the_registry(tmp_path: Path) -> None:
     built = dataclasses.replace(BUILT, image_id=DIGEST, registry_digest=DIGEST)
-    scanner = RecordedScanner("clean.json")
+    scanner = RecordedScanner("clean.cosign-vuln.json")
     scan.scan(_ctx(tmp_path), "catalog", built, scanner=scanner)
     scan.scan(_ctx(tmp_path), "catalog", BUILT, scanner=scanner)
     assert scanner.scanned == [(PUSHED.ref, False), (BUILT.local_ref, True)]
+
+
+PIN = "sha256:" + "a" * 64
+MIRROR_DIGEST = "sha256:" + "7" * 64
+UPSTREAM_DOCKERFILE = (
+    f"FROM --platform=$BUILDPLATFORM golang:1.26.5-alpine@{PIN} AS builder\n"
+    "WORKDIR /src\n"
+    "COPY . .\n"
+    "RUN go build -o /out/catalog .\n"
+    "FROM gcr.io/distroless/static:nonroot\n"
+    "COPY --from=builder /out/catalog /catalog\n"
+)
+
+
+def _upstream_catalog(tmp_path: Path) -> RunContext:
+    """The Bookstore with catalog's Dockerfile naming upstream bases, as real ones do."""
+    repo = tmp_path / "repo"
+    shutil.copytree(BOOKSTORE, repo)
+    (repo / "app/catalog/Dockerfile").write_text(UPSTREAM_DOCKERFILE)
+    inputs = RunInputs(
+        **{
+            **INPUTS.__dict__,
+            "base_images": {
+                **INPUTS.base_images,
+                "127.0.0.1:5000/mirror/golang:1.26-alpine": MIRROR_DIGEST,
+            },
+        }
+    )
+    return _ctx(
+        tmp_path,
+        config=load_pipeline_config(repo),
+        workspace=Workspace(str(repo), "file:///src.git", COMMIT, "main", 1767225600),
+        inputs=inputs,
+    )
+
+
+def test_image_builds_a_copy_naming_the_mirrors_in_the_repository_context(
+    tmp_path: Path,
+) -> None:
+    ctx = _upstream_catalog(tmp_path)
+    builder = FakeBuilder()
+    built = image.build(ctx, "catalog", builder=builder, log=LOG)
+    (call,) = builder.builds
+    repo = tmp_path / "repo"
+    assert call["context"] == repo / "app/catalog"
+    assert not Path(str(call["dockerfile"])).is_relative_to(repo)
+    assert call["text"] == UPSTREAM_DOCKERFILE.replace(
+        f"--platform=$BUILDPLATFORM golang:1.26.5-alpine@{PIN}",
+        "--platform=linux/amd64 127.0.0.1:5000/mirror/golang:1.26-alpine",
+    ).replace(
+        "gcr.io/distroless/static:nonroot",
+        "127.0.0.1:5000/mirror/distroless/static:nonroot",
+    )
+    assert (repo / "app/catalog/Dockerfile").read_text() == UPSTREAM_DOCKERFILE
+    assert not Path(str(call["dockerfile"])).exists()  # the copy is gone after the build
+    assert built.substituted == (
+        SubstitutedBase(
+            original=f"golang:1.26.5-alpine@{PIN}",
+            original_digest=PIN,
+            substituted="127.0.0.1:5000/mirror/golang:1.26-alpine",
+            substituted_digest=MIRROR_DIGEST,
+        ),
+        SubstitutedBase(
+            original="gcr.io/distroless/static:nonroot",
+            original_digest="",
+            substituted="127.0.0.1:5000/mirror/distroless/static:nonroot",
+            substituted_digest="",
+        ),
+    )
+
+
+def test_image_builds_the_repository_dockerfile_when_nothing_is_substituted(
+    tmp_path: Path,
+) -> None:
+    builder = FakeBuilder()
+    built = image.build(_ctx(tmp_path), "catalog", builder=builder, log=LOG)
+    assert builder.builds[0]["dockerfile"] == str(BOOKSTORE / "app/catalog/Dockerfile")
+    assert built.substituted == ()
+    assert built.base_digests == INPUTS.base_images
+
+
+def test_provenance_records_both_the_upstream_and_the_mirror(tmp_path: Path) -> None:
+    ctx = _upstream_catalog(tmp_path)
+    built = image.build(ctx, "catalog", builder=FakeBuilder(), log=LOG)
+    sign.sign_attest(ctx, built, PUSHED, signer=FakeSigner(), log=LOG)
+    provenance = json.loads(
+        (tmp_path / "state/evidence/provenance" / f"{DIGEST.replace(':', '-')}.json").read_text()
+    )
+    images = provenance["buildDefinition"]["resolvedDependencies"][1:]
+    assert images == [
+        {"uri": "oci://r/go:1", "digest": {"sha256": "1" * 64}},
+        {
+            "uri": f"oci://golang:1.26.5-alpine@{PIN}",
+            "digest": {"sha256": "a" * 64},
+            "annotations": {"substitutedBy": "127.0.0.1:5000/mirror/golang:1.26-alpine"},
+        },
+        {
+            "uri": "oci://127.0.0.1:5000/mirror/golang:1.26-alpine",
+            "digest": {"sha256": "7" * 64},
+            "annotations": {"substitutes": f"golang:1.26.5-alpine@{PIN}"},
+        },
+        {
+            "uri": "oci://gcr.io/distroless/static:nonroot",
+            "annotations": {"substitutedBy": "127.0.0.1:5000/mirror/distroless/static:nonroot"},
+        },
+        {
+            "uri": "oci://127.0.0.1:5000/mirror/distroless/static:nonroot",
+            "annotations": {"substitutes": "gcr.io/distroless/static:nonroot"},
+        },
+    ]
+
+
+def test_a_builder_that_sets_platform_args_builds_the_copy_with_platform_as_written(
+    tmp_path: Path,
+) -> None:
+    ctx = _upstream_catalog(tmp_path)
+    builder = FakeBuilder(pushes=True, sets_platform_args=True)
+    built = image.build(ctx, "catalog", builder=builder, log=LOG)
+    (call,) = builder.builds
+    assert not Path(str(call["dockerfile"])).is_relative_to(tmp_path / "repo")
+    assert call["context"] == tmp_path / "repo/app/catalog"
+    assert call["text"] == UPSTREAM_DOCKERFILE.replace(
+        f"golang:1.26.5-alpine@{PIN}", "127.0.0.1:5000/mirror/golang:1.26-alpine"
+    ).replace(
+        "gcr.io/distroless/static:nonroot",
+        "127.0.0.1:5000/mirror/distroless/static:nonroot",
+    )
+    assert call["epoch"] == 1767225600
+    assert built.registry_digest == DIGEST
+    assert [s.substituted for s in built.substituted] == [
+        "127.0.0.1:5000/mirror/golang:1.26-alpine",
+        "127.0.0.1:5000/mirror/distroless/static:nonroot",
+    ]
 
 
 def test_push_returns_the_digest_the_registry_holds(tmp_path: Path) -> None:
@@ -134,16 +277,21 @@ def test_push_overtaken_by_another_push_is_transient(tmp_path: Path) -> None:
 
 def test_scan_of_a_clean_image_passes_and_keeps_the_report(tmp_path: Path) -> None:
     ctx = _ctx(tmp_path)
-    scanner = RecordedScanner("clean.json")
+    scanner = RecordedScanner("clean.cosign-vuln.json")
     result = scan.require_passed(scan.scan(ctx, "catalog", PUSHED, scanner=scanner))
     assert scanner.scanned == [(PUSHED.ref, False)]
     assert result.counts["HIGH"] == result.counts["CRITICAL"] == 0
-    evidence = ctx.evidence_dir("catalog") / "trivy.json"
-    assert evidence.read_text() == (Path(__file__).parents[1] / "data/trivy/clean.json").read_text()
+    recorded = json.loads((DATA / "trivy/clean.cosign-vuln.json").read_text())
+    evidence = ctx.evidence_dir("catalog")
+    assert json.loads((evidence / "trivy.json").read_text()) == recorded["scanner"]["result"]
+    assert result.vuln_predicate == str(evidence / "vuln.json")
+    kept = json.loads((evidence / "vuln.json").read_text())
+    assert kept["scanner"]["result"] == recorded["scanner"]["result"]  # the same scan
+    assert kept["metadata"] == recorded["metadata"]
 
 
 def test_scan_gate_fails_on_recorded_high_findings(tmp_path: Path) -> None:
-    scanner = RecordedScanner("vulnerable-x-text.json")
+    scanner = RecordedScanner("vulnerable-x-text.cosign-vuln.json")
     result = scan.scan(_ctx(tmp_path), "catalog", BUILT, scanner=scanner)
     assert scanner.scanned == [(BUILT.local_ref, True)]  # before a push: the local image
     assert not result.passed
@@ -172,6 +320,37 @@ def test_sign_attest_signs_once_and_verifies(tmp_path: Path) -> None:
         (tmp_path / "state/evidence/provenance" / f"{DIGEST.replace(':', '-')}.json").read_text()
     )
     assert provenance["buildDefinition"]["externalParameters"]["source"]["revision"] == COMMIT
+
+
+def test_sign_attest_attests_the_gate_scan_as_vuln_after_the_provenance(
+    tmp_path: Path,
+) -> None:
+    ctx = _ctx(tmp_path)
+    scanned = scan.scan(ctx, "catalog", PUSHED, scanner=RecordedScanner("clean.cosign-vuln.json"))
+    signer = FakeSigner()
+    result = sign.sign_attest(
+        ctx, BUILT, PUSHED, signer=signer, log=LOG, vuln_predicate=Path(scanned.vuln_predicate)
+    )
+    # one after the other on the digest's attestation tag, the provenance first
+    assert signer.attested == [(PUSHED.ref, sign.PROVENANCE_TYPE), (PUSHED.ref, "vuln")]
+    att = signer.attestation_ref(PUSHED.ref)
+    assert result.attestations == (f"{sign.PROVENANCE_TYPE}:{att}", f"vuln:{att}")
+    latest = latest_vuln_scan(signer, PUSHED.ref)
+    assert latest is not None and latest.report.findings == ()
+
+
+def test_sign_attest_without_the_scan_predicate_attests_provenance_only(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    signer = FakeSigner()
+    gone = tmp_path / "evidence-of-an-old-run" / "vuln.json"
+    with caplog.at_level(logging.WARNING, logger=LOG.name):
+        result = sign.sign_attest(
+            _ctx(tmp_path), BUILT, PUSHED, signer=signer, log=LOG, vuln_predicate=gone
+        )
+    assert signer.attested == [(PUSHED.ref, sign.PROVENANCE_TYPE)]
+    assert len(result.attestations) == 1
+    assert "no vuln attestation until the re-scan" in caplog.text
 
 
 def test_sign_refuses_a_signature_of_another_digest(tmp_path: Path) -> None:

@@ -58,7 +58,7 @@ def race() -> dict[str, object]:
             tool_versions={},
             sources={},
             dockerfiles={},
-            lint_config="",
+            checks={},
             build_args={},
             base_images={},
             trivy_db="",

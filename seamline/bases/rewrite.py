@@ -1,0 +1,212 @@
+"""seamline's build copy of a Dockerfile: its ``FROM`` lines naming the mirrors of
+``[pipeline.base_images]`` instead of upstream images. The repository's file is never
+written; the copy is built with the repository's folder as the context.
+
+Each ``FROM [--platform=P] IMAGE [AS NAME]`` resolves ``${VAR}`` and ``$VAR`` from the
+``ARG`` lines before the first ``FROM`` (a build argument wins over a default) and from the
+automatic platform arguments; an earlier stage's name and ``scratch`` are not images. A
+line whose image has a mirror is written as one line naming the mirror; a ``--platform``
+value is written resolved (the classic builder has no automatic platform arguments), unless
+the builder sets them itself (BuildKit): then it stays as written. Every
+other line stays as written, parser directives (``# syntax=``) included: they are reported,
+since only BuildKit honours them.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from seamline.bases.mapping import BaseImageMap
+from seamline.errors import UsageError
+from seamline.validate.image_ref import ImageRef
+
+_DIRECTIVE = re.compile(r"^#\s*(syntax|escape|check)\s*=\s*(\S.*?)\s*$", re.IGNORECASE)
+_VARIABLE = re.compile(
+    r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))"
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Substitution:
+    """One ``FROM`` whose upstream image the build copy replaces by its mirror."""
+
+    original: str  # the reference as the Dockerfile resolves it
+    substituted: str  # the mirror reference the build copy names
+    line: int  # where the FROM starts in the Dockerfile, from 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class BuildCopy:
+    text: str
+    substitutions: tuple[Substitution, ...]
+    bases: tuple[str, ...]  # every image the copy's FROM lines pull, mirrors included
+    unmapped: tuple[str, ...]  # images no key of the mapping matched
+    directives: tuple[str, ...]  # parser directive lines, as written
+    problems: tuple[str, ...]  # FROM lines whose image is not a reference
+
+
+@dataclass(frozen=True)
+class _Instruction:
+    first: int  # index of its first physical line
+    last: int  # index of its last physical line
+    text: str  # continuation lines joined, comment lines inside left out
+
+
+def build_copy(
+    text: str,
+    *,
+    mapping: BaseImageMap,
+    build_args: Mapping[str, str],
+    platform_args: Mapping[str, str] | None = None,
+    resolve_platform_flags: bool = True,
+) -> BuildCopy:
+    """The build copy of the Dockerfile ``text`` and what changed in it. ``platform_args``
+    resolve image names; ``resolve_platform_flags`` also writes them into ``--platform``
+    values, for a builder that does not set them itself."""
+    lines = text.splitlines(keepends=True)
+    directives, escape = _directives(lines)
+    variables: dict[str, str] = dict(platform_args or {})
+    stages: list[str] = []
+    substitutions: list[Substitution] = []
+    bases: list[str] = []
+    unmapped: list[str] = []
+    problems: list[str] = []
+    for step in _instructions(lines, escape, skip=len(directives)):
+        keyword, _, rest = step.text.strip().partition(" ")
+        keyword = keyword.upper()
+        if keyword == "ARG" and not stages:
+            _declare(rest, variables, build_args)
+        if keyword != "FROM":
+            continue
+        words = rest.split()
+        flags = [w for w in words if w.startswith("--")]
+        plain = [w for w in words if not w.startswith("--")]
+        if not plain:
+            problems.append(f"line {step.first + 1}: FROM names no image")
+            continue
+        image, name = plain[0], (plain[2] if len(plain) >= 3 and plain[1].upper() == "AS" else "")
+        resolved = _expand(image, variables)
+        mirror = None
+        if resolved.lower() not in stages and resolved != "scratch":
+            try:
+                ImageRef.parse(resolved)
+            except UsageError as e:
+                problems.append(f"line {step.first + 1}: FROM {image}: {e.message}")
+                stages.append(name.lower() or str(len(stages)))
+                continue
+            mirror = mapping.mirror_for(resolved)
+            if mirror is None:
+                unmapped.append(resolved)
+            else:
+                substitutions.append(
+                    Substitution(original=resolved, substituted=mirror, line=step.first + 1)
+                )
+            bases.append(mirror or resolved)
+        platform = (
+            [_resolved_flag(f, variables) for f in flags] if resolve_platform_flags else flags
+        )
+        if mirror is not None or platform != flags:
+            written = " ".join(
+                ["FROM", *platform, mirror or image, *(["AS", name] if name else [])]
+            )
+            _replace(lines, step, written)
+        stages.append(name.lower() or str(len(stages)))
+    return BuildCopy(
+        text="".join(lines),
+        substitutions=tuple(substitutions),
+        bases=tuple(bases),
+        unmapped=tuple(unmapped),
+        directives=tuple(directives),
+        problems=tuple(problems),
+    )
+
+
+def _directives(lines: list[str]) -> tuple[list[str], str]:
+    """The parser directives at the top of the file, and the escape character they set."""
+    found: list[str] = []
+    escape = "\\"
+    for line in lines:
+        match = _DIRECTIVE.match(line.strip())
+        if not match:
+            break
+        found.append(line.strip())
+        if match.group(1).lower() == "escape" and match.group(2) in ("`", "\\"):
+            escape = match.group(2)
+    return found, escape
+
+
+def _instructions(lines: list[str], escape: str, *, skip: int) -> list[_Instruction]:
+    found: list[_Instruction] = []
+    first: int | None = None
+    pending = ""
+    for index in range(skip, len(lines)):
+        line = lines[index].strip()
+        if not line or line.startswith("#"):
+            continue  # comments and blank lines, also inside a continuation
+        if first is None:
+            first = index
+        if line.endswith(escape):
+            pending += line[: -len(escape)] + " "
+            continue
+        found.append(_Instruction(first, index, pending + line))
+        first, pending = None, ""
+    if first is not None:
+        found.append(_Instruction(first, len(lines) - 1, pending))
+    return found
+
+
+def _declare(rest: str, variables: dict[str, str], build_args: Mapping[str, str]) -> None:
+    """An ``ARG`` before the first FROM: a build argument wins, then the default, then
+    the automatic platform argument of that name, else empty."""
+    try:
+        words = shlex.split(rest)
+    except ValueError:
+        words = rest.split()
+    for word in words:
+        name, has_default, default = word.partition("=")
+        if name in build_args:
+            variables[name] = build_args[name]
+        elif has_default:
+            variables[name] = _expand(default, variables)
+        else:
+            variables.setdefault(name, "")
+
+
+def _expand(word: str, variables: Mapping[str, str]) -> str:
+    """``word`` with ``$VAR``, ``${VAR}``, ``${VAR:-default}`` and ``${VAR:+other}``
+    resolved; an unknown variable is empty, as in a Dockerfile."""
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(4)
+        found = variables.get(name)
+        operator, word = match.group(2), match.group(3) or ""
+        if operator in (":-", "-"):
+            missing = found is None or (operator == ":-" and not found)
+            return word if missing else str(found)
+        if operator in (":+", "+"):
+            present = found is not None and (operator == "+" or bool(found))
+            return word if present else ""
+        return found or ""
+
+    return _VARIABLE.sub(value, word)
+
+
+def _resolved_flag(flag: str, variables: Mapping[str, str]) -> str:
+    """``--platform=$BUILDPLATFORM`` written resolved when the variables know it."""
+    name, eq, value = flag.partition("=")
+    if name.lower() != "--platform" or not eq or "$" not in value:
+        return flag
+    resolved = _expand(value, variables)
+    return f"{name}={resolved}" if resolved else flag
+
+
+def _replace(lines: list[str], step: _Instruction, written: str) -> None:
+    """``written`` in place of the instruction's lines; its continuation lines become blank
+    so every later line keeps its number."""
+    ending = lines[step.first][len(lines[step.first].rstrip("\r\n")) :] or "\n"
+    lines[step.first] = written + ending
+    for index in range(step.first + 1, step.last + 1):
+        lines[index] = ending

@@ -1,0 +1,1 @@
+"""Onboarding a repository: discover its services and overlays, propose a seamline.toml."""
