@@ -10,9 +10,12 @@ from pathlib import Path
 
 from seamline.adapters.git_repo import IGNORED, current_branch
 from seamline.adapters.toolbox import Toolbox
+from seamline.bases.rewrite import BuildCopy
 from seamline.config.pipeline import PipelineConfig, load_pipeline_config
 from seamline.config.settings import Settings
+from seamline.errors import UsageError
 from seamline.onboard.preview import RunPreview, ServicePreview
+from seamline.policy.bases import check_bases
 from seamline.validate.names import check_ref
 from tasks.preflight import (
     build_copies,
@@ -66,6 +69,27 @@ def _checks(config: PipelineConfig, settings: Settings, overlay: str | None) -> 
     return checks
 
 
+def _base_problems(
+    settings: Settings,
+    config: PipelineConfig,
+    copies: dict[str, BuildCopy],
+    build_args: dict[str, str],
+) -> list[str]:
+    """The preflight's base-image refusal, without asking the image builder (a check needs
+    no stack): an image already on the builder would still pass the run."""
+    try:
+        check_bases(
+            copies,
+            provided=set(build_args.values()),
+            registries={settings.registry, config.pipeline.registry},
+            held=lambda _reference: False,
+            mirror_registry=settings.registry,
+        )
+    except UsageError as e:
+        return [f"the preflight would refuse {e.message}, unless the builder holds them: {e.hint}"]
+    return []
+
+
 def preview_run(settings: Settings, root: Path, *, branch: str) -> RunPreview:
     """What a push of the working tree at ``root`` would do; a UsageError for a bad
     config or an overlay that would refuse the run."""
@@ -78,6 +102,7 @@ def preview_run(settings: Settings, root: Path, *, branch: str) -> RunPreview:
     copies = build_copies(config, build_args)
     warnings = dockerfile_problems(config, copies, build_args, settings)
     warnings = [f"the preflight would refuse the Dockerfile of {p}" for p in warnings]
+    warnings += _base_problems(settings, config, copies, build_args)
     if overlay is None:
         warnings.append(
             f"branch {branch_name or '(none)'} bumps no overlay (pipeline.branch_overlays): "

@@ -19,6 +19,7 @@ from seamline.config.pipeline import load_pipeline_config
 from seamline.config.settings import PROJECT_ROOT, Settings
 from seamline.errors import UsageError
 from seamline.overlay.rendered import rendered_images
+from seamline.policy.gate import GatePolicy
 from seamline.tools.pins import locate
 from tasks import audit
 from tasks.preflight import overlay_takes_images
@@ -106,7 +107,11 @@ def test_the_preflight_edit_takes_host_tag_and_component_images(
 def test_the_audit_renders_each_wild_overlay(repo: Path, kustomize: Kustomize) -> None:
     _initialized(repo)
     rendered = audit.read_overlays(
-        WorkTreeRemote(repo), kustomize, repo.parent / "look", overlay=""
+        WorkTreeRemote(repo),
+        kustomize,
+        repo.parent / "look",
+        overlay="",
+        gate_of=lambda _config: GatePolicy.from_strings(["HIGH,CRITICAL"]),
     )
     assert [o.overlay for o in rendered.overlays] == ["production", "staging"]
     staging = rendered.overlays[1]
