@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     registry_port: int = Field(default=5000, ge=1, le=65535)
     prefect_host: str = "127.0.0.1"
     prefect_port: int = Field(default=4200, ge=1, le=65535)
+    # Added to the local Prefect server's nice value. Its event, log and task-run
+    # recording is work a run never waits for; at a lower priority it yields the cores to
+    # the tools on a run's critical path and catches up in the gaps.
+    prefect_server_niceness: int = Field(default=0, ge=0, le=19)
 
     docker_host: str = "unix:///var/run/docker.sock"
     manage_dockerd: bool = True

@@ -53,6 +53,7 @@ class Daemon:
     env: Mapping[str, str] = field(default_factory=dict)
     start_timeout_s: float = 60.0
     fix_port_hint: str = ""
+    niceness: int = 0  # added to the process's nice value: above 0 it yields the cores
 
     @property
     def pid_file(self) -> Path:
@@ -88,7 +89,9 @@ class Daemon:
                 "that does not answer as this service",
                 hint=self.fix_port_hint or f"stop whatever listens on {self.endpoint}",
             )
-        pid = spawn_daemon(self.argv, log_file=self.log_file, env=self.env)
+        pid = spawn_daemon(
+            self.argv, log_file=self.log_file, env=self.env, niceness=self.niceness
+        )
         self.pid_file.parent.mkdir(parents=True, exist_ok=True)
         self.pid_file.write_text(f"{pid}\n")
         deadline = time.monotonic() + self.start_timeout_s

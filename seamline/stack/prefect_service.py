@@ -56,6 +56,7 @@ class PrefectService:
             env=env,
             start_timeout_s=max(120.0, settings.service_timeout_s),
             fix_port_hint=f"free port {settings.prefect_port} or set SEAMLINE_PREFECT_PORT",
+            niceness=settings.prefect_server_niceness,
         )
 
     def _get(self, path: str) -> httpx.Response | None:

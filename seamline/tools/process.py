@@ -205,8 +205,10 @@ def spawn_daemon(
     log_file: Path,
     cwd: Path | None = None,
     env: Mapping[str, str] | None = None,
+    niceness: int = 0,
 ) -> int:
-    """Start a long-running service detached from this process; return its pid."""
+    """Start a long-running service detached from this process; return its pid.
+    ``niceness`` above 0 lowers its CPU priority (inherited by every thread it starts)."""
     argv = [str(a) for a in argv]
     if (
         shutil.which(argv[0], path=_environment(env).get("PATH")) is None
@@ -223,6 +225,7 @@ def spawn_daemon(
             stdout=sink,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=(lambda: os.nice(niceness)) if niceness else None,
         )
     log.debug("spawned %s as pid %d", argv[0], proc.pid)
     return proc.pid
