@@ -15,14 +15,15 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deployments.flow_process import enter_prefect_environment, prepare_flow_process
 from deployments.promote_command import preflight
-from seamline.config.settings import Settings
 from seamline.errors import EnvironmentProblem, GateFailure, SeamlineError, UsageError
-from seamline.run.audit_report import AuditReport
 from seamline.validate.names import check_name
+
+if TYPE_CHECKING:  # the report pulls in the audit policy and the overlays' renderer
+    from seamline.config.settings import Settings
 
 log = logging.getLogger("seamline.cli")
 # What an audit uses: the GitOps remote, the registry, cosign and the signer's key.
@@ -61,6 +62,8 @@ def add_parser(sub: Any) -> None:
 def audit_payload(flow_run_id: str, state: str, outcome: object) -> tuple[int, dict[str, Any]]:
     """The exit code and the ``--json`` object for a finished audit run's ``outcome`` (its
     ``AuditReport``, or the error it ended with)."""
+    from seamline.run.audit_report import AuditReport
+
     payload: dict[str, Any] = {"flow_run_id": flow_run_id, "state": state}
     if isinstance(outcome, AuditReport):
         return outcome.exit_code, {**payload, **outcome.to_json(), "errors": []}
@@ -116,6 +119,7 @@ def run_audit(settings: Settings, args: argparse.Namespace, secrets: Sequence[st
     enter_prefect_environment(settings)
     preflight(settings, REQUIRED)
     from flows.audit import audit
+    from seamline.run.audit_report import AuditReport
 
     prepare_flow_process(settings, secrets)
     log.info(
