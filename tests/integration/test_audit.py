@@ -182,7 +182,11 @@ def test_the_emitted_policy_holds_the_stacks_public_key_and_matches_the_overlays
     assert [a["type"] for a in verify["attestations"]] == [
         "https://spdx.dev/Document",
         "https://slsa.dev/provenance/v1",
+        "https://cosign.sigstore.dev/attestation/vuln/v1",
     ]
+    ((condition,),) = (group["all"] for group in verify["attestations"][2]["conditions"])
+    assert condition["key"].startswith("{{ length(scanner.result.Results[].Vulnerabilities[]")
+    assert (condition["operator"], condition["value"]) == ("Equals", 0)
     for attestation in verify["attestations"]:
         assert attestation["attestors"] == verify["attestors"]
     for reference in _images(released, "dev").values():
