@@ -15,14 +15,15 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deployments.flow_process import enter_prefect_environment, prepare_flow_process
 from deployments.promote_command import preflight
-from seamline.config.settings import Settings
 from seamline.errors import EnvironmentProblem, GateFailure, SeamlineError, UsageError
-from seamline.run.audit_report import AuditReport
 from seamline.validate.names import check_name
+
+if TYPE_CHECKING:  # the report pulls in the audit policy and the overlays' renderer
+    from seamline.config.settings import Settings
 
 log = logging.getLogger("seamline.cli")
 # What an audit uses: the GitOps remote, the registry, cosign and the signer's key.
@@ -58,22 +59,38 @@ def add_parser(sub: Any) -> None:
     )
 
 
+def report_of(outcome: object) -> dict[str, Any] | None:
+    """The audit report (its JSON form) of a finished run's ``outcome``: the run's result,
+    or the one its refusal carries (a run that would refuse an image fails)."""
+    from seamline.run.audit_report import AuditReport
+
+    if isinstance(outcome, AuditReport):
+        return outcome.to_json()
+    carried = outcome.details.get("report") if isinstance(outcome, GateFailure) else None
+    return carried if isinstance(carried, dict) else None
+
+
 def audit_payload(flow_run_id: str, state: str, outcome: object) -> tuple[int, dict[str, Any]]:
     """The exit code and the ``--json`` object for a finished audit run's ``outcome`` (its
-    ``AuditReport``, or the error it ended with)."""
+    ``AuditReport``, or the error it ended with: a refusal keeps the report)."""
+    from seamline.run.audit_report import AuditReport
+
     payload: dict[str, Any] = {"flow_run_id": flow_run_id, "state": state}
-    if isinstance(outcome, AuditReport):
-        return outcome.exit_code, {**payload, **outcome.to_json(), "errors": []}
+    report = report_of(outcome)
+    if isinstance(outcome, AuditReport) and report is not None:
+        return outcome.exit_code, {**payload, **report, "errors": []}
     if isinstance(outcome, SeamlineError):
         error: dict[str, Any] = {
             "error": outcome.message,
             "hint": outcome.hint,
             "exit_code": outcome.exit_code,
         }
-        if isinstance(outcome, GateFailure) and outcome.details:
-            error["details"] = outcome.details
+        if isinstance(outcome, GateFailure):
+            details = {k: v for k, v in outcome.details.items() if k != "report"}
+            if details:
+                error["details"] = details
         empty: dict[str, Any] = {"gitops_commit": None, "admitted": False, "overlays": []}
-        return outcome.exit_code, {**payload, **empty, "errors": [error]}
+        return outcome.exit_code, {**payload, **(report or empty), "errors": [error]}
     raise EnvironmentProblem(f"the audit ended without a result: {outcome!r}")
 
 
@@ -116,6 +133,7 @@ def run_audit(settings: Settings, args: argparse.Namespace, secrets: Sequence[st
     enter_prefect_environment(settings)
     preflight(settings, REQUIRED)
     from flows.audit import audit
+    from seamline.run.audit_report import report_lines
 
     prepare_flow_process(settings, secrets)
     log.info(
@@ -126,10 +144,11 @@ def run_audit(settings: Settings, args: argparse.Namespace, secrets: Sequence[st
     code, payload = audit_payload(
         str(state.state_details.flow_run_id), state.name or state.type.value, outcome
     )
-    if isinstance(outcome, AuditReport):
-        for line in outcome.lines():
+    report = report_of(outcome)
+    if report is not None:
+        for line in report_lines(report):
             log.info("%s", line)
-    elif isinstance(outcome, SeamlineError):
+    if isinstance(outcome, SeamlineError):
         log.error("error: %s", outcome.diagnostics())
     if args.json:
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")

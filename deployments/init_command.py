@@ -14,13 +14,13 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from seamline.config.pipeline import CONFIG_NAME, load_pipeline_config
-from seamline.config.settings import Settings
 from seamline.errors import UsageError
-from seamline.onboard.proposal import Proposal, propose
-from seamline.onboard.toml_text import render_toml
+
+if TYPE_CHECKING:  # discovery and the pipeline config load when init or check runs
+    from seamline.config.settings import Settings
+    from seamline.onboard.proposal import Proposal
 
 log = logging.getLogger("seamline.cli")
 
@@ -73,6 +73,10 @@ def _log_proposal(proposal: Proposal) -> None:
 
 
 def run_init(settings: Settings, args: argparse.Namespace) -> int:
+    from seamline.config.pipeline import CONFIG_NAME, load_pipeline_config
+    from seamline.onboard.proposal import propose
+    from seamline.onboard.toml_text import render_toml
+
     root = repository_folder(args.path)
     target = root / CONFIG_NAME
     if target.is_symlink():

@@ -1,6 +1,6 @@
 """The overlay audit: what an admission policy that verifies images would admit today, and
-what it would refuse and why, one table per overlay. Wiring only; the stages live in
-``tasks.audit``."""
+what it would refuse and why, one table per overlay; a refused image fails the run (so an
+automation can notify). Wiring only; the stages live in ``tasks.audit``."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ def _run_name() -> str:
 def audit(overlay: str = "", settings: Settings | None = None) -> AuditReport:
     """Check every image the GitOps repository's overlays render: pinned by digest, in
     the registry, signed by the configured identity, with SBOM and provenance attestations,
-    and its latest vulnerability result passing.
+    and its latest vulnerability result passing. The run fails, after writing its tables,
+    when an image would be refused.
 
     Args:
         overlay: The overlay to audit (e.g. prod); empty for every overlay.
@@ -43,4 +44,7 @@ def audit(overlay: str = "", settings: Settings | None = None) -> AuditReport:
             description=f"Images overlay {table.overlay} deploys: what an admission policy "
             "that verifies images would admit, and what it would refuse and why",
         )
+    refusal = report.refusal()
+    if refusal is not None:
+        raise refusal
     return report

@@ -207,6 +207,8 @@ def kyverno_policy(settings: Settings, rendered: RenderedOverlays, *, enforce: b
             repositories=rendered.repositories(),
             attestor=policy_attestor(settings),
             enforce=enforce,
+            severities=rendered.gate.severities,
+            ignore_unfixed=rendered.gate.ignore_unfixed,
         )
     )
 

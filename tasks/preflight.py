@@ -26,6 +26,11 @@ from seamline.adapters.roles import ImageBuilder, ManifestEditor, SourceHistory
 from seamline.adapters.toolbox import Toolbox
 from seamline.bases.rewrite import BuildCopy, build_copy
 from seamline.cache.content_hash import tree_hash, value_hash
+from seamline.config.check_rules import (
+    default_branch_table,
+    use_default_branch_lint_files,
+    with_default_branch_checks,
+)
 from seamline.config.pipeline import (
     CONFIG_NAME,
     PipelineConfig,
@@ -87,6 +92,24 @@ def release_rules(
             hint="fix its [pipeline] table on the default branch",
         ) from e
     return config.model_copy(update={"pipeline": section})
+
+
+def untrusted_check_rules(
+    settings: Settings, config: PipelineConfig, workspace: Workspace
+) -> PipelineConfig:
+    """For a run that releases nothing (untrusted code): ``config`` with which checks
+    block, how lint findings count and the lint config files as the default branch has
+    them (``seamline.config.check_rules``), logged."""
+    read = Toolbox(settings).source_history(Path(workspace.path)).default_branch_file
+    head, table = default_branch_table(read)
+    rules = use_default_branch_lint_files(
+        with_default_branch_checks(config, table, head=head), read
+    )
+    logger = get_run_logger()
+    logger.info("untrusted run: %s", rules.source)
+    for note in rules.lint_notes:
+        logger.info("untrusted run: %s", note)
+    return rules.config
 
 
 def decide_overlay(
@@ -449,6 +472,8 @@ def preflight(
             "branch %s bumps no overlay (pipeline.branch_overlays): build and scan only",
             workspace.branch or "(none)",
         )
+    if overlay is None:  # untrusted: the commit under test does not choose its own gate
+        config = untrusted_check_rules(settings, config, workspace)
     fork = None
     if overlay is None and any(config.checks_policy(s).lint_new_only for s in config.services):
         fork = Toolbox(settings).source_history(Path(workspace.path)).fork_point(workspace.commit)

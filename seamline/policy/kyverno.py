@@ -2,9 +2,11 @@
 
 One ``verifyImages`` rule covers every repository the overlays deploy from the configured
 registry: each image must be signed by the configured identity (a public key, a KMS key, or
-a keyless certificate identity and issuer) and carry SPDX SBOM and SLSA provenance
-attestations by the same identity; digests are required. Audit mode reports, Enforce
-refuses; Kyverno lets only Enforce rewrite tags to digests (``mutateDigest``).
+a keyless certificate identity and issuer) and carry SPDX SBOM, SLSA provenance and
+vulnerability-scan attestations by the same identity, the attested scan with no finding at
+the gate's severities (a finding without a fix not counted when the gate ignores those);
+digests are required. Audit mode reports, Enforce refuses; Kyverno lets only Enforce
+rewrite tags to digests (``mutateDigest``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import Any
 import yaml
 
 from seamline.errors import UsageError
+from seamline.policy.findings import SEVERITIES
+from seamline.policy.vuln_scan import VULN_PREDICATE_TYPE
 
 POLICY_NAME = "seamline-verify-images"
 RULE_NAME = "signed-with-sbom-and-provenance"
@@ -23,6 +27,47 @@ RULE_NAME = "signed-with-sbom-and-provenance"
 SPDX_PREDICATE = "https://spdx.dev/Document"
 SLSA_PROVENANCE_PREDICATE = "https://slsa.dev/provenance/v1"
 PREDICATE_TYPES = (SPDX_PREDICATE, SLSA_PROVENANCE_PREDICATE)
+
+
+def gate_findings_query(severities: Iterable[str], *, ignore_unfixed: bool) -> str:
+    """The JMESPath (Kyverno ``{{ }}``) over a trivy ``cosign-vuln`` predicate counting its
+    findings at ``severities``: ``scanner.result.Results[].Vulnerabilities[]``, each with
+    ``Severity`` and, when fixed, ``FixedVersion``. Kyverno puts the predicate's fields at
+    the root of the context; a scan with no results counts 0, not null."""
+    chosen = set(severities)
+    wanted = [s for s in SEVERITIES if s in chosen]
+    if not wanted:
+        raise UsageError("no severities to gate on", hint="name at least one, e.g. HIGH,CRITICAL")
+    names = ", ".join(f'"{s}"' for s in wanted)
+    test = f"contains(`[{names}]`, Severity)" + (" && FixedVersion" if ignore_unfixed else "")
+    return f"{{{{ length(scanner.result.Results[].Vulnerabilities[] | [?{test}] || `[]`) }}}}"
+
+
+def vuln_attestation(
+    attestors: list[dict[str, Any]], severities: Iterable[str], *, ignore_unfixed: bool
+) -> dict[str, Any]:
+    """The signed scan seamline attests (cosign ``--type vuln``), by the same signer, with
+    no finding the gate blocks on."""
+    chosen = set(severities)
+    gated = ", ".join(s for s in SEVERITIES if s in chosen)
+    unfixed = " with a fix" if ignore_unfixed else ""
+    return {
+        "type": VULN_PREDICATE_TYPE,
+        "attestors": attestors,
+        "conditions": [
+            {
+                "all": [
+                    {
+                        "key": gate_findings_query(chosen, ignore_unfixed=ignore_unfixed),
+                        "operator": "Equals",
+                        "value": 0,
+                        "message": f"the attested vulnerability scan has findings{unfixed} "
+                        f"at {gated}: rebuild with fixed packages and let seamline re-scan",
+                    }
+                ]
+            }
+        ],
+    }
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -95,9 +140,15 @@ def image_references(repositories: Iterable[str]) -> list[str]:
 
 
 def cluster_policy(
-    *, repositories: Iterable[str], attestor: Attestor, enforce: bool
+    *,
+    repositories: Iterable[str],
+    attestor: Attestor,
+    enforce: bool,
+    severities: Iterable[str],
+    ignore_unfixed: bool,
 ) -> dict[str, Any]:
-    """The ``kyverno.io/v1`` ClusterPolicy as a document."""
+    """The ``kyverno.io/v1`` ClusterPolicy as a document; ``severities`` and
+    ``ignore_unfixed`` are the scan gate's."""
     attestors = [{"entries": [attestor.entry()]}]
     return {
         "apiVersion": "kyverno.io/v1",
@@ -105,12 +156,13 @@ def cluster_policy(
         "metadata": {
             "name": POLICY_NAME,
             "annotations": {
-                "policies.kyverno.io/title": "Images signed by seamline, with SBOM and provenance",
+                "policies.kyverno.io/title": "Images seamline signed, attested and scanned",
                 "policies.kyverno.io/subject": "Pod",
                 "policies.kyverno.io/description": (
                     "Admits an image from the repositories seamline releases only when it is "
-                    "pinned by digest, signed by seamline's signer, and carries SPDX SBOM and "
-                    "SLSA provenance attestations by the same signer. `seamline audit` reports "
+                    "pinned by digest, signed by seamline's signer, and carries SPDX SBOM, "
+                    "SLSA provenance and vulnerability-scan attestations by the same signer, "
+                    "the scan with no finding the gate blocks on. `seamline audit` reports "
                     "what this policy would refuse today."
                 ),
             },
@@ -131,8 +183,13 @@ def cluster_policy(
                             "required": True,
                             "attestors": attestors,
                             "attestations": [
-                                {"type": predicate, "attestors": attestors}
-                                for predicate in PREDICATE_TYPES
+                                *(
+                                    {"type": predicate, "attestors": attestors}
+                                    for predicate in PREDICATE_TYPES
+                                ),
+                                vuln_attestation(
+                                    attestors, severities, ignore_unfixed=ignore_unfixed
+                                ),
                             ],
                         }
                     ],

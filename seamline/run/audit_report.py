@@ -5,7 +5,8 @@ it refuse and why" (the readiness check before switching such a policy from Audi
 Enforce). Built once, by a pure function over what the overlays render and each distinct
 reference's verdict; serialized once for ``seamline audit --json`` (``AuditReport.to_json``),
 once as the Prefect UI's tables (``OverlayAudit.table``), and once for people
-(``AuditReport.lines``). A refused image is exit 1.
+(``report_lines``, from that JSON form, so a run that failed prints the same table). A
+refused image fails the run (``AuditReport.refusal``) and is exit 1.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from seamline.errors import GateFailure
 from seamline.overlay.rendered import WorkloadImage
 from seamline.policy.audit import Admission, decide_admission
 
@@ -118,25 +120,49 @@ class AuditReport:
 
     def lines(self) -> list[str]:
         """The report as people read it on stderr: a table per overlay."""
-        out: list[str] = []
-        for overlay in self.overlays:
-            refused = len(overlay.refused)
-            out.append(
-                f"overlay {overlay.overlay}: {len(overlay.rows)} image(s), "
-                f"{len(overlay.rows) - refused} admitted, {refused} refused"
-            )
-            width = max((len(row.image) for row in overlay.rows), default=0)
-            for row in overlay.rows:
-                verdict = "admit " if row.admitted else "REFUSE"
-                digest = row.admission.digest or "(no digest)"
-                out.append(f"  {verdict}  {row.image:<{width}}  {digest}")
-                out += [f"          {reason}" for reason in row.admission.reasons]
-        out.append(
-            f"{len(self.refused)} image(s) would be refused"
-            if self.refused
-            else "every image would be admitted"
+        return report_lines(self.to_json())
+
+    def refusal(self) -> GateFailure | None:
+        """What fails the audit run when an image would be refused: how many, in which
+        overlays; its details carry the report (``to_json``) for ``seamline audit``."""
+        counts = [(o.overlay, len(o.refused)) for o in self.overlays if o.refused]
+        if not counts:
+            return None
+        where = ", ".join(f"{n} in overlay {overlay}" for overlay, n in counts)
+        return GateFailure(
+            f"{len(self.refused)} image(s) would be refused by an image-verifying admission "
+            f"policy: {where}",
+            hint="see each refused image's reasons in the audit tables; pin it by digest, "
+            "or let CI sign and attest it",
+            details={"report": self.to_json()},
         )
-        return out
+
+
+def report_lines(report: Mapping[str, Any]) -> list[str]:
+    """An audit report's JSON form (``AuditReport.to_json``) as people read it on stderr:
+    a table per overlay, then the verdict."""
+    out: list[str] = []
+    refused_total = 0
+    for overlay in report["overlays"]:
+        images = overlay["images"]
+        refused = sum(1 for image in images if image["verdict"] != "admit")
+        refused_total += refused
+        out.append(
+            f"overlay {overlay['overlay']}: {len(images)} image(s), "
+            f"{len(images) - refused} admitted, {refused} refused"
+        )
+        width = max((len(image["image"]) for image in images), default=0)
+        for image in images:
+            verdict = "admit " if image["verdict"] == "admit" else "REFUSE"
+            digest = image["digest"] or "(no digest)"
+            out.append(f"  {verdict}  {image['image']:<{width}}  {digest}")
+            out += [f"          {reason}" for reason in image["reasons"]]
+    out.append(
+        f"{refused_total} image(s) would be refused"
+        if refused_total
+        else "every image would be admitted"
+    )
+    return out
 
 
 def build_audit_report(

@@ -2,10 +2,13 @@
 
 Splitting a reference by hand goes wrong on the colon of a registry port
 (``127.0.0.1:5000/app`` has no tag) and on a reference pinned by both tag and digest;
-every place that needs a part of a reference asks ``ImageRef`` instead. Parsing follows
-the Docker SDK's own split (``docker.utils.parse_repository_tag``,
-``docker.auth.split_repo_name``) and then checks each part against the OCI grammar, so a
-malformed reference is a usage error that names it, not a tool's failure later.
+every place that needs a part of a reference asks ``ImageRef`` instead. Parsing splits
+as the Docker engine and SDK do (the tag after the last colon with no slash after it; the
+first path part is a registry when it has a dot or a colon or is ``localhost``; a unit
+test holds this to ``docker.utils.parse_repository_tag`` and ``docker.auth.split_repo_name``)
+and then checks each part against the OCI grammar, so a malformed reference is a usage
+error that names it, not a tool's failure later. The Docker SDK is not imported: a
+reference parse is on every command's start-up path.
 """
 
 from __future__ import annotations
@@ -15,12 +18,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import NoReturn
 
-from docker.auth import INDEX_NAME, split_repo_name
-from docker.utils import parse_repository_tag
-
 from seamline.errors import UsageError
 from seamline.validate.names import check_registry, check_repository
 
+# The registry a reference that names none resolves to (the Docker SDK's INDEX_NAME).
+INDEX_NAME = "docker.io"
 REFERENCE_RULE = "[registry[:port]/]repository[:tag][@sha256:<64 hex digits>]"
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _DIGEST = re.compile(r"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$")
@@ -45,8 +47,8 @@ class ImageRef:
         if "://" in text:
             _refuse(text, "a reference has no URL scheme")
         name, digest = _split_digest(text)
-        name, tag = parse_repository_tag(name)
-        index, path = split_repo_name(name)
+        name, tag = split_tag(name)
+        index, path = split_registry(name)
         registry = "" if index == INDEX_NAME and not name.startswith(INDEX_NAME + "/") else index
         if registry:
             _check(text, check_registry, registry)
@@ -94,6 +96,25 @@ class ImageRef:
         tag = f":{self.tag}" if self.tag is not None else ""
         digest = f"@{self.digest}" if self.digest is not None else ""
         return f"{self.name}{tag}{digest}"
+
+
+def split_tag(name: str) -> tuple[str, str | None]:
+    """``name`` (no digest) and its tag: what follows the last colon, unless a slash does
+    too (then the colon is a registry's port)."""
+    rest, colon, tag = name.rpartition(":")
+    if not colon or "/" in tag:
+        return name, None
+    return rest, tag
+
+
+def split_registry(name: str) -> tuple[str, str]:
+    """The registry and the repository path of ``name`` (no tag, no digest): the first
+    part is a registry only when it has a dot or a port or is ``localhost``, else the
+    name is Docker Hub's."""
+    first, slash, rest = name.partition("/")
+    if not slash or ("." not in first and ":" not in first and first != "localhost"):
+        return INDEX_NAME, name
+    return first, rest
 
 
 def _split_digest(text: str) -> tuple[str, str | None]:

@@ -131,7 +131,13 @@ def test_an_unsigned_digest_or_a_tag_is_refused_with_the_reason(
 
     code, report, stderr = _json(released, "audit", "--overlay", "staging", "--json")
     assert code == 1, stderr
-    assert report["state"] == "Completed" and report["admitted"] is False
+    # A refusal fails the run (a Prefect automation can notify); the report stays whole.
+    assert report["state"] == "Failed" and report["admitted"] is False
+    refused = sum(1 for row in _rows(report, "staging").values() if row["verdict"] == "refuse")
+    (error,) = report["errors"]
+    assert error["exit_code"] == 1
+    assert error["error"].startswith(f"{refused} image(s) would be refused")
+    assert error["error"].endswith(f": {refused} in overlay staging")
     rows = _rows(report, "staging")
     catalog = rows[f"{settings.registry}/bookstore/catalog"]
     assert catalog["reference"] == unsigned and catalog["verdict"] == "refuse"
@@ -148,6 +154,8 @@ def test_an_unsigned_digest_or_a_tag_is_refused_with_the_reason(
 
     code, everything, stderr = _json(released, "audit", "--all", "--json")
     assert code == 1, stderr
+    assert everything["state"] == "Failed"
+    assert f"{refused} in overlay staging" in everything["errors"][0]["error"]
     assert {o["overlay"] for o in everything["overlays"]} == {"dev", "staging", "prod"}
     assert all(r["verdict"] == "admit" for r in _rows(everything, "dev").values())
 
@@ -174,7 +182,11 @@ def test_the_emitted_policy_holds_the_stacks_public_key_and_matches_the_overlays
     assert [a["type"] for a in verify["attestations"]] == [
         "https://spdx.dev/Document",
         "https://slsa.dev/provenance/v1",
+        "https://cosign.sigstore.dev/attestation/vuln/v1",
     ]
+    ((condition,),) = (group["all"] for group in verify["attestations"][2]["conditions"])
+    assert condition["key"].startswith("{{ length(scanner.result.Results[].Vulnerabilities[]")
+    assert (condition["operator"], condition["value"]) == ("Equals", 0)
     for attestation in verify["attestations"]:
         assert attestation["attestors"] == verify["attestors"]
     for reference in _images(released, "dev").values():

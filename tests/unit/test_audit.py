@@ -16,9 +16,17 @@ from deployments.audit_command import audit_payload
 from seamline.config.settings import PROJECT_ROOT
 from seamline.errors import ServiceUnavailable, UsageError
 from seamline.overlay.rendered import WorkloadImage, rendered_images
-from seamline.policy.audit import AUDIT_CHECKS
+from seamline.policy.audit import AUDIT_CHECKS, decide_admission
 from seamline.policy.gate import GatePolicy
-from seamline.run.audit_report import AuditReport, OverlayImages, artifact_key, build_audit_report
+from seamline.run.audit_report import (
+    AuditReport,
+    AuditRow,
+    OverlayAudit,
+    OverlayImages,
+    artifact_key,
+    build_audit_report,
+    report_lines,
+)
 from seamline.run.rescan_state import RescanState
 from seamline.validate.image_ref import ImageRef
 from tasks import audit
@@ -166,9 +174,16 @@ def test_the_report_admits_signed_attested_digests_and_refuses_tags_with_the_rea
     rendered = _read(remote, tmp_path, "dev")
     signer = _signer(CATALOG, sbom=(CATALOG, ORDERS), provenance=(CATALOG,))
     report = _report(tmp_path, rendered, rendered.overlays, signer)
-    code, payload = audit_payload("run-3", "Completed", report)
+    refusal = report.refusal()
+    assert refusal is not None and refusal.exit_code == 1
+    assert refusal.message.startswith("3 image(s) would be refused")
+    assert refusal.message.endswith(": 3 in overlay dev")
+    # The run fails with the refusal; the command still prints and returns the report.
+    code, payload = audit_payload("run-3", "Failed", refusal)
     assert code == 1
-    assert payload["flow_run_id"] == "run-3" and payload["errors"] == []
+    assert payload["flow_run_id"] == "run-3" and payload["state"] == "Failed"
+    assert payload["errors"] == [{"error": refusal.message, "hint": refusal.hint, "exit_code": 1}]
+    assert payload["overlays"] == report.to_json()["overlays"]
     assert payload["admitted"] is False and payload["gitops_commit"] == remote.head
     (dev,) = payload["overlays"]
     rows = {row["image"]: row for row in dev["images"]}
@@ -210,8 +225,9 @@ def test_every_image_admitted_is_exit_0(remote: WorkTreeRemote, tmp_path: Path) 
         [OverlayImages("dev", pinned)],
         _signer(*both, sbom=both, provenance=both),
     )
+    assert report.refusal() is None
     code, payload = audit_payload("run-4", "Completed", report)
-    assert code == 0 and payload["admitted"] is True
+    assert code == 0 and payload["admitted"] is True and payload["errors"] == []
     assert [row["verdict"] for row in payload["overlays"][0]["images"]] == ["admit", "admit"]
     assert report.lines()[-1] == "every image would be admitted"
 
@@ -223,3 +239,24 @@ def test_an_audit_that_ended_in_an_error_keeps_its_exit_code() -> None:
     assert code == 3
     assert payload["overlays"] == [] and payload["admitted"] is False
     assert payload["errors"] == [{"error": "registry down", "hint": "stack up", "exit_code": 3}]
+
+
+def test_a_refusal_names_how_many_images_in_which_overlays() -> None:
+    ref = f"{REGISTRY}/bookstore/catalog:1"
+    refused = AuditRow(ref, ("Deployment/catalog",), decide_admission(ref, ()))
+    report = AuditReport(
+        "abc",
+        (
+            OverlayAudit("dev", (refused, refused)),
+            OverlayAudit("staging", ()),
+            OverlayAudit("prod", (refused,)),
+        ),
+    )
+    refusal = report.refusal()
+    assert refusal is not None
+    assert refusal.message == (
+        "3 image(s) would be refused by an image-verifying admission policy: "
+        "2 in overlay dev, 1 in overlay prod"
+    )
+    assert report_lines(refusal.details["report"]) == report.lines()  # type: ignore[arg-type]
+    assert report.lines()[-1] == "3 image(s) would be refused"

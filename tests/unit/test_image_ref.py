@@ -110,3 +110,33 @@ def test_repository_in_checks_the_registry() -> None:
         ImageRef.parse("mirror.gcr.io/aquasec/trivy-db:2").repository_in("127.0.0.1:5000")
     with pytest.raises(UsageError, match="not in the registry"):
         ImageRef.parse("127.0.0.1:5001/app:1").repository_in("127.0.0.1:5000")
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "alpine",
+        "library/alpine:3.20",
+        "127.0.0.1:5000/seamline/trivy-db:2",
+        "127.0.0.1:5000/bookstore/catalog",
+        "localhost/app:latest",
+        "localhost:5000/app",
+        "ghcr.io/org/app:v1.2",
+        "user/app",
+        "user:pass/app",
+        "a:b:c",
+        ":tag",
+        "registry.example/",
+    ],
+)
+def test_split_matches_the_docker_sdk(name: str) -> None:
+    """Our split is the Docker SDK's, without importing it on every start-up."""
+    from docker.auth import INDEX_NAME, split_repo_name
+    from docker.utils import parse_repository_tag
+
+    from seamline.validate.image_ref import INDEX_NAME as OURS
+    from seamline.validate.image_ref import split_registry, split_tag
+
+    assert OURS == INDEX_NAME
+    assert split_tag(name) == parse_repository_tag(name)
+    assert split_registry(name) == split_repo_name(name)

@@ -1,10 +1,14 @@
 """`seamline audit --emit-policy kyverno`: a ClusterPolicy that parses as YAML, trusts
 exactly the configured key (its PEM text, a KMS URI, or a keyless identity), requires the
-SBOM and provenance attestations, and matches the images the overlays render."""
+SBOM, provenance and vulnerability-scan attestations (the scan without findings at the
+gate's severities, counted over trivy's recorded cosign-vuln predicate's path), and matches
+the images the overlays render."""
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -75,6 +79,7 @@ def test_key_mode_trusts_the_configured_public_key_for_signature_and_attestation
     assert [(a["type"], a["attestors"]) for a in verify["attestations"]] == [
         ("https://spdx.dev/Document", expected),
         ("https://slsa.dev/provenance/v1", expected),
+        ("https://cosign.sigstore.dev/attestation/vuln/v1", expected),
     ]
 
 
@@ -143,3 +148,57 @@ def test_a_missing_or_non_pem_public_key_is_refused(tmp_path: Path) -> None:
     assert missing.value.exit_code == 3
     with pytest.raises(UsageError, match="not PEM"):
         audit.policy_attestor(_key_settings(tmp_path, public="ssh-ed25519 AAAA"))
+
+
+def _gate_condition(verify: dict[str, Any]) -> dict[str, Any]:
+    (vuln,) = [a for a in verify["attestations"] if a["type"].endswith("/attestation/vuln/v1")]
+    (group,) = vuln["conditions"]
+    (condition,) = group["all"]
+    return dict(condition)
+
+
+def _count(predicate: dict[str, Any], severities: set[str], *, fixed_only: bool) -> int:
+    """What the condition's query counts, walked by hand over a recorded predicate: the
+    path ``scanner.result.Results[].Vulnerabilities[]`` with ``Severity``, ``FixedVersion``."""
+    return sum(
+        1
+        for result in predicate["scanner"]["result"].get("Results") or []
+        for v in result.get("Vulnerabilities") or []
+        if v["Severity"] in severities and (v.get("FixedVersion") or not fixed_only)
+    )
+
+
+def test_the_vulnerability_attestation_must_have_no_finding_at_the_gate_severities(
+    tmp_path: Path, rendered: audit.RenderedOverlays
+) -> None:
+    verify = _rule(audit.kyverno_policy(_key_settings(tmp_path), rendered, enforce=False))
+    condition = _gate_condition(verify)
+    assert condition["key"] == (
+        "{{ length(scanner.result.Results[].Vulnerabilities[]"
+        ' | [?contains(`["CRITICAL", "HIGH"]`, Severity)] || `[]`) }}'
+    )
+    assert (condition["operator"], condition["value"]) == ("Equals", 0)
+    assert "at CRITICAL, HIGH:" in condition["message"]
+    # The path the query reads is where trivy's cosign-vuln predicate (as seamline attests
+    # it) holds its findings: the recorded vulnerable scan has two HIGH, the clean none.
+    trivy = DATA / "trivy"
+    vulnerable = json.loads((trivy / "vulnerable-x-text.cosign-vuln.json").read_text())
+    clean = json.loads((trivy / "clean.cosign-vuln.json").read_text())
+    assert _count(vulnerable, {"HIGH", "CRITICAL"}, fixed_only=False) == 2
+    assert _count(clean, {"HIGH", "CRITICAL"}, fixed_only=False) == 0
+    assert _count(vulnerable, {"CRITICAL"}, fixed_only=False) == 0
+
+
+def test_the_condition_follows_the_gate_severities_and_ignore_unfixed(
+    tmp_path: Path, rendered: audit.RenderedOverlays
+) -> None:
+    gated = dataclasses.replace(
+        rendered, gate=GatePolicy.from_strings(["critical,medium"], ignore_unfixed=True)
+    )
+    verify = _rule(audit.kyverno_policy(_key_settings(tmp_path), gated, enforce=False))
+    condition = _gate_condition(verify)
+    assert condition["key"] == (
+        "{{ length(scanner.result.Results[].Vulnerabilities[]"
+        ' | [?contains(`["CRITICAL", "MEDIUM"]`, Severity) && FixedVersion] || `[]`) }}'
+    )
+    assert "with a fix at CRITICAL, MEDIUM:" in condition["message"]
