@@ -181,9 +181,11 @@ def overlay_takes_images(
     try:
         set_and_render(editor, folder, probes)
     except ToolFailed as e:  # kustomize said no: the overlay's content, not the machine
+        names = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+        file = next((n for n in names if (folder / n).is_file()), names[0])
         raise UsageError(
             f"{label} does not take an image edit and render: {e.message}",
-            hint=f"fix the kustomization of {label} until `kustomize build` renders it",
+            hint=f"fix the {file} of {label} until `kustomize build` renders it",
         ) from e
     return current
 

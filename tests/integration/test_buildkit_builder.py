@@ -58,6 +58,7 @@ def _rebuild_from_fresh_clone(
         buildctl=settings.tools_dir / "buildctl",
         address=settings.buildkit_address(),
         registry=RegistryClient.for_url(settings.registry_url),
+        registry_host=settings.registry,
     )
     digests: dict[str, str] = {}
     try:

@@ -26,6 +26,7 @@ COMPONENTS = {
     "trivy-db",
     "executors",
     "webhook",
+    "buildkitd",
 }
 
 
