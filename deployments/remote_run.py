@@ -36,10 +36,17 @@ from seamline.orchestration.rest import FlowRunView, PrefectRest
 log = logging.getLogger("seamline.cli")
 CLAIM_TIMEOUT_S = 10.0
 POLL_S = 0.1
-# After the run ends, its last log records are still on their way from the executor's
+# Each read of the run's state or logs costs the Prefect server a query, on the same cores
+# as the run's tools: logs are read less often than the state, and a run still going after
+# FAST_POLL_FOR_S (a run with work to do, not a no-change rerun) is polled less often.
+LOG_POLL_S = 0.5
+FAST_POLL_FOR_S = 3.0
+SLOW_POLL_S = 0.25
+# A run that wrote its outcome delivered its log records before it (tasks.evidence). One
+# that ended without (it crashed) may still have records on their way from the executor's
 # child; the engine's own closing record ("Finished in state ...") comes last. They are
 # waited for this long at most: a server busy recording the run's task runs can hold them
-# for a second, and the outcome printed next says what they would (the UI keeps them all).
+# for a second (the UI keeps them all).
 LOG_TAIL_S = 0.5
 CLOSING_RECORD = "Finished in state"
 OUTCOME_PATIENCE_S = 3.0
@@ -83,14 +90,14 @@ def run_remote(settings: Settings, repo: str, args: argparse.Namespace) -> int |
         log.info("seamline: %s run of %s @ %s on seamline-ci/ci", args.event, repo, args.ref)
         log.info("flow run: %s/runs/flow-run/%s", settings.prefect_ui_url, run.id)
         try:
-            ended = _follow(rest, run.id, LogPrinter())
+            ended, outcome = _follow(rest, run.id, LogPrinter())
         except KeyboardInterrupt:
             rest.set_state(
                 run.id, "CANCELLING", "interrupted by the `seamline run` that started it"
             )
             log.error("interrupted: cancelling the run")
             return 130
-        return _finish(rest, ended, args)
+        return _finish(rest, ended, args, outcome)
 
 
 def _claimed(rest: PrefectRest, run_id: str) -> bool:
@@ -144,26 +151,42 @@ def _format(record: dict[str, Any]) -> str:
     return f"{stamp} {level:<7} {record.get('message', '')}"
 
 
-def _follow(rest: PrefectRest, run_id: str, printer: LogPrinter) -> FlowRunView:
+def _outcome(rest: PrefectRest, run_id: str) -> RunOutcome | None:
+    artifact = rest.artifact(run_id, OUTCOME_KEY)
+    return RunOutcome.from_artifact(artifact) if artifact else None
+
+
+def _follow(
+    rest: PrefectRest, run_id: str, printer: LogPrinter
+) -> tuple[FlowRunView, RunOutcome | None]:
+    """Print the run's log records until it ends; the run, and its outcome if it wrote one."""
+    drained, started = float("-inf"), time.monotonic()
     while True:
-        printer.drain(rest, run_id)
+        if time.monotonic() - drained >= LOG_POLL_S:
+            printer.drain(rest, run_id)
+            drained = time.monotonic()
         run = rest.flow_run(run_id)
         if run is not None and run.ended:
             break
-        time.sleep(POLL_S)
+        time.sleep(POLL_S if time.monotonic() - started < FAST_POLL_FOR_S else SLOW_POLL_S)
+    printer.drain(rest, run_id)
+    outcome = _outcome(rest, run_id)
+    if outcome is not None:  # its records were delivered before it
+        printer.drain(rest, run_id)
+        return run, outcome
     deadline = time.monotonic() + LOG_TAIL_S
     while not printer.closed and time.monotonic() < deadline:
         time.sleep(POLL_S)
         printer.drain(rest, run_id)
-    return run
+    return run, None
 
 
-def _finish(rest: PrefectRest, run: FlowRunView, args: argparse.Namespace) -> int:
-    outcome = None
+def _finish(
+    rest: PrefectRest, run: FlowRunView, args: argparse.Namespace, outcome: RunOutcome | None
+) -> int:
     deadline = time.monotonic() + OUTCOME_PATIENCE_S
     while outcome is None and time.monotonic() < deadline:
-        artifact = rest.artifact(run.id, OUTCOME_KEY)
-        outcome = RunOutcome.from_artifact(artifact) if artifact else None
+        outcome = _outcome(rest, run.id)
         if outcome is None:
             time.sleep(POLL_S)
     if outcome is None:

@@ -12,6 +12,7 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from seamline.errors import SeamlineError
+from seamline.orchestration.log_delivery import deliver_logs_now
 from seamline.orchestration.outcome import OUTCOME_KEY, RunOutcome
 from seamline.run.report import RunError, RunReport, ServiceReport
 from seamline.run.results import SEVERITIES
@@ -94,7 +95,10 @@ def publish_evidence(report: RunReport) -> None:
 
 
 def publish_outcome(outcome: RunOutcome) -> None:
-    """What `seamline run` prints for this run, read back by a client on another process."""
+    """What `seamline run` prints for this run, read back by a client on another process.
+    The run's log records are delivered first: a client that finds the outcome has every
+    record before it, and need not wait for the run's closing ones."""
+    deliver_logs_now()
     create_markdown_artifact(
         key=OUTCOME_KEY,
         markdown=outcome.to_markdown(),

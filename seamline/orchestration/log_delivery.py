@@ -98,3 +98,12 @@ def _deliver(spool: Path, batches: list[Path], client: httpx.Client) -> int:
         batch.unlink(missing_ok=True)
         delivered += 1
     return delivered
+
+
+def deliver_logs_now(timeout_s: float = 5.0) -> None:
+    """Send every log record this process has queued for the API, and wait until it is
+    sent (a client reading the run's logs then has them all). Call from a flow or task
+    thread, not from an event loop."""
+    from prefect.logging.handlers import APILogWorker
+
+    APILogWorker.drain_all(timeout=timeout_s)

@@ -89,9 +89,7 @@ class Daemon:
                 "that does not answer as this service",
                 hint=self.fix_port_hint or f"stop whatever listens on {self.endpoint}",
             )
-        pid = spawn_daemon(
-            self.argv, log_file=self.log_file, env=self.env, niceness=self.niceness
-        )
+        pid = spawn_daemon(self.argv, log_file=self.log_file, env=self.env, niceness=self.niceness)
         self.pid_file.parent.mkdir(parents=True, exist_ok=True)
         self.pid_file.write_text(f"{pid}\n")
         deadline = time.monotonic() + self.start_timeout_s
