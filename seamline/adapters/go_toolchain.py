@@ -237,6 +237,9 @@ class GoToolchain:
         if (module / "vendor" / "modules.txt").is_file():
             return  # vendored: the sandbox builds from vendor/
         cache.mkdir(parents=True, exist_ok=True)
+        go_mod = module / "go.mod"
+        if go_mod.is_file() and not requires_modules(go_mod.read_text(errors="replace")):
+            return  # the standard library only: nothing to fetch
         run(
             [str(self._go), "mod", "download"],
             cwd=module,
@@ -270,3 +273,11 @@ class GoToolchain:
 def _env_value(go: str, name: str) -> str:
     """One `go env` value; the toolchain does not change under a running process."""
     return run([go, "env", name]).stdout.strip()
+
+
+def requires_modules(go_mod: str) -> bool:
+    """Whether a go.mod's text has a ``require`` directive (one line or a block)."""
+    return any(
+        re.match(r"require(\s|\(|$)", line.split("//", 1)[0].strip())
+        for line in go_mod.splitlines()
+    )

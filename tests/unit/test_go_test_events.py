@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from seamline.adapters.go_toolchain import (
     count_test_events,
     go_test_text,
     lint_argv,
     parse_lint_json,
     patch_paths,
+    requires_modules,
 )
 from seamline.policy.source_checks import summarize_findings
 
@@ -101,3 +104,17 @@ def test_lint_argv_writes_json_beside_text_and_restricts_to_the_patch() -> None:
     assert argv[argv.index("--new-from-patch") + 1] == "/p"
     assert argv[argv.index("--path-mode") + 1] == "abs"
     assert "--new-from-patch" not in lint_argv(config=None, json_path="/out/x.json")
+
+
+@pytest.mark.parametrize(
+    ("go_mod", "requires"),
+    [
+        ("module example.com/catalog\n\ngo 1.26\n", False),
+        ("module m\n\ngo 1.26\n// require x v1\n", False),
+        ("module m\n\ngo 1.26\n\nrequire golang.org/x/text v0.3.7\n", True),
+        ("module m\n\nrequire (\n\tgolang.org/x/text v0.3.7 // indirect\n)\n", True),
+        ("module m\n\nrequire(\n\tx.org/y v1.0.0\n)\n", True),
+    ],
+)
+def test_a_module_needs_downloads_only_when_it_requires_some(go_mod: str, requires: bool) -> None:
+    assert requires_modules(go_mod) is requires
