@@ -77,9 +77,11 @@ def prepare_flow_process(
 
 
 def timings_writer(settings: Settings, extra: Path | None) -> ToolObserver:
-    """One JSON line per tool call (tool, task, service, seconds, ended) in the run's
-    evidence folder, ``tool-timings.jsonl``: where a run's time went. ``extra`` gets the
-    lines too (``seamline run --tool-timings FILE``)."""
+    """One JSON line per tool call (tool, task, task run, service, seconds, ended) in the
+    run's evidence folder, ``tool-timings.jsonl``: where a run's time went. The task run's
+    name tells apart the runs of a task mapped over images (``promotion-checks[<image>]``,
+    ``rescan[<reference>]``), which have no service. ``extra`` gets the lines too
+    (``seamline run --tool-timings FILE``)."""
     from prefect.context import TaskRunContext
 
     lock = threading.Lock()
@@ -89,7 +91,12 @@ def timings_writer(settings: Settings, extra: Path | None) -> ToolObserver:
         if context is None or context.task_run is None:
             return
         service = context.parameters.get("service")
-        record = {"tool": tool, "task": context.task.name, "service": service}
+        record = {
+            "tool": tool,
+            "task": context.task.name,
+            "task_run": context.task_run.name,
+            "service": service,
+        }
         line = json.dumps({**record, "seconds": seconds, "ended": time.time()}) + "\n"
         folder = settings.state_dir / "evidence" / str(context.task_run.flow_run_id)
         with lock:
