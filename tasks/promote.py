@@ -60,6 +60,7 @@ from seamline.validate.names import check_name, check_ref
 from tasks.bump import PUSH_ATTEMPTS, lock_name, overlay_lock
 from tasks.context import Log
 from tasks.retry_policy import transient_only
+from tasks.side_by_side import side_by_side
 from tasks.verify_evidence import (
     gate_detail,
     guarded,
@@ -191,7 +192,9 @@ def check_digest(
     today: dt.date,
     blocks: Callable[[str], RescanBlock | None],
 ) -> DigestChecks:
-    """Run every promotion check on ``reference`` (all of them, so each failure is named).
+    """Run every promotion check on ``reference`` (all of them, so each failure is named),
+    side by side: they are independent reads of the registry and the DB, so a digest takes
+    as long as its slowest check, not their sum. Outcomes keep the checks' order.
     ``blocks`` answers the open re-scan block of a reference, if any: check 5 asks it only
     when no vuln attestation on the digest verifies."""
 
@@ -200,22 +203,20 @@ def check_digest(
         decision = evaluate_gate(report, gate, today=today)
         return CheckOutcome(check=SCAN_GATE, passed=decision.passed, detail=gate_detail(decision))
 
-    return DigestChecks(
-        image=image,
-        reference=reference,
-        outcomes=(
-            signature_check(signer, reference),
-            sbom_check(signer, reference),
-            provenance_check(signer, reference),
-            guarded(SCAN_GATE, scan),
-            guarded(
-                RESCAN_BLOCK,
-                lambda: vulnerability_check(
-                    RESCAN_BLOCK, signer, reference, gate=gate, today=today, blocks=blocks
-                ),
+    outcomes = side_by_side(
+        lambda: signature_check(signer, reference),
+        lambda: sbom_check(signer, reference),
+        lambda: provenance_check(signer, reference),
+        lambda: guarded(SCAN_GATE, scan),
+        lambda: guarded(
+            RESCAN_BLOCK,
+            lambda: vulnerability_check(
+                RESCAN_BLOCK, signer, reference, gate=gate, today=today, blocks=blocks
             ),
         ),
+        name="promotion-checks",
     )
+    return DigestChecks(image=image, reference=reference, outcomes=tuple(outcomes))
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,14 @@ import datetime as dt
 import json
 import logging
 import shutil
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from seamline.adapters.roles import OpenedPullRequest, PullRequestDraft
+from seamline.adapters.roles import ImageScan, OpenedPullRequest, PullRequestDraft, Statement
 from seamline.config.settings import PROJECT_ROOT
 from seamline.errors import ForgeFailed, GateFailure, ToolFailed, UsageError
 from seamline.overlay.files import PINS_FILE, current_images, read_pins, write_pins
@@ -474,3 +475,54 @@ def test_an_unreadable_vuln_attestation_fails_check_5(
     signer.attest(CATALOG, predicate=broken, predicate_type="vuln")
     with pytest.raises(GateFailure, match=f"{CATALOG}: rescan-block failed: a verified vuln"):
         _run(remote, tmp_path, signer=signer)()
+
+
+class _MeetingSigner(FakeSigner):
+    """Each read waits until all five checks of the digest are under way: the checks pass
+    only when they run side by side (one after another, the first would time out)."""
+
+    def __init__(self, barrier: threading.Barrier, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.barrier = barrier
+
+    def verify(self, reference: str) -> tuple[str, ...]:
+        self.barrier.wait()
+        return super().verify(reference)
+
+    def verify_attestation(self, reference: str, *, predicate_type: str) -> int:
+        self.barrier.wait()
+        return super().verify_attestation(reference, predicate_type=predicate_type)
+
+    def verified_statements(self, reference: str, *, predicate_type: str) -> tuple[Statement, ...]:
+        self.barrier.wait()
+        return super().verified_statements(reference, predicate_type=predicate_type)
+
+
+class _MeetingScanner(RecordedScanner):
+    def __init__(self, barrier: threading.Barrier, recording: str) -> None:
+        super().__init__(recording)
+        self.barrier = barrier
+
+    def scan_image(
+        self, reference: str, *, severities: Sequence[str], local: bool = False
+    ) -> ImageScan:
+        self.barrier.wait()
+        return super().scan_image(reference, severities=severities, local=local)
+
+
+def test_the_five_checks_of_a_digest_run_side_by_side_in_order() -> None:
+    barrier = threading.Barrier(5, timeout=10)
+    plain = _signer()
+    signer = _MeetingSigner(barrier, signed=plain.signed)
+    signer.attested = plain.attested
+    checked = promote.check_digest(
+        "bookstore/catalog",
+        CATALOG,
+        signer=signer,
+        scanner=_MeetingScanner(barrier, "clean.cosign-vuln.json"),
+        gate=GatePolicy.from_strings(["HIGH,CRITICAL"]),
+        today=dt.date(2026, 3, 1),
+        blocks=RescanState.under(Path("/nonexistent-state")).block_for,
+    )
+    assert [o.check for o in checked.outcomes] == list(CHECKS)
+    assert all(o.passed for o in checked.outcomes), checked.outcomes
