@@ -32,9 +32,10 @@ def rescan(reason: str = "schedule", settings: Settings | None = None) -> Rescan
         settings: Set by in-process runs only; deployment runs use the executor's settings.
     """
     settings = settings or Settings()
+    db_digest = trivy_db.submit(settings)  # a registry read, beside the clone
     pinned = pinned_digests(settings)
     pins = pinned.images
-    db = trivy_db(settings)
+    db = db_digest.result()
     distinct = sorted({p.reference for p in pins})
     scans = rescan_digest.map(unmapped(settings), distinct, unmapped(db), unmapped(pinned.gate))
     verdicts = scans.result()
