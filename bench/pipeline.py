@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from results_file import write_section  # noqa: E402
+from tool_timings import busy_seconds  # noqa: E402
 
 from seamline.adapters.git_repo import AUTHOR, seed_bare_remote  # noqa: E402
 from seamline.adapters.toolbox import builder_tag  # noqa: E402
@@ -44,7 +45,7 @@ SERVICES = ["catalog", "orders", "payments-worker", "storefront"]
 CHANGED = "storefront"
 
 
-def _nonce(tree: Path, service: str) -> None:
+def add_nonce(tree: Path, service: str) -> None:
     (tree / "app" / service / "bench_nonce.go").write_text(
         f"package main\n\n// bench nonce {uuid.uuid4()}\n"
     )
@@ -118,16 +119,6 @@ def baseline_run(
     return seconds, lines
 
 
-def _busy(intervals: list[tuple[float, float]]) -> float:
-    """Seconds during which at least one of the intervals was running."""
-    total, reach = 0.0, float("-inf")
-    for start, end in sorted(intervals):
-        if end > reach:
-            total += end - max(start, reach)
-            reach = end
-    return total
-
-
 def no_tool_running(timings: Path) -> float:
     """Seconds of the command's wall time during which no tool at all was running: time
     spent in seamline and Prefect alone."""
@@ -137,7 +128,7 @@ def no_tool_running(timings: Path) -> float:
         entry = json.loads(line)
         begin = max(entry["ended"] - entry["seconds"], started)
         intervals.append((begin, min(entry["ended"], ended)))
-    return (ended - started) - _busy(intervals)
+    return (ended - started) - busy_seconds(intervals)
 
 
 def critical_path(timings: Path) -> float:
@@ -151,12 +142,12 @@ def critical_path(timings: Path) -> float:
         calls[(entry["service"], entry["task"])].append(
             (entry["ended"] - entry["seconds"], entry["ended"])
         )
-    shared = sum(_busy(v) for (service, _), v in calls.items() if service is None)
+    shared = sum(busy_seconds(v) for (service, _), v in calls.items() if service is None)
     lines = []
     for service in {service for service, _ in calls if service is not None}:
 
         def busy(task: str, service: str | None = service) -> float:
-            return _busy(calls.get((service, task), []))
+            return busy_seconds(calls.get((service, task), []))
 
         pushed = busy("image") + busy("push")
         signed = max(busy("build-test"), pushed + busy("scan")) + busy("sign-attest")
@@ -168,7 +159,7 @@ def change_one(remote: Path, work: Path) -> None:
     import git
 
     clone = git.Repo.clone_from(str(remote), work / "change")
-    _nonce(work / "change", CHANGED)
+    add_nonce(work / "change", CHANGED)
     clone.git.add(A=True)
     clone.index.commit(f"{CHANGED}: bench change", author=AUTHOR, committer=AUTHOR)
     clone.remote("origin").push("HEAD:refs/heads/main").raise_if_error()
@@ -184,7 +175,7 @@ def one_round(index: int) -> dict[str, float]:
             trees[side] = work / f"{side}-tree"
             shutil.copytree(ROOT / "examples" / "bookstore", trees[side])
             for service in SERVICES:
-                _nonce(trees[side], service)
+                add_nonce(trees[side], service)
         remotes = {side: fresh_remote(work, side, trees[side]) for side in trees}
         timings = work / "timings.jsonl"
         measured: dict[str, float] = {}
