@@ -29,13 +29,12 @@ def build(ctx: RunContext, service: str, *, builder: ImageBuilder, log: Log) -> 
     spec = ctx.service(service)
     args = ctx.inputs.build_args
     tag = f"{ctx.config.target_repository(spec)}:{ctx.workspace.commit[:12]}"
-    committed = datetime.fromtimestamp(ctx.workspace.commit_time, UTC)
-    labels = {
-        "org.opencontainers.image.source": ctx.workspace.repo,
-        "org.opencontainers.image.revision": ctx.workspace.commit,
-        "org.opencontainers.image.created": committed.isoformat(timespec="seconds"),
-        "org.opencontainers.image.title": service,
-    }
+    labels = image_labels(
+        repo=ctx.workspace.repo,
+        commit=ctx.workspace.commit,
+        commit_time=ctx.workspace.commit_time,
+        service=service,
+    )
     dockerfile = ctx.config.dockerfile_of(spec)
     original = dockerfile.read_text()
     copy = build_copy(
@@ -50,19 +49,16 @@ def build(ctx: RunContext, service: str, *, builder: ImageBuilder, log: Log) -> 
             "%s: FROM %s built from %s", service, substitution.original, substitution.substituted
         )
     started = datetime.now(UTC)
-    with tempfile.TemporaryDirectory(prefix="seamline-build-") as folder:
-        built_from = dockerfile
-        if copy.text != original:
-            built_from = Path(folder) / "Dockerfile"
-            built_from.write_text(copy.text)
-        image_id = builder.build(
-            context=ctx.config.context_of(spec),
-            dockerfile=str(built_from),
-            tag=tag,
-            build_args=dict(args),
-            labels=labels,
-            source_date_epoch=ctx.workspace.commit_time,
-        )
+    image_id = build_from_copy(
+        builder,
+        context=ctx.config.context_of(spec),
+        dockerfile=dockerfile,
+        copy=copy.text,
+        tag=tag,
+        build_args=dict(args),
+        labels=labels,
+        source_date_epoch=ctx.workspace.commit_time,
+    )
     verb = "built and pushed" if builder.pushes else "built"
     log.info("%s: %s %s as %s", service, verb, tag, image_id[:19])
     finished = datetime.now(UTC)
@@ -77,6 +73,45 @@ def build(ctx: RunContext, service: str, *, builder: ImageBuilder, log: Log) -> 
         substituted(copy, ctx.inputs.base_images),
         registry_digest=image_id if builder.pushes else "",
     )
+
+
+def image_labels(*, repo: str, commit: str, commit_time: int, service: str) -> dict[str, str]:
+    """The OCI labels of a service's image: all from the source, none from the clock."""
+    committed = datetime.fromtimestamp(commit_time, UTC)
+    return {
+        "org.opencontainers.image.source": repo,
+        "org.opencontainers.image.revision": commit,
+        "org.opencontainers.image.created": committed.isoformat(timespec="seconds"),
+        "org.opencontainers.image.title": service,
+    }
+
+
+def build_from_copy(
+    builder: ImageBuilder,
+    *,
+    context: Path,
+    dockerfile: Path,
+    copy: str,
+    tag: str,
+    build_args: dict[str, str],
+    labels: dict[str, str],
+    source_date_epoch: int,
+) -> str:
+    """Build ``tag`` from the repository's ``dockerfile``, or from ``copy`` (the build
+    copy's text, written outside the repository) where it differs; the image id."""
+    with tempfile.TemporaryDirectory(prefix="seamline-build-") as folder:
+        built_from = dockerfile
+        if copy != dockerfile.read_text():
+            built_from = Path(folder) / "Dockerfile"
+            built_from.write_text(copy)
+        return builder.build(
+            context=context,
+            dockerfile=str(built_from),
+            tag=tag,
+            build_args=build_args,
+            labels=labels,
+            source_date_epoch=source_date_epoch,
+        )
 
 
 def substituted(copy: BuildCopy, digests: dict[str, str]) -> tuple[SubstitutedBase, ...]:

@@ -72,6 +72,14 @@ class ImageRegistry(Protocol):
         """The digest of ``name:reference`` (a tag or a digest), None when absent."""
         ...
 
+    def manifest(self, name: str, reference: str) -> dict[str, Any] | None:
+        """The manifest of ``name:reference`` as decoded JSON, None when absent."""
+        ...
+
+    def blob(self, name: str, digest: str) -> bytes:
+        """The blob ``digest`` of ``name`` (a config or a layer)."""
+        ...
+
     def close(self) -> None: ...
 
 
