@@ -15,8 +15,8 @@ from seamline.config.settings import Settings
 from seamline.errors import UsageError
 
 log = logging.getLogger("seamline.cli")
-# What a rebuild uses: cosign to read the provenance, git and buildctl, the registry the
-# rebuild is pushed to and read from, and buildkitd.
+# What a rebuild uses: cosign to read the provenance, git and buildctl, the registry that
+# holds the recorded image, and buildkitd.
 REQUIRED = ("toolchain", "registry", "signing-key", "buildkitd")
 
 
@@ -57,7 +57,7 @@ def run_verify_rebuild(settings: Settings, args: argparse.Namespace) -> int:
         inputs.source_repo,
         inputs.source_commit[:12],
     )
-    builder = tools.image_builder()
+    builder = tools.buildkit()
     registry = tools.registry()
     try:
         comparison = verify_rebuild(args.image, inputs, builder=builder, registry=registry, log=log)

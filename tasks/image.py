@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -49,16 +51,15 @@ def build(ctx: RunContext, service: str, *, builder: ImageBuilder, log: Log) -> 
             "%s: FROM %s built from %s", service, substitution.original, substitution.substituted
         )
     started = datetime.now(UTC)
-    image_id = build_from_copy(
-        builder,
-        context=ctx.config.context_of(spec),
-        dockerfile=dockerfile,
-        copy=copy.text,
-        tag=tag,
-        build_args=dict(args),
-        labels=labels,
-        source_date_epoch=ctx.workspace.commit_time,
-    )
+    with dockerfile_to_build(dockerfile, copy.text) as built_from:
+        image_id = builder.build(
+            context=ctx.config.context_of(spec),
+            dockerfile=str(built_from),
+            tag=tag,
+            build_args=dict(args),
+            labels=labels,
+            source_date_epoch=ctx.workspace.commit_time,
+        )
     verb = "built and pushed" if builder.pushes else "built"
     log.info("%s: %s %s as %s", service, verb, tag, image_id[:19])
     finished = datetime.now(UTC)
@@ -86,32 +87,17 @@ def image_labels(*, repo: str, commit: str, commit_time: int, service: str) -> d
     }
 
 
-def build_from_copy(
-    builder: ImageBuilder,
-    *,
-    context: Path,
-    dockerfile: Path,
-    copy: str,
-    tag: str,
-    build_args: dict[str, str],
-    labels: dict[str, str],
-    source_date_epoch: int,
-) -> str:
-    """Build ``tag`` from the repository's ``dockerfile``, or from ``copy`` (the build
-    copy's text, written outside the repository) where it differs; the image id."""
+@contextmanager
+def dockerfile_to_build(dockerfile: Path, copy: str) -> Iterator[Path]:
+    """The Dockerfile a build reads: the repository's own, or, where the build copy
+    differs from it, the copy written to a temporary folder outside the repository."""
+    if copy == dockerfile.read_text():
+        yield dockerfile
+        return
     with tempfile.TemporaryDirectory(prefix="seamline-build-") as folder:
-        built_from = dockerfile
-        if copy != dockerfile.read_text():
-            built_from = Path(folder) / "Dockerfile"
-            built_from.write_text(copy)
-        return builder.build(
-            context=context,
-            dockerfile=str(built_from),
-            tag=tag,
-            build_args=build_args,
-            labels=labels,
-            source_date_epoch=source_date_epoch,
-        )
+        written = Path(folder) / "Dockerfile"
+        written.write_text(copy)
+        yield written
 
 
 def substituted(copy: BuildCopy, digests: dict[str, str]) -> tuple[SubstitutedBase, ...]:

@@ -12,12 +12,14 @@ from typing import Any
 
 import pytest
 
-from seamline.errors import GateFailure, UsageError
+from seamline.adapters.oci_layout import OciLayout
+from seamline.errors import GateFailure, ToolFailed, UsageError
 from seamline.policy.findings import ReportFormatError
 from seamline.policy.rebuild import compare_manifests, layer_instructions
 from seamline.run.provenance import PROVENANCE_TYPE, BuildFacts, slsa_provenance
 from seamline.run.rebuild_inputs import read_rebuild_inputs, verified_rebuild_inputs
 from seamline.run.results import SubstitutedBase
+from tasks.verify_rebuild import compare_sources
 from tests.unit.fakes import DATA, FakeSigner
 
 RECORDED = DATA / "rebuild"
@@ -175,3 +177,41 @@ def test_the_command_refuses_a_tag_before_touching_the_stack(
 
     assert main(["verify-rebuild", "127.0.0.1:5000/seamline/catalog:v1", "--json"]) == 2
     assert json.loads(capsys.readouterr().out)["exit_code"] == 2
+
+
+def _layout(folder: Path, name: str) -> OciLayout:
+    """An OCI layout folder holding the recorded ``name`` image's manifest and config."""
+    manifest = (RECORDED / f"{name}-manifest.json").read_bytes()
+    config = (RECORDED / f"{name}-config.json").read_bytes()
+    blobs = folder / "blobs" / "sha256"
+    blobs.mkdir(parents=True)
+    digest = _digest(name)
+    (blobs / digest.removeprefix("sha256:")).write_bytes(manifest)
+    config_digest = json.loads(manifest)["config"]["digest"]
+    (blobs / config_digest.removeprefix("sha256:")).write_bytes(config)
+    return OciLayout(folder)
+
+
+def test_a_rebuild_in_a_layout_is_compared_with_the_registrys_manifest(tmp_path: Path) -> None:
+    """The recorded files are re-indented JSON, so their bytes do not hash to the digest:
+    the comparison trusts the digests it is given, as it does the registry's."""
+    registry = _layout(tmp_path / "registry", "tampered")
+    rebuilt = _layout(tmp_path / "rebuilt", "recorded")
+    comparison = compare_sources(
+        name="test/tiny",
+        recorded=_digest("tampered"),
+        recorded_from=registry,
+        rebuilt=_digest("recorded"),
+        rebuilt_from=rebuilt,
+    )
+    assert [(d.index, d.instruction) for d in comparison.layers] == [
+        (1, "[stage-1 2/2] COPY --from=build /out /srv")
+    ]
+    with pytest.raises(ToolFailed, match="no manifest"):
+        compare_sources(
+            name="test/tiny",
+            recorded="sha256:" + "9" * 64,
+            recorded_from=registry,
+            rebuilt=_digest("recorded"),
+            rebuilt_from=rebuilt,
+        )
