@@ -19,6 +19,7 @@ from deployments.flow_process import enter_prefect_environment, known_secrets
 from deployments.init_command import add_parsers as add_onboarding_parsers
 from deployments.promote_command import add_parser as add_promote_parser
 from deployments.rescan_command import add_parser as add_rescan_parser
+from deployments.verify_rebuild_command import add_parser as add_verify_rebuild_parser
 from seamline.config.settings import Settings
 from seamline.errors import SeamlineError, UsageError
 from seamline.output.human import configure
@@ -93,6 +94,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     add_promote_parser(sub)
     add_rescan_parser(sub)
+    add_verify_rebuild_parser(sub)
     add_audit_parser(sub)
     add_onboarding_parsers(sub)
     return parser
@@ -230,6 +232,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from deployments.rescan_command import run_rescan
 
             return run_rescan(settings, args, secrets)
+        if args.command == "verify-rebuild":
+            from deployments.verify_rebuild_command import run_verify_rebuild
+
+            return run_verify_rebuild(settings, args)
         if args.command == "init":
             from deployments.init_command import run_init
 

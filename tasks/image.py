@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,13 +31,12 @@ def build(ctx: RunContext, service: str, *, builder: ImageBuilder, log: Log) -> 
     spec = ctx.service(service)
     args = ctx.inputs.build_args
     tag = f"{ctx.config.target_repository(spec)}:{ctx.workspace.commit[:12]}"
-    committed = datetime.fromtimestamp(ctx.workspace.commit_time, UTC)
-    labels = {
-        "org.opencontainers.image.source": ctx.workspace.repo,
-        "org.opencontainers.image.revision": ctx.workspace.commit,
-        "org.opencontainers.image.created": committed.isoformat(timespec="seconds"),
-        "org.opencontainers.image.title": service,
-    }
+    labels = image_labels(
+        repo=ctx.workspace.repo,
+        commit=ctx.workspace.commit,
+        commit_time=ctx.workspace.commit_time,
+        service=service,
+    )
     dockerfile = ctx.config.dockerfile_of(spec)
     original = dockerfile.read_text()
     copy = build_copy(
@@ -50,11 +51,7 @@ def build(ctx: RunContext, service: str, *, builder: ImageBuilder, log: Log) -> 
             "%s: FROM %s built from %s", service, substitution.original, substitution.substituted
         )
     started = datetime.now(UTC)
-    with tempfile.TemporaryDirectory(prefix="seamline-build-") as folder:
-        built_from = dockerfile
-        if copy.text != original:
-            built_from = Path(folder) / "Dockerfile"
-            built_from.write_text(copy.text)
+    with dockerfile_to_build(dockerfile, copy.text) as built_from:
         image_id = builder.build(
             context=ctx.config.context_of(spec),
             dockerfile=str(built_from),
@@ -77,6 +74,30 @@ def build(ctx: RunContext, service: str, *, builder: ImageBuilder, log: Log) -> 
         substituted(copy, ctx.inputs.base_images),
         registry_digest=image_id if builder.pushes else "",
     )
+
+
+def image_labels(*, repo: str, commit: str, commit_time: int, service: str) -> dict[str, str]:
+    """The OCI labels of a service's image: all from the source, none from the clock."""
+    committed = datetime.fromtimestamp(commit_time, UTC)
+    return {
+        "org.opencontainers.image.source": repo,
+        "org.opencontainers.image.revision": commit,
+        "org.opencontainers.image.created": committed.isoformat(timespec="seconds"),
+        "org.opencontainers.image.title": service,
+    }
+
+
+@contextmanager
+def dockerfile_to_build(dockerfile: Path, copy: str) -> Iterator[Path]:
+    """The Dockerfile a build reads: the repository's own, or, where the build copy
+    differs from it, the copy written to a temporary folder outside the repository."""
+    if copy == dockerfile.read_text():
+        yield dockerfile
+        return
+    with tempfile.TemporaryDirectory(prefix="seamline-build-") as folder:
+        written = Path(folder) / "Dockerfile"
+        written.write_text(copy)
+        yield written
 
 
 def substituted(copy: BuildCopy, digests: dict[str, str]) -> tuple[SubstitutedBase, ...]:

@@ -15,7 +15,7 @@ from prefect.logging import get_run_logger
 
 from seamline.adapters.roles import Signer
 from seamline.errors import GateFailure
-from seamline.run.provenance import BuildFacts, slsa_provenance
+from seamline.run.provenance import PROVENANCE_TYPE, BuildFacts, slsa_provenance
 from seamline.run.results import BuildTestResult, BuiltImage, PushedImage, ScanResult, SignResult
 from seamline.run.vuln_attestation import VULN_TYPE, attest_vuln_scan
 from tasks import cache_keys
@@ -24,7 +24,7 @@ from tasks.retry_policy import transient_only
 from tasks.run_names import per_service
 from tasks.side_by_side import side_by_side
 
-PROVENANCE_TYPE = "slsaprovenance1"
+__all__ = ["PROVENANCE_TYPE", "sign_and_attest", "sign_attest"]
 
 
 def _facts(ctx: RunContext, built: BuiltImage, image: PushedImage) -> BuildFacts:
@@ -43,6 +43,8 @@ def _facts(ctx: RunContext, built: BuiltImage, image: PushedImage) -> BuildFacts
         started=datetime.fromisoformat(built.started),
         finished=datetime.fromisoformat(built.finished),
         substituted=built.substituted,
+        builder=ctx.settings.image_builder,
+        source_date_epoch=ctx.workspace.commit_time,
     )
 
 

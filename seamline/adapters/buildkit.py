@@ -44,11 +44,13 @@ def build_argv(
     labels: Mapping[str, str],
     source_date_epoch: int,
     metadata_file: Path,
+    layout: Path | None = None,
 ) -> list[str]:
     """The ``buildctl build`` command line (the daemon's address goes in ``BUILDKIT_HOST``,
     see ``buildctl_env``): the Dockerfile frontend, the build context and
     the Dockerfile's folder as local sources, ``RUN`` without network, and an image output
-    pushed to the tag's registry with its timestamps rewritten to ``source_date_epoch``."""
+    pushed to the tag's registry with its timestamps rewritten to ``source_date_epoch``;
+    given ``layout``, the image goes to an OCI layout folder there instead, not pushed."""
     path = Path(dockerfile)
     if not path.is_absolute():
         path = context / path
@@ -74,6 +76,8 @@ def build_argv(
     for key, value in sorted(labels.items()):
         argv += ["--opt", f"label:{key}={value}"]
     output = f"type=image,name={tag},push=true,rewrite-timestamp=true"
+    if layout is not None:
+        output = f"type=oci,dest={layout},tar=false,rewrite-timestamp=true"
     return [*argv, "--output", output, "--metadata-file", str(metadata_file)]
 
 
@@ -165,6 +169,48 @@ class BuildKit:
         source_date_epoch: int = 0,
     ) -> str:
         """Build and push ``tag``; return its manifest digest."""
+        return self._solve(
+            context=context,
+            dockerfile=dockerfile,
+            tag=tag,
+            build_args=build_args,
+            labels=labels or {},
+            source_date_epoch=source_date_epoch,
+        )
+
+    def build_layout(
+        self,
+        *,
+        context: Path,
+        dockerfile: str,
+        layout: Path,
+        build_args: dict[str, str],
+        labels: dict[str, str],
+        source_date_epoch: int,
+    ) -> str:
+        """Build into the OCI layout folder ``layout``, pushing nothing; the manifest
+        digest, the one a push of the same build would give."""
+        return self._solve(
+            context=context,
+            dockerfile=dockerfile,
+            tag=str(layout),
+            build_args=build_args,
+            labels=labels,
+            source_date_epoch=source_date_epoch,
+            layout=layout,
+        )
+
+    def _solve(
+        self,
+        *,
+        context: Path,
+        dockerfile: str,
+        tag: str,
+        build_args: dict[str, str],
+        labels: dict[str, str],
+        source_date_epoch: int,
+        layout: Path | None = None,
+    ) -> str:
         with tempfile.TemporaryDirectory(prefix="seamline-buildkit-") as scratch:
             metadata = Path(scratch) / "metadata.json"
             argv = build_argv(
@@ -173,9 +219,10 @@ class BuildKit:
                 dockerfile=dockerfile,
                 tag=tag,
                 build_args=build_args,
-                labels=labels or {},
+                labels=labels,
                 source_date_epoch=source_date_epoch,
                 metadata_file=metadata,
+                layout=layout,
             )
             with heavy("image build"):
                 result = run(

@@ -87,6 +87,12 @@ class RegistryClient:
         body: dict[str, Any] = response.json()
         return body
 
+    def blob(self, repository: str, digest: str) -> bytes:
+        """The blob ``digest`` of ``repository`` (a config or a layer)."""
+        response = self._request("GET", f"/v2/{repository}/blobs/{digest}", follow_redirects=True)
+        self._raise_for(response, f"GET blob {repository}@{digest}")
+        return response.content
+
     def push_blob(self, repository: str, data: bytes, media_type: str) -> Descriptor:
         digest = sha256_digest(data)
         head = self._request("HEAD", f"/v2/{repository}/blobs/{digest}")

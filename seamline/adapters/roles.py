@@ -65,11 +65,42 @@ class ImageBuilder(Protocol):
     def close(self) -> None: ...
 
 
+class LayoutBuilder(Protocol):
+    """A reproducible builder that can write an image to an OCI layout folder, pushing
+    nothing (BuildKit): what a rebuild to compare with a released digest needs."""
+
+    @property
+    def sets_platform_args(self) -> bool: ...
+
+    def platform(self) -> dict[str, str]: ...
+
+    def build_layout(
+        self,
+        *,
+        context: Path,
+        dockerfile: str,
+        layout: Path,
+        build_args: dict[str, str],
+        labels: dict[str, str],
+        source_date_epoch: int,
+    ) -> str:
+        """Build into ``layout``; the manifest digest."""
+        ...
+
+
 class ImageRegistry(Protocol):
     """Reads what a registry holds."""
 
     def manifest_digest(self, name: str, reference: str) -> str | None:
         """The digest of ``name:reference`` (a tag or a digest), None when absent."""
+        ...
+
+    def manifest(self, name: str, reference: str) -> dict[str, Any] | None:
+        """The manifest of ``name:reference`` as decoded JSON, None when absent."""
+        ...
+
+    def blob(self, name: str, digest: str) -> bytes:
+        """The blob ``digest`` of ``name`` (a config or a layer)."""
         ...
 
     def close(self) -> None: ...

@@ -102,13 +102,18 @@ class Toolbox:
         """Builds and pushes images, with the builder the settings choose; close it after
         use."""
         if self.settings.image_builder == "buildkit":
-            return BuildKit(
-                buildctl=locate("buildctl", self.settings.tools_dir),
-                address=self.settings.buildkit_address(),
-                registry=self.registry(),
-                registry_host=self.settings.registry,
-            )
+            return self.buildkit()
         return self.docker()
+
+    def buildkit(self) -> BuildKit:
+        """BuildKit against the settings' buildkitd, whichever builder CI uses; close it
+        after use."""
+        return BuildKit(
+            buildctl=locate("buildctl", self.settings.tools_dir),
+            address=self.settings.buildkit_address(),
+            registry=self.registry(),
+            registry_host=self.settings.registry,
+        )
 
     def base_images(self) -> dict[str, str]:
         """The base images Dockerfiles build from, as build args: the settings' own, or

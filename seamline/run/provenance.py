@@ -10,7 +10,12 @@ from seamline import __version__
 from seamline.run.results import SubstitutedBase
 
 BUILD_TYPE = "https://seamline.dev/buildtypes/docker-classic/v1"
+BUILDKIT_BUILD_TYPE = "https://seamline.dev/buildtypes/buildkit/v1"
+BUILD_TYPES = {"docker": BUILD_TYPE, "buildkit": BUILDKIT_BUILD_TYPE}
+"""The build type per image builder: only BuildKit's builds are reproducible."""
 PREDICATE_TYPE = "https://slsa.dev/provenance/v1"
+PROVENANCE_TYPE = "slsaprovenance1"
+"""cosign's ``--type`` for ``PREDICATE_TYPE``."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,8 @@ class BuildFacts:
     finished: datetime
     extra: dict[str, str] = field(default_factory=dict)
     substituted: tuple[SubstitutedBase, ...] = ()
+    builder: str = "docker"  # the image builder's kind: "docker" or "buildkit"
+    source_date_epoch: int = 0  # the commit's time, every timestamp of a BuildKit image
 
 
 def _digest_map(digest: str) -> dict[str, str]:
@@ -71,7 +78,7 @@ def slsa_provenance(facts: BuildFacts) -> dict[str, Any]:
     dependencies += _substitutions(facts.substituted)
     return {
         "buildDefinition": {
-            "buildType": BUILD_TYPE,
+            "buildType": BUILD_TYPES[facts.builder],
             "externalParameters": {
                 "source": {"repository": facts.source_repo, "revision": facts.source_commit},
                 "service": facts.service,
@@ -79,7 +86,12 @@ def slsa_provenance(facts: BuildFacts) -> dict[str, Any]:
                 "dockerfile": facts.dockerfile,
                 "buildArgs": dict(sorted(facts.build_args.items())),
             },
-            "internalParameters": {"flowRunId": facts.flow_run_id, **facts.extra},
+            "internalParameters": {
+                "flowRunId": facts.flow_run_id,
+                "builder": facts.builder,
+                "sourceDateEpoch": facts.source_date_epoch,
+                **facts.extra,
+            },
             "resolvedDependencies": dependencies,
         },
         "runDetails": {

@@ -74,6 +74,24 @@ def test_argv_is_reproducible_pushed_and_without_network_for_run_steps() -> None
     ]
 
 
+def test_argv_for_a_layout_writes_an_oci_folder_and_pushes_nothing() -> None:
+    argv = build_argv(
+        buildctl="/tools/buildctl",
+        context=Path("/src"),
+        dockerfile="catalog/Dockerfile",
+        tag=TAG,
+        build_args={},
+        labels={},
+        source_date_epoch=1767225600,
+        metadata_file=Path("/tmp/m.json"),
+        layout=Path("/tmp/layout"),
+    )
+    assert _options(argv, "--output") == [
+        "type=oci,dest=/tmp/layout,tar=false,rewrite-timestamp=true"
+    ]
+    assert "build-arg:SOURCE_DATE_EPOCH=1767225600" in _options(argv, "--opt")
+
+
 def test_digest_comes_from_the_recorded_metadata_file() -> None:
     metadata = (DATA / "metadata-v0.34.2.json").read_text()
     expected = json.loads(metadata)["containerimage.descriptor"]["digest"]

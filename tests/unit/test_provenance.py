@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
-from seamline.run.provenance import BUILD_TYPE, BuildFacts, slsa_provenance
+from seamline.run.provenance import BUILD_TYPE, BUILDKIT_BUILD_TYPE, BuildFacts, slsa_provenance
 
 FACTS = BuildFacts(
     builder_id="https://seamline.dev/builders/local",
@@ -30,6 +31,8 @@ def test_predicate_states_the_build() -> None:
         "RUNTIME_IMAGE",
     ]
     assert definition["internalParameters"]["flowRunId"] == "run-1"
+    assert definition["internalParameters"]["builder"] == "docker"
+    assert definition["internalParameters"]["sourceDateEpoch"] == 0
     deps = definition["resolvedDependencies"]
     assert deps[0] == {"uri": "git+file:///srv/bookstore.git", "digest": {"gitCommit": "a" * 40}}
     assert deps[1]["digest"] == {"sha256": "b" * 64}
@@ -37,3 +40,11 @@ def test_predicate_states_the_build() -> None:
     assert details["builder"]["id"] == "https://seamline.dev/builders/local"
     assert details["metadata"]["invocationId"].endswith("/run-1")
     assert details["metadata"]["startedOn"] == "2026-01-02T03:04:05+00:00"
+
+
+def test_a_buildkit_build_states_its_builder_and_the_commit_time() -> None:
+    facts = replace(FACTS, builder="buildkit", source_date_epoch=1767225600)
+    definition = slsa_provenance(facts)["buildDefinition"]
+    assert definition["buildType"] == BUILDKIT_BUILD_TYPE
+    assert definition["internalParameters"]["builder"] == "buildkit"
+    assert definition["internalParameters"]["sourceDateEpoch"] == 1767225600
