@@ -19,6 +19,7 @@ from seamline.policy.bases import check_bases
 from seamline.validate.names import check_ref
 from tasks.preflight import (
     build_copies,
+    classic_builder_problems,
     decide_overlay,
     dockerfile_problems,
     overlay_takes_images,
@@ -99,8 +100,14 @@ def preview_run(settings: Settings, root: Path, *, branch: str) -> RunPreview:
     shown = overlay or config.pipeline.default_overlay
     checked, pins = _render_overlay(settings, config, config.root, shown)
     build_args = Toolbox(settings).base_images()
-    copies = build_copies(config, build_args)
+    buildkit = settings.image_builder == "buildkit"
+    copies = build_copies(config, build_args, buildkit=buildkit)
     warnings = dockerfile_problems(config, copies, build_args, settings)
+    if not buildkit:
+        warnings += [
+            f"{p}: only BuildKit builds it (set SEAMLINE_IMAGE_BUILDER=buildkit)"
+            for p in classic_builder_problems(config, copies)
+        ]
     warnings = [f"the preflight would refuse the Dockerfile of {p}" for p in warnings]
     warnings += _base_problems(settings, config, copies, build_args)
     if overlay is None:

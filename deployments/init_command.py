@@ -70,6 +70,25 @@ def _log_proposal(proposal: Proposal) -> None:
         log.info("  note: %s", note)
     if proposal.unmatched_images:
         log.info("  images no Dockerfile builds: %s", ", ".join(proposal.unmatched_images))
+    for key, mirror in proposal.bases.mapped.items():
+        log.info("  base image %s -> the stack's stand-in %s", key, mirror)
+    if proposal.bases.unmapped:
+        log.info("  base images left upstream: %s", ", ".join(proposal.bases.unmapped))
+
+
+def _stand_ins(settings: Settings) -> dict[str, str] | None:
+    """The ``[pipeline.base_images]`` keys the stack's mirror serves, None (logged) when the
+    Go toolchain that names their tags is not found."""
+    from seamline.adapters.go_toolchain import GoToolchain
+    from seamline.bases.stand_ins import default_mapping
+    from seamline.errors import SeamlineError
+
+    try:
+        go = GoToolchain.located(settings.tools_dir).version()
+    except SeamlineError as e:
+        log.warning("  base images: %s; the FROM lines are left for you to map", e.message)
+        return None
+    return default_mapping(settings.registry, go)
 
 
 def run_init(settings: Settings, args: argparse.Namespace) -> int:
@@ -85,7 +104,7 @@ def run_init(settings: Settings, args: argparse.Namespace) -> int:
         raise UsageError(
             f"{target} exists", hint="review it and run `seamline check`, or rerun with --force"
         )
-    proposal = propose(root, registry=settings.registry)
+    proposal = propose(root, registry=settings.registry, stand_ins=_stand_ins(settings))
     _log_proposal(proposal)
     target.write_text(render_toml(proposal), encoding="utf-8")
     load_pipeline_config(root)  # what it wrote must load, or it says why now

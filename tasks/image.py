@@ -45,7 +45,15 @@ def build(ctx: RunContext, service: str, *, builder: ImageBuilder, log: Log) -> 
         build_args=args,
         platform_args=builder.platform(),
         resolve_platform_flags=not builder.sets_platform_args,
+        builtin_frontend=builder.buildkit_frontend,
     )
+    for directive in copy.dropped:
+        log.info(
+            "%s: %r taken out of the build copy: BuildKit's built-in Dockerfile frontend "
+            "builds it, offline",
+            service,
+            directive,
+        )
     for substitution in copy.substitutions:
         log.info(
             "%s: FROM %s built from %s", service, substitution.original, substitution.substituted

@@ -317,9 +317,12 @@ def resolve_inputs(
     )
 
 
-def build_copies(config: PipelineConfig, build_args: dict[str, str]) -> dict[str, BuildCopy]:
+def build_copies(
+    config: PipelineConfig, build_args: dict[str, str], *, buildkit: bool = False
+) -> dict[str, BuildCopy]:
     """Each service's Dockerfile as the image stage will build it: the mirrors of
-    ``[pipeline.base_images]`` named, for the builder's platform resolved later."""
+    ``[pipeline.base_images]`` named, for the builder's platform resolved later; for
+    ``buildkit``, Docker's own ``# syntax=`` frontend left to the built-in one."""
     mapping = config.pipeline.base_image_map()
     copies = {}
     for service in config.services:
@@ -328,7 +331,9 @@ def build_copies(config: PipelineConfig, build_args: dict[str, str]) -> dict[str
             text = path.read_bytes().decode()
         except UnicodeDecodeError as e:
             raise UsageError(f"{path} is not UTF-8 text", hint="save it as UTF-8") from e
-        copies[service.name] = build_copy(text, mapping=mapping, build_args=build_args)
+        copies[service.name] = build_copy(
+            text, mapping=mapping, build_args=build_args, builtin_frontend=buildkit
+        )
     return copies
 
 
@@ -389,17 +394,30 @@ def _check_dockerfiles(
     build_args: dict[str, str],
     settings: Settings,
 ) -> None:
-    """No Dockerfile makes the image builder fetch a file from elsewhere; parser directives
-    are reported (the classic builder ignores them, and BuildKit-only instructions fail
-    in it)."""
-    for service in config.services:
-        if directives := copies[service.name].directives:
-            get_run_logger().warning(
-                "%s: parser directives kept as written (%s); the image builder does not "
-                "take BuildKit-only syntax",
-                service.name,
-                ", ".join(directives),
+    """No Dockerfile makes the image builder fetch a file from elsewhere, and none uses
+    what only BuildKit builds when the classic builder is set (a usage error naming the
+    lines, before any build); a ``# syntax=`` BuildKit leaves to its built-in frontend
+    is logged."""
+    log = get_run_logger()
+    if settings.image_builder != "buildkit":
+        needs = classic_builder_problems(config, copies)
+        if needs:
+            raise UsageError(
+                "Dockerfiles only BuildKit builds: " + "; ".join(needs),
+                hint="set SEAMLINE_IMAGE_BUILDER=buildkit (`seamline stack up` starts "
+                "buildkitd), or write these lines for the classic builder",
             )
+    for service in config.services:
+        copy = copies[service.name]
+        for directive in copy.dropped:
+            log.info(
+                "%s: %r not used: BuildKit's built-in Dockerfile frontend builds it, "
+                "without pulling the frontend image",
+                service.name,
+                directive,
+            )
+        if kept := [d for d in copy.directives if d not in copy.dropped]:
+            log.warning("%s: parser directives kept as written (%s)", service.name, ", ".join(kept))
     problems = dockerfile_problems(config, copies, build_args, settings)
     if problems:
         raise GateFailure(
@@ -407,6 +425,15 @@ def _check_dockerfiles(
             hint="COPY --from a stage or an image of the target registry, and COPY files "
             "from the repository instead of ADD <url>",
         )
+
+
+def classic_builder_problems(config: PipelineConfig, copies: dict[str, BuildCopy]) -> list[str]:
+    """What each service's Dockerfile uses that only BuildKit builds, named by service."""
+    return [
+        f"{service.name}: {config.dockerfile_of(service).name} {line}"
+        for service in config.services
+        for line in copies[service.name].buildkit_only
+    ]
 
 
 def _pinned(reference: str, digests: dict[str, str], registry: str) -> str:
@@ -480,7 +507,7 @@ def preflight(
     if overlay is None and any(config.checks_policy(s).lint_new_only for s in config.services):
         fork = Toolbox(settings).source_history(Path(workspace.path)).fork_point(workspace.commit)
     build_args = Toolbox(settings).base_images()
-    copies = build_copies(config, build_args)
+    copies = build_copies(config, build_args, buildkit=settings.image_builder == "buildkit")
     _check_dockerfiles(config, copies, build_args, settings)
     _check_bases(settings, config, copies, build_args)
     inputs = resolve_inputs(

@@ -147,6 +147,7 @@ class BuildKit:
 
     pushes = True
     sets_platform_args = True
+    buildkit_frontend = True
 
     def __init__(
         self, *, buildctl: Path, address: str, registry: ImageRegistry, registry_host: str

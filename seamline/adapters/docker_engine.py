@@ -20,6 +20,7 @@ from seamline.validate.image_ref import ImageRef
 class DockerEngine:
     pushes = False
     sets_platform_args = False  # the classic builder: --platform values come resolved
+    buildkit_frontend = False  # no cache mounts, no # syntax=
 
     def __init__(self, *, client: DockerClient) -> None:
         self._client = client

@@ -33,6 +33,13 @@ class ImageBuilder(Protocol):
         written; the classic builder needs it resolved."""
         ...
 
+    @property
+    def buildkit_frontend(self) -> bool:
+        """Whether it builds with BuildKit's built-in Dockerfile frontend: cache mounts and
+        the other BuildKit-only instructions build, and a ``# syntax=`` naming Docker's
+        own frontend is taken out of the build copy rather than pulled."""
+        ...
+
     def build(
         self,
         *,

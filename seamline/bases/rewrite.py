@@ -8,12 +8,17 @@ automatic platform arguments; an earlier stage's name and ``scratch`` are not im
 line whose image has a mirror is written as one line naming the mirror; a ``--platform``
 value is written resolved (the classic builder has no automatic platform arguments), unless
 the builder sets them itself (BuildKit): then it stays as written. Every
-other line stays as written, parser directives (``# syntax=``) included: they are reported,
-since only BuildKit honours them.
+other line stays as written, parser directives included: they are reported, since only
+BuildKit honours them. For BuildKit (``builtin_frontend``), a ``# syntax=`` directive
+naming Docker's own Dockerfile frontend is taken out: BuildKit would pull that frontend
+image from Docker Hub, and its built-in frontend already reads the stable syntax (cache
+mounts included). Instructions only BuildKit builds are listed, for the classic builder
+to refuse before it starts.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 import shlex
 from collections.abc import Mapping
@@ -24,6 +29,14 @@ from seamline.errors import UsageError
 from seamline.validate.image_ref import ImageRef
 
 _DIRECTIVE = re.compile(r"^#\s*(syntax|escape|check)\s*=\s*(\S.*?)\s*$", re.IGNORECASE)
+# Docker's own frontend image, any tag or digest: what BuildKit's built-in frontend is.
+_OWN_FRONTEND = re.compile(r"^(?:docker\.io/)?docker/dockerfile(?:-upstream)?(?:[:@]\S*)?$")
+# Flags only BuildKit's frontend takes, per instruction.
+_BUILDKIT_FLAGS = {
+    "RUN": ("--mount", "--network", "--security"),
+    "COPY": ("--link", "--parents", "--exclude"),
+    "ADD": ("--link", "--parents", "--exclude", "--checksum", "--keep-git-dir"),
+}
 _VARIABLE = re.compile(
     r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))"
 )
@@ -46,6 +59,8 @@ class BuildCopy:
     unmapped: tuple[str, ...]  # images no key of the mapping matched
     directives: tuple[str, ...]  # parser directive lines, as written
     problems: tuple[str, ...]  # FROM lines whose image is not a reference
+    dropped: tuple[str, ...] = ()  # directives taken out for BuildKit's built-in frontend
+    buildkit_only: tuple[str, ...] = ()  # "line N: ..." that only BuildKit builds
 
 
 @dataclass(frozen=True)
@@ -62,12 +77,15 @@ def build_copy(
     build_args: Mapping[str, str],
     platform_args: Mapping[str, str] | None = None,
     resolve_platform_flags: bool = True,
+    builtin_frontend: bool = False,
 ) -> BuildCopy:
     """The build copy of the Dockerfile ``text`` and what changed in it. ``platform_args``
     resolve image names; ``resolve_platform_flags`` also writes them into ``--platform``
-    values, for a builder that does not set them itself."""
+    values, for a builder that does not set them itself; ``builtin_frontend`` takes out a
+    ``# syntax=`` directive naming Docker's own frontend (BuildKit builds with its own)."""
     lines = text.splitlines(keepends=True)
     directives, escape = _directives(lines)
+    buildkit_only = [f"line {i + 1}: {d}" for i, d in enumerate(directives) if _key(d) == "syntax"]
     variables: dict[str, str] = dict(platform_args or {})
     stages: list[str] = []
     substitutions: list[Substitution] = []
@@ -79,6 +97,12 @@ def build_copy(
         keyword = keyword.upper()
         if keyword == "ARG" and not stages:
             _declare(rest, variables, build_args)
+        leading = itertools.takewhile(lambda w: w.startswith("--"), rest.split())
+        flag = next(
+            (w for w in leading if w.split("=")[0] in _BUILDKIT_FLAGS.get(keyword, ())), None
+        )
+        if flag is not None:
+            buildkit_only.append(f"line {step.first + 1}: {keyword} {flag.split(',')[0]}")
         if keyword != "FROM":
             continue
         words = rest.split()
@@ -114,6 +138,7 @@ def build_copy(
             )
             _replace(lines, step, written)
         stages.append(name.lower() or str(len(stages)))
+    dropped = _drop_own_frontend(lines, directives) if builtin_frontend else []
     return BuildCopy(
         text="".join(lines),
         substitutions=tuple(substitutions),
@@ -121,7 +146,33 @@ def build_copy(
         unmapped=tuple(unmapped),
         directives=tuple(directives),
         problems=tuple(problems),
+        dropped=tuple(dropped),
+        buildkit_only=tuple(buildkit_only),
     )
+
+
+def _key(directive: str) -> str:
+    match = _DIRECTIVE.match(directive)
+    return match.group(1).lower() if match else ""
+
+
+def _drop_own_frontend(lines: list[str], directives: list[str]) -> list[str]:
+    """Take the ``# syntax=`` directives naming Docker's own frontend out of the directive
+    block at the top of ``lines``; blank lines after the block keep every later line's
+    number. Returns the directives taken out."""
+    dropped = [d for d in directives if _key(d) == "syntax" and _OWN_FRONTEND.match(_value(d))]
+    if not dropped:
+        return []
+    block = lines[: len(directives)]
+    ending = block[0][len(block[0].rstrip("\r\n")) :] or "\n"
+    kept = [line for line in block if line.strip() not in dropped]
+    lines[: len(directives)] = kept + [ending] * (len(block) - len(kept))
+    return dropped
+
+
+def _value(directive: str) -> str:
+    match = _DIRECTIVE.match(directive)
+    return match.group(2) if match else ""
 
 
 def _directives(lines: list[str]) -> tuple[list[str], str]:

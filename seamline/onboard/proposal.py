@@ -10,12 +10,14 @@ is a single overlay of its own. Everything guessed is said in a note, and in the
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from seamline.config.pipeline import DEFAULT_PROMOTIONS, PipelineSection
 from seamline.errors import UsageError
+from seamline.onboard.bases import ProposedBases, propose_bases
 from seamline.onboard.discover import DiscoveredService, discover_services, sanitize
 from seamline.onboard.kustomize_tree import KustomizeTree, read_tree
 from seamline.validate.image_ref import ImageRef
@@ -55,6 +57,8 @@ class Proposal:
     services: tuple[ProposedService, ...]
     unmatched_images: tuple[str, ...]  # images the manifests use that no Dockerfile builds
     notes: tuple[str, ...]
+    bases: ProposedBases = field(default_factory=lambda: ProposedBases(mapped={}, unmapped=()))
+    stand_ins_known: bool = True  # False: no mirror's tags known, every base left upstream
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -79,6 +83,8 @@ class Proposal:
             ],
             "unmatched_images": list(self.unmatched_images),
             "notes": list(self.notes),
+            "base_images": dict(self.bases.mapped),
+            "upstream_bases": list(self.bases.unmapped),
         }
 
 
@@ -199,8 +205,17 @@ def _promotions(names: tuple[str, ...]) -> dict[str, str]:
     return {} if pairs == DEFAULT_PROMOTIONS else pairs
 
 
-def propose(root: Path, *, registry: str) -> Proposal:
-    """The seamline.toml proposed for the repository at ``root``."""
+def _dockerfile_texts(root: Path, services: list[DiscoveredService]) -> list[str]:
+    return [
+        (root / s.context / s.dockerfile).read_text(encoding="utf-8", errors="replace")
+        for s in services
+    ]
+
+
+def propose(root: Path, *, registry: str, stand_ins: Mapping[str, str] | None = None) -> Proposal:
+    """The seamline.toml proposed for the repository at ``root``. ``stand_ins``: the
+    ``[pipeline.base_images]`` keys a mirror serves (``default_mapping``); None when
+    unknown, so every base is left for the reader to map."""
     root = root.resolve()
     services = discover_services(root)
     if not services:
@@ -227,6 +242,7 @@ def propose(root: Path, *, registry: str) -> Proposal:
         if missing:
             notes.append(f"overlay {name} deploys no {', '.join(missing)}: a bump there is refused")
     lint = next((n for n in LINT_CONFIGS if (root / n).is_file()), None)
+    bases = propose_bases(_dockerfile_texts(root, services), stand_ins or {})
     return Proposal(
         registry=registry,
         overlay_root=overlays.root,
@@ -238,4 +254,6 @@ def propose(root: Path, *, registry: str) -> Proposal:
         services=tuple(proposed),
         unmatched_images=unmatched,
         notes=tuple(notes),
+        bases=bases,
+        stand_ins_known=stand_ins is not None,
     )

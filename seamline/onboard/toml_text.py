@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from seamline.bases.mapping import example_line
 from seamline.onboard.proposal import Proposal
 
 
@@ -53,6 +54,8 @@ def render_toml(proposal: Proposal) -> str:
             "# images the manifests use that no Dockerfile here builds: "
             + ", ".join(proposal.unmatched_images)
         )
+    lines += _adoption()
+    lines += _base_images(proposal)
     for service in proposal.services:
         lines.append("")
         lines.append("[[services]]")
@@ -64,3 +67,40 @@ def render_toml(proposal: Proposal) -> str:
         lines.append(f"image = {_q(service.image)}  # {how}")
         lines.append(f"repository = {_q(service.repository)}  # in the registry above")
     return "\n".join(lines) + "\n"
+
+
+def _adoption() -> list[str]:
+    """The keys a code base with lint or vet debt adopts with, written for a person to
+    choose: init does not run the checks, and a gate is not relaxed unasked."""
+    return [
+        "# Existing lint or vet findings fail the gate (README: Which checks block). To adopt",
+        "# with debt, uncomment this to block only on lint findings newer than the source",
+        "# commit the overlay records for each image, and leave the check that fails out of",
+        '# a service\'s blocking_checks (e.g. blocking_checks = ["test"]) until its first',
+        "# release has recorded one: those findings are then reported, not blocking.",
+        "# lint_new_findings_only = true",
+    ]
+
+
+def _base_images(proposal: Proposal) -> list[str]:
+    """``[pipeline.base_images]``: the stand-ins the stack's mirror serves for the bases
+    the Dockerfiles pull; the others as commented lines to complete."""
+    mapped, upstream = proposal.bases.mapped, proposal.bases.unmapped
+    if not mapped and not upstream:
+        return []
+    lines = ["", "[pipeline.base_images]"]
+    if mapped:
+        lines.append("# the upstream bases the Dockerfiles pull, each to the stand-in that")
+        lines.append(
+            "# `seamline stack up` serves under mirror/ (offline: no Docker Hub, no gcr.io)"
+        )
+        lines += [f"{_q(key)} = {_q(mirror)}" for key, mirror in mapped.items()]
+    if upstream:
+        why = (
+            "no stand-in of the mirror serves these"
+            if proposal.stand_ins_known
+            else "the Go toolchain was not found, so the mirror's tags are unknown"
+        )
+        lines.append(f"# {why}: map each to a mirror of yours, or load it into the builder")
+        lines += [f"# {example_line(reference, proposal.registry)}" for reference in upstream]
+    return lines

@@ -138,6 +138,7 @@ class ServiceReport:
     tests: SuiteCounts | None
     cached: bool  # every stage that ran was a cache hit
     stages: Mapping[str, str]  # stage -> the state it ended in
+    reported: tuple[str, ...] = ()  # check failures that do not block (lint or vet debt)
 
     @property
     def signed(self) -> bool:
@@ -154,6 +155,7 @@ class ServiceReport:
             "signed": self.signed,
             "attestations": list(self.attestations),
             "cached": self.cached,
+            "reported": list(self.reported),
         }
 
 
@@ -240,6 +242,7 @@ def service_report(line: ServiceStages) -> ServiceReport:
         ),
         cached=bool(ran) and all(s.state == "Cached" for s in ran),
         stages={stage: s.state for stage, s in line.stages.items()},
+        reported=tests.reported if tests else (),
     )
 
 

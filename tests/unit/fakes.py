@@ -28,6 +28,7 @@ class FakeBuilder:
     pushed: list[str] = field(default_factory=list)
     pushes: bool = False  # True: builds like BuildKit, pushing as it builds
     sets_platform_args: bool = False  # True: a frontend with automatic platform ARGs
+    buildkit_frontend: bool = False  # True: BuildKit's built-in Dockerfile frontend
     held: set[str] = field(default_factory=set)
 
     def build(

@@ -333,3 +333,54 @@ def test_the_builder_platform_gives_every_automatic_platform_argument() -> None:
         "TARGETOS": "linux",
         "TARGETARCH": "arm64",
     }
+
+
+CHECKOUT = (
+    "# syntax=docker/dockerfile:1\n"
+    f"FROM --platform=$BUILDPLATFORM golang:1.26.5-alpine@{PIN} AS builder\n"
+    "RUN --mount=type=cache,target=/go/pkg/mod go mod download\n"
+    "RUN --mount=type=cache,target=/go/pkg/mod \\\n"
+    "    --mount=type=cache,target=/root/.cache/go-build \\\n"
+    "    go build -o /out/checkout .\n"
+    "COPY --link --from=builder /out/checkout /checkout\n"
+    "RUN echo --network=host\n"
+)
+
+
+def test_buildkit_only_lines_are_listed_for_the_classic_builder() -> None:
+    result = copy(CHECKOUT)
+    assert result.buildkit_only == (
+        "line 1: # syntax=docker/dockerfile:1",
+        "line 3: RUN --mount=type=cache",
+        "line 4: RUN --mount=type=cache",
+        "line 7: COPY --link",
+    )
+    assert result.dropped == ()
+    assert result.text.startswith("# syntax=docker/dockerfile:1\n")
+
+
+def test_buildkit_takes_docker_s_own_syntax_directive_out_keeping_line_numbers() -> None:
+    text = "# syntax=docker/dockerfile:1.7\n# escape=\\\n" + CHECKOUT.split("\n", 1)[1]
+    result = build_copy(text, mapping=MAP, build_args={}, builtin_frontend=True)
+    assert result.dropped == ("# syntax=docker/dockerfile:1.7",)
+    lines = result.text.splitlines()
+    assert lines[:2] == ["# escape=\\", ""]
+    assert lines[2] == f"FROM --platform=$BUILDPLATFORM {MIRROR}/golang:1.26-alpine AS builder"
+    assert len(lines) == len(text.splitlines())
+
+
+@pytest.mark.parametrize(
+    "frontend",
+    ["docker/dockerfile:1", "docker.io/docker/dockerfile:1.7-labs", f"docker/dockerfile@{PIN}"],
+)
+def test_every_spelling_of_docker_s_own_frontend_is_taken_out(frontend: str) -> None:
+    result = build_copy(
+        f"# syntax={frontend}\nFROM scratch\n", mapping=MAP, build_args={}, builtin_frontend=True
+    )
+    assert result.text == "\nFROM scratch\n"
+
+
+def test_another_frontend_stays_for_buildkit_to_pull() -> None:
+    text = "# syntax=example.com/frontends/dockerfile:2\nFROM scratch\n"
+    result = build_copy(text, mapping=MAP, build_args={}, builtin_frontend=True)
+    assert result.dropped == () and result.text == text

@@ -72,3 +72,24 @@ def test_check_of_a_bad_config_is_exit_2_naming_the_setting(
 def test_check_without_a_config_is_exit_2(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", "--repo", str(repo)]) == 2
     assert "seamline.toml not found" in capsys.readouterr().err
+
+
+def test_init_without_a_go_toolchain_leaves_the_bases_commented(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "no-tools"
+    empty.mkdir()
+    monkeypatch.setenv("SEAMLINE_TOOLS_DIR", str(empty))
+    monkeypatch.setenv("PATH", str(empty))
+    assert main(["init", str(repo), "--json"]) == 0
+    out, err = capsys.readouterr()
+    payload = json.loads(out)
+    assert payload["base_images"] == {}
+    static, golang = payload["upstream_bases"]
+    assert static == "gcr.io/distroless/static:nonroot"
+    assert golang.startswith("golang:1.26.5-alpine@sha256:")
+    assert "the FROM lines are left for you to map" in err
+    text = (repo / "seamline.toml").read_text()
+    assert "# the Go toolchain was not found" in text
+    assert '# "golang:1.26.5-alpine" = "127.0.0.1:5000/mirror/golang:1.26.5-alpine"' in text
+    assert load_pipeline_config(repo).pipeline.base_images == {}

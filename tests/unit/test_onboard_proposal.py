@@ -10,13 +10,17 @@ from pathlib import Path
 
 import pytest
 
+from seamline.bases.rewrite import build_copy
+from seamline.bases.stand_ins import default_mapping
 from seamline.config.pipeline import load_pipeline_config
 from seamline.config.settings import PROJECT_ROOT
 from seamline.errors import UsageError
+from seamline.onboard.bases import propose_bases
 from seamline.onboard.discover import DiscoveredService
 from seamline.onboard.kustomize_tree import read_tree
 from seamline.onboard.proposal import match_services, propose
 from seamline.onboard.toml_text import render_toml
+from tasks.preflight import build_copies, classic_builder_problems
 
 WILD = PROJECT_ROOT / "tests" / "fixtures" / "wild-repo"
 IMAGES = tuple(f"ghcr.io/acme/shop/{s}" for s in ("cart", "checkout", "email-sender", "inventory"))
@@ -192,3 +196,67 @@ def test_the_bookstore_proposal_is_its_hand_written_config() -> None:
         config.pipeline.default_overlay,
         {},
     )
+
+
+STAND_INS = default_mapping("127.0.0.1:5000", "1.26.8")
+
+
+def test_init_maps_the_wild_repo_s_upstream_bases_to_the_stack_s_stand_ins(
+    tmp_path: Path,
+) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(WILD, repo)
+    proposal = propose(repo, registry="127.0.0.1:5000", stand_ins=STAND_INS)
+    assert proposal.bases.mapped == {
+        "golang": "127.0.0.1:5000/mirror/golang:1.26-alpine",
+        "gcr.io/distroless/static": "127.0.0.1:5000/mirror/distroless/static:nonroot",
+    }
+    assert proposal.bases.unmapped == ()
+    (repo / "seamline.toml").write_text(render_toml(proposal))
+    config = load_pipeline_config(repo)
+    mapping = config.pipeline.base_image_map()
+    for service in config.services:  # every FROM of every service built from the mirror
+        text = config.dockerfile_of(service).read_text()
+        copy = build_copy(text, mapping=mapping, build_args={}, platform_args={})
+        assert copy.unmapped == () and len(copy.substitutions) == 2
+    assert "# lint_new_findings_only = true" in (repo / "seamline.toml").read_text()
+    assert config.pipeline.lint_new_findings_only is False  # written for review, not set
+
+
+def test_bases_no_stand_in_serves_are_written_as_commented_lines(tmp_path: Path) -> None:
+    dockerfile = "FROM node:22 AS web\nFROM golang:1.25\nFROM gcr.io/distroless/base:nonroot\n"
+    proposed = propose_bases([dockerfile], STAND_INS)
+    assert proposed.mapped == {"golang": "127.0.0.1:5000/mirror/golang:1.26-alpine"}
+    assert proposed.unmapped == ("gcr.io/distroless/base:nonroot", "node:22")
+    repo = _write(tmp_path, {"Dockerfile": dockerfile})
+    text = render_toml(propose(repo, registry="127.0.0.1:5000", stand_ins=STAND_INS))
+    assert '# "node:22" = "127.0.0.1:5000/mirror/node:22"' in text
+    assert '"golang" = "127.0.0.1:5000/mirror/golang:1.26-alpine"' in text
+    assert tomllib.loads(text)["pipeline"]["base_images"] == proposed.mapped
+
+
+def test_without_the_go_toolchain_every_base_is_left_for_review(tmp_path: Path) -> None:
+    repo = _write(tmp_path, {"Dockerfile": "FROM golang:1.26\n"})
+    text = render_toml(propose(repo, registry="127.0.0.1:5000"))
+    assert "the Go toolchain was not found" in text
+    assert '# "golang:1.26" = "127.0.0.1:5000/mirror/golang:1.26"' in text
+    assert tomllib.loads(text)["pipeline"]["base_images"] == {}
+
+
+def test_the_classic_builder_is_told_which_wild_repo_lines_only_buildkit_builds(
+    tmp_path: Path,
+) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(WILD, repo)
+    (repo / "seamline.toml").write_text(
+        render_toml(propose(repo, registry="127.0.0.1:5000", stand_ins=STAND_INS))
+    )
+    config = load_pipeline_config(repo)
+    assert classic_builder_problems(config, build_copies(config, {})) == [
+        "checkout: Dockerfile line 1: # syntax=docker/dockerfile:1",
+        "checkout: Dockerfile line 7: RUN --mount=type=cache",
+        "checkout: Dockerfile line 9: RUN --mount=type=cache",
+    ]
+    buildkit = build_copies(config, {}, buildkit=True)["checkout"]
+    assert buildkit.dropped == ("# syntax=docker/dockerfile:1",)
+    assert buildkit.text.splitlines()[0] == ""

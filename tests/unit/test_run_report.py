@@ -95,6 +95,18 @@ def test_a_passing_release() -> None:
     assert not service.cached
     assert service.stages == dict.fromkeys(RELEASE, "Completed")
     assert _line().signed_digest == DIGEST and _line().first_error is None
+    assert service.reported == () and report.to_json()["services"][0]["reported"] == []
+
+
+def test_check_failures_that_do_not_block_are_in_the_json() -> None:
+    debt = "services/cart/main.go:31:10: Error return value of `w.Write` is not checked"
+    line = _line()
+    tests = BuildTestResult(
+        "catalog", 12, 0, 1, (f"golangci-lint failed (does not block): {debt}",)
+    )
+    line.stages["build-test"] = StageOutcome("Completed", tests)
+    [service] = _report(line).to_json()["services"]
+    assert service["reported"] == [f"golangci-lint failed (does not block): {debt}"]
 
 
 @pytest.mark.parametrize("failing", RELEASE)
@@ -214,6 +226,7 @@ def test_the_json_document_has_exactly_the_documented_keys() -> None:
         "signed",
         "attestations",
         "cached",
+        "reported",
     ]
     assert list(public["errors"][0]) == ["service", "stage", "kind", "message"]
 
