@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from seamline.adapters.roles import Signer
-from seamline.errors import GateFailure, UsageError
+from seamline.errors import GateFailure, SeamlineError, UsageError
 from seamline.run.provenance import BUILDKIT_BUILD_TYPE, PREDICATE_TYPE, PROVENANCE_TYPE
 from seamline.validate.image_ref import ImageRef
 
@@ -75,13 +75,23 @@ def read_rebuild_inputs(predicate: dict[str, Any]) -> RebuildInputs:
 
 def verified_rebuild_inputs(signer: Signer, reference: str) -> RebuildInputs:
     """The rebuild inputs of ``name@sha256:…`` from the SLSA provenance attested on it that
-    ``signer``'s expected identity verifies; GateFailure when none does."""
+    ``signer``'s expected identity verifies; GateFailure when none does. A digest can carry
+    several (attested by several runs or seamline versions, oldest first): the newest one
+    a rebuild can use is taken (its source is the likeliest to still exist), else the
+    newest one's reason is given."""
     digest = ImageRef.parse(reference).digest
     if not digest:
         raise UsageError(f"verify-rebuild takes IMAGE@sha256:DIGEST, not {reference}")
-    for statement in signer.verified_statements(reference, predicate_type=PROVENANCE_TYPE):
+    refusals: list[SeamlineError] = []
+    statements = signer.verified_statements(reference, predicate_type=PROVENANCE_TYPE)
+    for statement in reversed(list(statements)):
         if statement.predicate_type == PREDICATE_TYPE and digest in statement.subjects:
-            return read_rebuild_inputs(statement.predicate)
+            try:
+                return read_rebuild_inputs(statement.predicate)
+            except SeamlineError as e:
+                refusals.append(e)
+    if refusals:
+        raise refusals[0]
     raise GateFailure(
         f"no SLSA provenance on {reference} verifies with the configured signer identity",
         hint="only images seamline built and attested can be rebuilt",

@@ -9,7 +9,7 @@ from seamline.validate.image_ref import ImageRef
 
 # Part of every cache key: bump it whenever a result type below changes shape, so a cached
 # result of the old shape is never handed to new code.
-RESULTS_VERSION = 6
+RESULTS_VERSION = 7
 
 Event = Literal["push", "pull_request"]
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN")

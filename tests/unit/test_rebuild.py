@@ -215,3 +215,26 @@ def test_a_rebuild_in_a_layout_is_compared_with_the_registrys_manifest(tmp_path:
             rebuilt=_digest("recorded"),
             rebuilt_from=rebuilt,
         )
+
+
+def test_of_several_provenances_on_a_digest_the_rebuildable_one_is_read(tmp_path: Path) -> None:
+    """A digest attested again (another run, a newer seamline) carries several provenances,
+    oldest first: the newest usable one is read."""
+    older = slsa_provenance(_facts())
+    older["buildDefinition"]["externalParameters"]["source"]["repository"] = "file:///gone.git"
+    signer = _signer(tmp_path, older)
+    newer = tmp_path / "newer.json"
+    newer.write_text(json.dumps(slsa_provenance(_facts())))
+    signer.attest(REFERENCE, predicate=newer, predicate_type=PROVENANCE_TYPE)
+    assert verified_rebuild_inputs(signer, REFERENCE).source_repo == "file:///srv/bookstore.git"
+
+    unusable = slsa_provenance(_facts())
+    del unusable["buildDefinition"]["internalParameters"]["sourceDateEpoch"]
+    newest = tmp_path / "newest.json"
+    newest.write_text(json.dumps(unusable))
+    signer.attest(REFERENCE, predicate=newest, predicate_type=PROVENANCE_TYPE)
+    assert verified_rebuild_inputs(signer, REFERENCE).source_repo == "file:///srv/bookstore.git"
+
+    (tmp_path / "only").mkdir()
+    with pytest.raises(GateFailure, match="sourceDateEpoch"):  # no usable one: its reason
+        verified_rebuild_inputs(_signer(tmp_path / "only", unusable), REFERENCE)
