@@ -1,7 +1,8 @@
 """Markers by folder, so a selection says what a test needs rather than where it lives.
 
     unit   tests/unit         pure: no external tool, no network, no stack; seconds
-    tool   tests/tools        real tool binaries (go, git, cosign, ...), no stack
+    tool   tests/tools        real tool binaries (go, git, cosign, ...), real processes and
+                              local sockets (daemons, locks, a Prefect client); no stack
     stack  tests/integration  the shared local stack (and every test using ``stack_up``)
 
 ``pytest -m unit`` is the quick loop; ``pytest -m "not stack"`` needs only the tools.
