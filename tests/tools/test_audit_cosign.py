@@ -6,10 +6,6 @@ is refused before cosign is asked."""
 from __future__ import annotations
 
 import json
-import random
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
@@ -27,24 +23,9 @@ from seamline.run.rescan_state import RescanState
 from tasks.attest_sbom import SBOM_TYPE
 from tasks.audit import audit_reference, latest_vulnerability_result
 from tasks.sign import PROVENANCE_TYPE
+from tests.tools.private_registry import private_registry
 
 DATA = Path(__file__).resolve().parents[1] / "data"
-CONFIG = """\
-version: 0.1
-storage:
-  filesystem:
-    rootdirectory: {root}
-http:
-  addr: {addr}
-"""
-
-
-def _free_port() -> int:
-    while True:
-        port = random.randint(20001, 60000)  # noqa: S311 - a port, not a secret
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) != 0:
-                return port
 
 
 @dataclass(frozen=True)
@@ -55,26 +36,13 @@ class Registry:
 
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
-    """A registry of this test's own, on a free port above 20000, with its own storage."""
-    folder = tmp_path_factory.mktemp("registry")
-    address = f"127.0.0.1:{_free_port()}"
-    (folder / "config.yml").write_text(CONFIG.format(root=folder / "data", addr=address))
-    process = subprocess.Popen(
-        ["docker-registry", "serve", str(folder / "config.yml")],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    client = RegistryClient.for_url(f"http://{address}")
-    try:
-        deadline = time.monotonic() + 20
-        while not client.ping():
-            assert time.monotonic() < deadline, "the test registry did not start"
-            time.sleep(0.1)
-        yield Registry(address, client)
-    finally:
-        client.close()
-        process.terminate()
-        process.wait(timeout=10)
+    """A registry of this test's own (``tests.tools.private_registry``)."""
+    with private_registry(tmp_path_factory.mktemp("registry")) as address:
+        client = RegistryClient.for_url(f"http://{address}")
+        try:
+            yield Registry(address, client)
+        finally:
+            client.close()
 
 
 def _push_image(registry: Registry, repository: str, marker: str) -> str:

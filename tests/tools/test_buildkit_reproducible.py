@@ -9,10 +9,7 @@ import gzip
 import hashlib
 import io
 import json
-import random
 import shutil
-import socket
-import subprocess
 import tarfile
 import time
 from collections.abc import Iterator
@@ -28,16 +25,9 @@ from seamline.bases.mapping import BaseImageMap
 from seamline.bases.rewrite import build_copy
 from seamline.config.settings import Settings
 from seamline.stack.buildkit_service import BuildkitService
+from tests.tools.private_registry import private_registry
 
 COMMIT_TIME = 1767225600  # 2026-01-01T00:00:00Z
-REGISTRY_CONFIG = """\
-version: 0.1
-storage:
-  filesystem:
-    rootdirectory: {root}
-http:
-  addr: {addr}
-"""
 # Shaped like the Bookstore's: a build stage from GO_BUILDER_IMAGE, a runtime stage from
 # RUNTIME_IMAGE; RUN steps write files (stamped with the clock's time as they run) and
 # record whether the registry, on the host's loopback, was reachable from them.
@@ -55,14 +45,6 @@ COPY --from=build /out /srv
 """
 
 
-def _free_port() -> int:
-    while True:
-        port = random.randint(20001, 60000)  # noqa: S311 - a port, not a secret
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) != 0:
-                return port
-
-
 @dataclass(frozen=True)
 class Registry:
     address: str  # host:port
@@ -71,26 +53,13 @@ class Registry:
 
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
-    """Debian's docker-registry on a free port above 20000, with its own storage."""
-    folder = tmp_path_factory.mktemp("registry")
-    address = f"127.0.0.1:{_free_port()}"
-    (folder / "config.yml").write_text(REGISTRY_CONFIG.format(root=folder / "data", addr=address))
-    process = subprocess.Popen(
-        ["docker-registry", "serve", str(folder / "config.yml")],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    client = RegistryClient.for_url(f"http://{address}")
-    try:
-        deadline = time.monotonic() + 20
-        while not client.ping():
-            assert time.monotonic() < deadline, "the test registry did not start"
-            time.sleep(0.1)
-        yield Registry(address, client)
-    finally:
-        client.close()
-        process.terminate()
-        process.wait(timeout=10)
+    """A registry of this test's own (``tests.tools.private_registry``)."""
+    with private_registry(tmp_path_factory.mktemp("registry")) as address:
+        client = RegistryClient.for_url(f"http://{address}")
+        try:
+            yield Registry(address, client)
+        finally:
+            client.close()
 
 
 def _busybox_layer() -> tuple[bytes, str]:
