@@ -192,6 +192,8 @@ class Executor:
                 continue
             del self.children[pid]
             self._settle(child, status)
+            # what the child spooled while the API was away reaches it as the run ends
+            self._deliver_spooled_logs()
 
     def _settle(self, child: Child, status: int) -> None:
         """A run whose process ended while it was not in a final state crashed, or was

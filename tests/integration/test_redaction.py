@@ -20,7 +20,7 @@ from seamline.orchestration.api_access import (
     prefect_environment,
     undelivered_logs,
 )
-from tests.integration.conftest import seamline
+from tests.integration.conftest import seamline, wait_for
 
 SECRET = "known-test-secret-5f1c9a"
 SCRIPT = Path(__file__).parent / "scripts" / "leaky_flow.py"
@@ -89,7 +89,9 @@ def test_logs_kept_while_the_api_was_away_reach_it_with_the_next_run(
     env = dict(os.environ, SEAMLINE_GITOPS_REMOTE=str(remote))
     result = seamline("run", "--repo", str(remote), "--event", "pull_request", env=env)
     assert result.returncode == 0, result.stderr
-    assert not (spool / "0-test.json").exists()
+    # the executor that ran it sends the spool when its run's process ends, a moment after
+    # the run is final (and at every heartbeat)
+    wait_for("the spooled batch delivered", lambda: not (spool / "0-test.json").exists(), 30)
     logs = api_client(settings).post(
         "/logs/filter", json={"logs": {"flow_run_id": {"any_": [flow_run["id"]]}}}
     )

@@ -78,6 +78,7 @@ def test_seamline_run_goes_through_the_deployment_and_prints_its_outcome(
     assert [s["name"] for s in report["services"]] == SERVICES
     assert all(s["gate"] == "passed" for s in report["services"])
     wanted = {f"{stage}[{s}]" for s in SERVICES for stage in ("build-test", "image", "scan")}
+    wanted |= {"checkout", "preflight", "evidence"}
     # the server records task runs from their events, a moment after the run ends
     names = wait_for(
         "the task runs, named by stage and service",

@@ -49,7 +49,7 @@ def _run(remote: Path) -> tuple[int, dict[str, Any], str]:
     return result.returncode, payload, result.stderr
 
 
-def _reviewed(text: str, prefix: str) -> str:
+def reviewed(text: str, prefix: str) -> str:
     """The edits a reviewer makes to what init wrote, and only those.
 
     1. Repositories of this test's own (``prefix``) instead of ``acme/shop``, so what a run
@@ -86,7 +86,7 @@ def adopted(
     result = seamline("init", str(source), "--json")
     assert result.returncode == 0, result.stderr
     proposal: dict[str, Any] = json.loads(result.stdout)
-    text = _reviewed((source / "seamline.toml").read_text(), f"wild-{uuid.uuid4().hex[:10]}")
+    text = reviewed((source / "seamline.toml").read_text(), f"wild-{uuid.uuid4().hex[:10]}")
     (source / "seamline.toml").write_text(text)
     remote = folder / "wild.git"
     seed_bare_remote(source, remote, branch="main", message="Adopt seamline")
