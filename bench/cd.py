@@ -1,25 +1,27 @@
 """Benchmark: seamline's continuous delivery, promotion and re-scan, against their own tool
 calls, medians over N rounds, side by side in one run; writes bench/RESULTS.md.
 
-    .venv/bin/python bench/cd.py [--rounds 3]
+    .venv/bin/python bench/cd.py [--rounds 3] [--local]
 
 Each round releases a fresh copy of the Bookstore whose services carry a new nonce source
 file (a `seamline run` CI release through the stack's deployment, as bench/pipeline.py
 does) into dev of a fresh GitOps remote, then:
 
 - promotion: `seamline promote --from dev --to staging --json`, the whole command as users
-  run it (in the command's own process: promotions do not go through a deployment),
-  against the critical path of its own tool calls, read from the run's evidence folder:
-  the plan's clone, then per digest its five checks as they are scheduled (side by side,
-  so a digest costs the time any of its cosign/trivy calls ran), the longest digest, then
-  the commit's clone, kustomize build and push;
+  run it (through the ``seamline-promote/promote`` deployment and an executor; with
+  ``--local``, in the command's own process), against the critical path of its own tool
+  calls, read from the run's evidence folder: the plan's clone, then per digest its five
+  checks as they are scheduled (side by side, so a digest costs the time any of its
+  cosign/trivy calls ran), the longest digest, then the commit's clone, kustomize build
+  and push;
 - re-scan: the same four digests are pinned in prod as well (12 pins, 4 distinct), then
-  `seamline rescan --json`, the whole command, and the four `trivy image` scans alone,
-  each first in turn. The scans alone run side by side, through seamline's own Trivy
-  adapter (the same arguments, DB cache and GOMAXPROCS): the re-scan maps one task per
-  digest onto Prefect's thread pool, so its scans run side by side too, and a baseline
-  that ran them one after another would measure the machine, not seamline. Each re-scan
-  task then signs its scan (`cosign attest --type vuln`); those calls are reported apart.
+  `seamline rescan --json`, the whole command (through ``seamline-rescan/nightly``, or
+  in-process with ``--local``), and the four `trivy image` scans alone, each first in
+  turn. The scans alone run side by side, through seamline's own Trivy adapter (the same
+  arguments, DB cache and GOMAXPROCS): the re-scan maps one task per digest onto
+  Prefect's thread pool, so its scans run side by side too, and a baseline that ran them
+  one after another would measure the machine, not seamline. Each re-scan task then signs
+  its scan (`cosign attest --type vuln`); those calls are reported apart.
 """
 
 from __future__ import annotations
@@ -92,14 +94,21 @@ RESCAN_STAGES = [
 ]
 
 
-def cd_command(remote: Path, label: str, *args: str) -> tuple[float, dict[str, Any]]:
-    """The whole `seamline <args> --json` command against ``remote``, as a user runs it."""
+DEPLOYMENTS = {"promote": "seamline-promote/promote", "rescan": "seamline-rescan/nightly"}
+
+
+def cd_command(remote: Path, label: str, *args: str, local: bool) -> tuple[float, dict[str, Any]]:
+    """The whole `seamline <args> --json` command against ``remote``, as a user runs it:
+    through its deployment, or with ``--local`` in its own process."""
     env = dict(os.environ, SEAMLINE_GITOPS_REMOTE=str(remote), SEAMLINE_FORGE_REPOSITORY="")
-    seconds, result = timed([str(SEAMLINE), *args, "--json"], env, label)
+    where = ["--local"] if local else []
+    seconds, result = timed([str(SEAMLINE), *args, "--json", *where], env, label)
     if result.returncode != 0:
         raise SystemExit(
             f"seamline {' '.join(args)} failed ({result.returncode}):\n{result.stderr[-3000:]}"
         )
+    if not local and f"on {DEPLOYMENTS[args[0]]}" not in result.stderr:
+        raise SystemExit(f"seamline {args[0]} did not go through its deployment: is the stack up?")
     report: dict[str, Any] = json.loads(result.stdout)
     return seconds, report
 
@@ -157,9 +166,11 @@ def _require(condition: bool, what: str) -> None:
         raise SystemExit(f"benchmark invalid: {what}")
 
 
-def promotion(remote: Path, work: Path) -> tuple[dict[str, float], list[str]]:
+def promotion(remote: Path, work: Path, local: bool) -> tuple[dict[str, float], list[str]]:
     started = time.time()
-    seconds, report = cd_command(remote, "promote", "promote", "--from", "dev", "--to", "staging")
+    seconds, report = cd_command(
+        remote, "promote", "promote", "--from", "dev", "--to", "staging", local=local
+    )
     images = report["images"]
     _require(report["commit"] is not None and len(images) == len(SERVICES), "4 digests moved")
     _require(all(i["checks"] == list(CHECKS) for i in images), "each passed all five checks")
@@ -181,7 +192,9 @@ def promotion(remote: Path, work: Path) -> tuple[dict[str, float], list[str]]:
     return measured, [str(i["reference"]) for i in images]
 
 
-def rescan(remote: Path, work: Path, references: list[str], index: int) -> dict[str, float]:
+def rescan(
+    remote: Path, work: Path, references: list[str], index: int, local: bool
+) -> dict[str, float]:
     settings = Settings()
     measured: dict[str, float] = {}
     report: dict[str, Any] = {}
@@ -191,7 +204,7 @@ def rescan(remote: Path, work: Path, references: list[str], index: int) -> dict[
         nonlocal report, started
         if side == "rescan":
             started = time.time()
-            measured["rescan"], report = cd_command(remote, "rescan", "rescan")
+            measured["rescan"], report = cd_command(remote, "rescan", "rescan", local=local)
             measured["rescan_cpu"] = CPU["rescan"]
         else:
             measured["scans"], measured["scans_cpu"] = trivy_scans_alone(references, settings)
@@ -218,7 +231,7 @@ def rescan(remote: Path, work: Path, references: list[str], index: int) -> dict[
     }
 
 
-def one_round(index: int) -> dict[str, float]:
+def one_round(index: int, local: bool) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="seamline-bench-cd-") as tmp:
         work = Path(tmp)
         tree = work / "tree"
@@ -227,19 +240,23 @@ def one_round(index: int) -> dict[str, float]:
             add_nonce(tree, service)
         remote = fresh_remote(work, "cd", tree)
         seamline_run(remote)  # the CI release into dev, through the deployment
-        promoted, references = promotion(remote, work)
+        promoted, references = promotion(remote, work, local)
         pin_in_prod(remote, work, Settings())
-        return {**promoted, **rescan(remote, work, references, index)}
+        return {**promoted, **rescan(remote, work, references, index, local)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
-    rounds = parser.parse_args().rounds
+    parser.add_argument(
+        "--local", action="store_true", help="measure the commands run in-process (--local)"
+    )
+    options = parser.parse_args()
+    rounds, local = options.rounds, options.local
     subprocess.run([str(SEAMLINE), "stack", "up"], check=True, capture_output=True)
     results = []
     for index in range(rounds):
-        results.append(one_round(index))
+        results.append(one_round(index, local))
         print(json.dumps(results[-1]), file=sys.stderr)
     med = {key: statistics.median(r[key] for r in results) for key in results[0]}
     promote_ratio = statistics.median(r["promote"] / r["promote_path"] for r in results)
@@ -294,7 +311,7 @@ def main() -> None:
     lines = [
         "## Continuous delivery: promotion and re-scan against their own tool calls",
         "",
-        f"Command: `.venv/bin/python bench/cd.py --rounds {rounds}` "
+        f"Command: `.venv/bin/python bench/cd.py --rounds {rounds}{' --local' if local else ''}` "
         f"({datetime.now(UTC):%Y-%m-%d}, {platform.machine()}, {os.cpu_count()} cores); "
         "medians over the rounds, each round side by side.",
         "",
@@ -320,8 +337,18 @@ def main() -> None:
         "(cosign and trivy, side by side), the commit's clone, kustomize build and push. The",
         "re-scan's scans and the scans alone run side by side (four at once), as the re-scan's",
         "mapped tasks do; each re-scan task then attests its scan, which the scans alone do not.",
-        "Both commands run in their own process (no deployment): the wall time includes",
-        "Python's start, Prefect's import and the preflight.",
+        *(
+            [
+                "Both commands ran with --local, in their own process: the wall time includes",
+                "Python's start, Prefect's import and the preflight.",
+            ]
+            if local
+            else [
+                "Both commands ran through their deployments, on the stack's executors: the",
+                "wall time includes creating the flow run, its claim, and reading its logs and",
+                "outcome back.",
+            ]
+        ),
     ]
     print(write_section(MARK, lines))
 

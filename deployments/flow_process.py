@@ -66,8 +66,10 @@ def prepare_flow_process(
         keep_undelivered_logs,
         redact_prefect_logs,
     )
+    from seamline.orchestration.outcome import mask_secrets
 
     redact_prefect_logs(secrets)
+    mask_secrets(secrets)
     keep_undelivered_logs(undelivered_logs(settings))
     if deliver_spool:  # an earlier run's, if any: the API was away when they were written
         deliver_spooled_logs(undelivered_logs(settings), lambda: api_client(settings, timeout=5))

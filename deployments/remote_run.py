@@ -1,25 +1,24 @@
-"""`seamline run` through the ``seamline-ci/ci`` deployment: create the flow run, wake the
-executors, stream the run's logs to stderr, then print its outcome and exit with its code.
+"""`seamline run`, `promote` and `rescan` through their Prefect deployments: create the flow
+run, wake the executors, stream the run's logs to stderr, then read back its outcome (what an
+in-process run would print, ``seamline.orchestration.outcome``).
 
 Nothing here imports Prefect (that costs seconds): the REST calls are plain httpx. The run is
 handed over only when an executor runs this very code with these very settings, and taken
 back (executed in-process) only while no executor has claimed it, so it never runs twice.
+A run's parameters are shown in the UI: one that would carry a credential is not handed over.
 """
 
 from __future__ import annotations
 
-import argparse
-import getpass
-import json
 import logging
-import socket
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
-from deployments.catalog import CI
 from seamline.config.settings import Settings
 from seamline.errors import EnvironmentProblem, SeamlineError
 from seamline.orchestration.api_access import api_client
@@ -57,47 +56,118 @@ def serving_executors(rest: PrefectRest, settings: Settings) -> list[ExecutorIde
     return [i for i in executor_identities(rest).values() if i.serves(code, fingerprint)]
 
 
-def run_parameters(settings: Settings, repo: str, args: argparse.Namespace) -> dict[str, Any]:
-    return {
-        "gitops": settings.gitops_remote,
-        "repo": repo,
-        "ref": args.ref,
-        "event": args.event,
-        "overlay": args.overlay or "",
-        "branch": args.branch or "",
-        "force": bool(args.force),
-        "reason": f"`seamline run` by {getpass.getuser()} on {socket.gethostname()}",
-    }
+@dataclass(frozen=True, kw_only=True)
+class DeploymentRun:
+    """A command's run of one of seamline's deployments."""
+
+    deployment: tuple[str, str]  # flow name, deployment name
+    parameters: Mapping[str, Any]
+    title: str  # what the command does, as its first stderr line says: "promote dev -> staging"
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def full_name(self) -> str:
+        return "/".join(self.deployment)
 
 
-def run_remote(settings: Settings, repo: str, args: argparse.Namespace) -> int | None:
-    """The run's exit code; None when no executor takes it (the caller runs in-process)."""
+def in_process(title: str) -> None:
+    """The line that says a command runs its flow in its own process."""
+    log.info("seamline: %s, in this process", title)
+
+
+def carries_credential(parameters: Mapping[str, Any], secrets: Sequence[str]) -> bool:
+    """True when a parameter holds one of ``secrets`` or an http(s) URL with a user or
+    password in it (a token in a remote's URL)."""
+    for value in parameters.values():
+        if not isinstance(value, str):
+            continue
+        if any(secret and secret in value for secret in secrets):
+            return True
+        url = urlsplit(value)
+        if url.scheme in ("http", "https") and (url.username or url.password):
+            return True
+    return False
+
+
+def _deployment(
+    rest: PrefectRest, settings: Settings, run: DeploymentRun, secrets: Sequence[str]
+) -> tuple[str, list[ExecutorIdentity]] | None:
+    """The deployment's id and the executors that may run it; None, and why on stderr,
+    when the run stays in this process."""
+    if carries_credential(run.parameters, secrets):
+        log.info(
+            "seamline: a parameter carries a credential, and the UI shows a run's parameters: "
+            "running in this process"
+        )
+        return None
+    try:
+        executors = serving_executors(rest, settings)
+        deployment = rest.deployment_id(*run.deployment) if executors else None
+    except SeamlineError as e:
+        log.info(
+            "seamline: no answer from the Prefect API (%s): running in this process", e.message
+        )
+        return None
+    if not executors:
+        log.info(
+            "seamline: no executor runs this code with these settings: running in this process"
+        )
+        return None
+    if deployment is None:
+        log.info("seamline: %s is not registered: running in this process", run.full_name)
+        return None
+    return deployment, executors
+
+
+def run_on_executor(
+    settings: Settings, run: DeploymentRun, secrets: Sequence[str]
+) -> RunOutcome | None:
+    """The outcome of ``run`` on an executor, its log records streamed to stderr meanwhile;
+    None when no executor takes it (the caller runs the flow in-process). ``secrets``: the
+    values no parameter may carry."""
     with api_client(settings, timeout=10) as client:
         rest = PrefectRest(client)
-        try:
-            executors = serving_executors(rest, settings)
-            deployment = rest.deployment_id(*CI) if executors else None
-        except SeamlineError:
+        found = _deployment(rest, settings, run, secrets)
+        if found is None:
             return None
-        if deployment is None:
-            return None
-        run = rest.create_run(
-            deployment, parameters=run_parameters(settings, repo, args), tags=["seamline-run"]
-        )
+        deployment, executors = found
+        created = rest.create_run(deployment, parameters=dict(run.parameters), tags=list(run.tags))
         nudge(settings, executors)
-        if not _claimed(rest, run.id):
+        if not _claimed(rest, created.id):
             return None
-        log.info("seamline: %s run of %s @ %s on seamline-ci/ci", args.event, repo, args.ref)
-        log.info("flow run: %s/runs/flow-run/%s", settings.prefect_ui_url, run.id)
+        log.info("seamline: %s on %s", run.title, run.full_name)
+        log.info("flow run: %s/runs/flow-run/%s", settings.prefect_ui_url, created.id)
         try:
-            ended, outcome = _follow(rest, run.id, LogPrinter())
+            ended, outcome = _follow(rest, created.id, LogPrinter())
         except KeyboardInterrupt:
-            rest.set_state(
-                run.id, "CANCELLING", "interrupted by the `seamline run` that started it"
-            )
+            rest.set_state(created.id, "CANCELLING", "interrupted by the command that started it")
             log.error("interrupted: cancelling the run")
-            return 130
-        return _finish(rest, ended, args, outcome)
+            raise
+        return _finish(rest, ended, outcome)
+
+
+def run_command(
+    settings: Settings,
+    run: DeploymentRun,
+    secrets: Sequence[str],
+    *,
+    local: bool,
+    here: Callable[[], RunOutcome],
+    as_json: bool,
+) -> int:
+    """A command's flow run on an executor, or, with ``local`` or none taking it, ``here``
+    (the flow in this process); either way its outcome printed alike. The exit code."""
+    outcome = None if local else run_on_executor(settings, run, secrets)
+    return print_outcome(outcome or here(), as_json=as_json)
+
+
+def print_outcome(outcome: RunOutcome, *, as_json: bool) -> int:
+    """What every path prints for a run: its summary on stderr, with ``--json`` its document
+    on stdout; the command's exit code."""
+    outcome.print_summary(log)
+    if as_json:
+        sys.stdout.write(outcome.to_json())
+    return outcome.exit_code
 
 
 def _claimed(rest: PrefectRest, run_id: str) -> bool:
@@ -120,10 +190,10 @@ def _claimed(rest: PrefectRest, run_id: str) -> bool:
 class LogPrinter:
     """Prints each log record of the run once, in order, on stderr."""
 
-    def __init__(self, write: Callable[[str], object] = sys.stderr.write) -> None:
+    def __init__(self, write: Callable[[str], object] | None = None) -> None:
         self.offset = 0
         self.closed = False  # the flow run's closing record was printed
-        self._write = write
+        self._write = write or sys.stderr.write
 
     def drain(self, rest: PrefectRest, run_id: str) -> int:
         printed = 0
@@ -181,9 +251,7 @@ def _follow(
     return run, None
 
 
-def _finish(
-    rest: PrefectRest, run: FlowRunView, args: argparse.Namespace, outcome: RunOutcome | None
-) -> int:
+def _finish(rest: PrefectRest, run: FlowRunView, outcome: RunOutcome | None) -> RunOutcome:
     deadline = time.monotonic() + OUTCOME_PATIENCE_S
     while outcome is None and time.monotonic() < deadline:
         outcome = _outcome(rest, run.id)
@@ -194,7 +262,4 @@ def _finish(
             f"flow run {run.id} ended {run.state_name or run.state_type} without an outcome",
             hint="read the run's logs in the Prefect UI",
         )
-    outcome.print_summary(log)
-    if args.json:
-        sys.stdout.write(json.dumps(outcome.payload, indent=2) + "\n")
-    return outcome.exit_code
+    return outcome

@@ -1,25 +1,28 @@
-"""`seamline rescan`: scan every digest the GitOps repository pins again, in this process,
-and report on stderr and (``--json``) stdout. Exit 1 when a digest is blocked; other exit
-codes follow the error classes."""
+"""`seamline rescan`: scan every digest the GitOps repository pins again, through the
+``seamline-rescan/nightly`` deployment (or, with ``--local`` or no executor serving this
+code, in this process), and report on stderr and (``--json``) stdout. Exit 1 when a digest
+is blocked; other exit codes follow the error classes."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deployments.flow_process import enter_prefect_environment, prepare_flow_process
-from deployments.promote_command import preflight
+from deployments.promote_command import LOCAL_HELP, preflight
 from seamline.config.settings import Settings
-from seamline.errors import EnvironmentProblem, GateFailure, SeamlineError
+
+if TYPE_CHECKING:
+    from seamline.orchestration.outcome import RunOutcome
 
 log = logging.getLogger("seamline.cli")
 # What a re-scan uses: the GitOps remote, the registry, the mirrored vulnerability DB, and
 # the signing key each scan is attested with.
 REQUIRED = ("toolchain", "registry", "prefect-server", "signing-key", "trivy-db", "gitops-remote")
+REASON = "manual"  # names the run: rescan-manual, beside the schedule's rescan-schedule
+TITLE = "re-scan of every pinned digest"
 
 
 def add_parser(sub: Any) -> None:
@@ -28,58 +31,48 @@ def add_parser(sub: Any) -> None:
         "rescan", help="scan every pinned digest again; block those that fail the gate"
     )
     rescan.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    rescan.add_argument("--local", action="store_true", help=LOCAL_HELP)
 
 
-def rescan_payload(flow_run_id: str, state: str, outcome: object) -> tuple[int, dict[str, Any]]:
-    """The exit code and the ``--json`` object for a finished re-scan run's ``outcome``
-    (its ``RescanResult``, or the error it ended with)."""
-    from tasks.rescan import RescanResult
-
-    payload: dict[str, Any] = {
-        "flow_run_id": flow_run_id,
-        "state": state,
-        "digests": [],
-        "errors": [],
-    }
-    if isinstance(outcome, RescanResult):
-        payload["digests"] = [d.as_dict() for d in outcome.digests]
-        return (1 if outcome.blocked else 0), payload
-    if isinstance(outcome, SeamlineError):
-        digests = outcome.details.get("digests") if isinstance(outcome, GateFailure) else None
-        if isinstance(digests, list):
-            payload["digests"] = digests
-        payload["errors"] = [
-            {"error": outcome.message, "hint": outcome.hint, "exit_code": outcome.exit_code}
-        ]
-        return outcome.exit_code, payload
-    raise EnvironmentProblem(f"the re-scan ended without a result: {outcome!r}")
+def rescan_parameters(settings: Settings) -> dict[str, Any]:
+    """The deployment run's parameters: never a secret (the executor's settings hold them)."""
+    return {"reason": REASON, "gitops": settings.gitops_remote}
 
 
 def run_rescan(settings: Settings, args: argparse.Namespace, secrets: Sequence[str]) -> int:
+    from deployments.catalog import RESCAN
+    from deployments.remote_run import DeploymentRun, run_command
+
+    run = DeploymentRun(
+        deployment=RESCAN,
+        parameters=rescan_parameters(settings),
+        title=TITLE,
+        tags=("seamline-rescan",),
+    )
+    return run_command(
+        settings,
+        run,
+        secrets,
+        local=args.local,
+        here=lambda: _rescan_here(settings, secrets),
+        as_json=args.json,
+    )
+
+
+def _rescan_here(settings: Settings, secrets: Sequence[str]) -> RunOutcome:
+    from deployments.remote_run import in_process
+
     enter_prefect_environment(settings)
     preflight(settings, REQUIRED)
     from flows.rescan import rescan
+    from tasks.cd_outcome import rescan_outcome
 
     prepare_flow_process(settings, secrets)
-    log.info("seamline: re-scan of every pinned digest")
-    state = rescan("manual", settings=settings, return_state=True)
-    outcome = state.result(raise_on_failure=False)
-    code, payload = rescan_payload(
-        str(state.state_details.flow_run_id), state.name or state.type.value, outcome
+    in_process(TITLE)
+    state = rescan(REASON, settings=settings, return_state=True)
+    run_id = str(state.state_details.flow_run_id)
+    return rescan_outcome(
+        flow_run_id=run_id,
+        flow_run_url=f"{settings.prefect_ui_url}/runs/flow-run/{run_id}",
+        ended=state.result(raise_on_failure=False),
     )
-    for digest in payload["digests"]:
-        log.info(
-            "%s (%s): gate %s, %d new, %d fixed, %d unchanged%s",
-            digest["reference"],
-            ", ".join(digest["overlays"]),
-            digest["gate"],
-            len(digest["new"]),
-            len(digest["fixed"]),
-            len(digest["unchanged"]),
-            ", BLOCKED" if digest["blocked"] else "",
-        )
-    if isinstance(outcome, SeamlineError):
-        log.error("error: %s", outcome.diagnostics())
-    if args.json:
-        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
-    return code

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import importlib
-import json
 import logging
-import sys
+import socket
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+from deployments.catalog import CI
 from deployments.flow_process import enter_prefect_environment, prepare_flow_process
+from deployments.remote_run import DeploymentRun, in_process, run_command
 from seamline.adapters.git_repo import check_remote
 from seamline.config.settings import Settings
 from seamline.errors import EnvironmentProblem, SeamlineError
@@ -61,15 +64,42 @@ def check_request(repo: str, args: argparse.Namespace) -> None:
         check_name(args.overlay, what="overlay")
 
 
+def run_parameters(settings: Settings, repo: str, args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "gitops": settings.gitops_remote,
+        "repo": repo,
+        "ref": args.ref,
+        "event": args.event,
+        "overlay": args.overlay or "",
+        "branch": args.branch or "",
+        "force": bool(args.force),
+        "reason": f"`seamline run` by {getpass.getuser()} on {socket.gethostname()}",
+    }
+
+
 def run_ci(settings: Settings, args: argparse.Namespace, secrets: Sequence[str]) -> int:
     repo = args.repo or settings.default_source_repo()
     check_request(repo, args)
-    if not (args.local or args.tool_timings):
-        from deployments.remote_run import run_remote
+    title = f"{args.event} run of {repo} @ {args.ref}"
+    run = DeploymentRun(
+        deployment=CI,
+        parameters=run_parameters(settings, repo, args),
+        title=title,
+        tags=("seamline-run",),
+    )
+    return run_command(
+        settings,
+        run,
+        secrets,
+        local=bool(args.local or args.tool_timings),
+        here=lambda: _run_here(settings, args, secrets, repo, title),
+        as_json=args.json,
+    )
 
-        code = run_remote(settings, repo, args)
-        if code is not None:
-            return code
+
+def _run_here(
+    settings: Settings, args: argparse.Namespace, secrets: Sequence[str], repo: str, title: str
+) -> RunOutcome:
     enter_prefect_environment(settings)
     # Importing Prefect takes seconds: let it overlap with the preflight's waiting on I/O.
     importer = threading.Thread(target=importlib.import_module, args=("flows.ci",), daemon=True)
@@ -80,7 +110,7 @@ def run_ci(settings: Settings, args: argparse.Namespace, secrets: Sequence[str])
 
     tool_timings = Path(args.tool_timings) if args.tool_timings else None
     prepare_flow_process(settings, secrets, tool_timings)
-    log.info("seamline: %s run of %s @ %s", args.event, repo, args.ref)
+    in_process(title)
     with _heartbeats(settings.flow_heartbeats):
         state = ci(
             repo,
@@ -97,8 +127,4 @@ def run_ci(settings: Settings, args: argparse.Namespace, secrets: Sequence[str])
         raise report  # failed before any service ran: bad repo, ref or seamline.toml
     if not isinstance(report, RunReport):
         raise EnvironmentProblem(f"the flow run ended without a report: {report!r}")
-    outcome = RunOutcome.for_report(report)
-    outcome.print_summary(log)
-    if args.json:
-        sys.stdout.write(json.dumps(outcome.payload, indent=2) + "\n")
-    return outcome.exit_code
+    return RunOutcome.for_report(report)

@@ -1,16 +1,19 @@
 """The nightly re-scan: every digest the overlays pin, scanned with today's DB, the scan
 attested on the digest (a signed cosign ``vuln`` attestation), and compared with its last
 re-scan; a digest that no longer passes the gate is blocked (promotion refuses it) and
-fails the run, a clean one lifts its block. Wiring only; the stages live in
-``tasks.rescan``."""
+fails the run, a clean one lifts its block. The run's outcome (what `seamline rescan`
+prints) is published on it. Wiring only; the stages live in ``tasks.rescan``."""
 
 from __future__ import annotations
 
 from prefect import flow, unmapped
 from prefect.artifacts import create_table_artifact
+from prefect.runtime import flow_run
 
+from seamline.adapters.git_repo import check_remote
 from seamline.config.settings import Settings
-from seamline.errors import GateFailure
+from seamline.errors import GateFailure, SeamlineError
+from tasks.cd_outcome import publish_cd_outcome, rescan_outcome
 from tasks.rescan import (
     RescanResult,
     artifact_key,
@@ -24,14 +27,34 @@ from tasks.rescan import (
 
 
 @flow(name="seamline-rescan", flow_run_name="rescan-{reason}")
-def rescan(reason: str = "schedule", settings: Settings | None = None) -> RescanResult:
+def rescan(
+    reason: str = "schedule", gitops: str = "", settings: Settings | None = None
+) -> RescanResult:
     """Scan what the GitOps repository deploys, again.
 
     Args:
         reason: Why this re-scan runs (the schedule, a person, a new advisory).
+        gitops: The GitOps repository whose pinned digests to scan: a path on the
+            executor's machine or a git URL; empty for the executor's SEAMLINE_GITOPS_REMOTE.
         settings: Set by in-process runs only; deployment runs use the executor's settings.
     """
     settings = settings or Settings()
+    run_id = str(flow_run.get_id())
+    url = f"{settings.prefect_ui_url}/runs/flow-run/{run_id}"
+
+    def publish(ended: object) -> None:
+        publish_cd_outcome(rescan_outcome(flow_run_id=run_id, flow_run_url=url, ended=ended))
+
+    try:
+        result = _rescan(settings.for_gitops(check_remote(gitops) if gitops else ""))
+    except SeamlineError as e:
+        publish(e)
+        raise
+    publish(result)
+    return result
+
+
+def _rescan(settings: Settings) -> RescanResult:
     db_digest = trivy_db.submit(settings)  # a registry read, beside the clone
     pinned = pinned_digests(settings)
     pins = pinned.images

@@ -2,21 +2,41 @@
 exit code and the human summary, kept on the flow run as the artifact ``seamline-outcome``.
 
 An in-process run prints these itself; a run on an executor leaves them on the flow run, and
-``seamline run`` reads them back, so both paths print the same thing and exit alike.
+``seamline run``, ``promote`` or ``rescan`` reads them back, so both paths print the same
+thing and exit alike. The flow run's artifacts are visible in the UI: every secret the
+process knows (``mask_secrets``) is masked in an outcome before it is written or printed.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from seamline.errors import SeamlineError
+from seamline.output.redaction import redact
 from seamline.run.report import RunReport
 
 OUTCOME_KEY = "seamline-outcome"
 FENCE = "```json"
+_MASKED: list[str] = []
+
+
+def mask_secrets(secrets: Sequence[str]) -> None:
+    """The secrets this process knows, masked in every outcome it writes or prints."""
+    _MASKED[:] = [s for s in secrets if s]
+
+
+def _masked(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value, _MASKED)
+    if isinstance(value, dict):
+        return {k: _masked(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_masked(v) for v in value]
+    return value
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,14 +67,18 @@ class RunOutcome:
     def to_markdown(self) -> str:
         body = json.dumps(
             {
-                "payload": self.payload,
+                "payload": _masked(self.payload),
                 "exit_code": self.exit_code,
-                "summary": list(self.summary),
+                "summary": _masked(list(self.summary)),
                 "failed": self.failed,
             },
             indent=2,
         )
-        return f"### What `seamline run` printed (exit {self.exit_code})\n\n{FENCE}\n{body}\n```\n"
+        return f"### What the command printed (exit {self.exit_code})\n\n{FENCE}\n{body}\n```\n"
+
+    def to_json(self) -> str:
+        """The ``--json`` document, as every path prints it."""
+        return json.dumps(_masked(self.payload), indent=2) + "\n"
 
     @classmethod
     def from_artifact(cls, artifact: dict[str, Any]) -> RunOutcome | None:

@@ -36,7 +36,7 @@ def test_the_ci_deployment_takes_what_seamline_run_sends_each_with_a_description
     import argparse
 
     from deployments.catalog import parameter_schema
-    from deployments.remote_run import run_parameters
+    from deployments.run_command import run_parameters
     from flows.ci import ci
 
     schema = parameter_schema(ci)
@@ -49,13 +49,38 @@ def test_the_ci_deployment_takes_what_seamline_run_sends_each_with_a_description
         assert field.get("description"), f"{name} has no description for the UI's form"
 
 
-def test_the_promote_deployment_takes_source_target_services_and_pr_each_described() -> None:
+def test_the_promote_deployment_takes_what_seamline_promote_sends_each_described(
+    tmp_path: Path,
+) -> None:
+    import argparse
+
     from deployments.catalog import parameter_schema
+    from deployments.promote_command import promote_parameters
     from flows.promote import promote
 
     schema = parameter_schema(promote)
-    assert set(schema["properties"]) == {"source", "target", "services", "pr"}
+    args = argparse.Namespace(source="dev", target="staging", services="", pr=False)
+    sent = promote_parameters(Settings(state_dir=tmp_path), args)
+    assert (
+        set(schema["properties"]) == set(sent) == {"source", "target", "services", "pr", "gitops"}
+    )
     assert sorted(schema["required"]) == ["source", "target"]
+    for name, field in schema["properties"].items():
+        assert field.get("description"), f"{name} has no description for the UI's form"
+
+
+def test_the_rescan_deployment_takes_what_seamline_rescan_sends_each_described(
+    tmp_path: Path,
+) -> None:
+    from deployments.catalog import parameter_schema
+    from deployments.rescan_command import rescan_parameters
+    from flows.rescan import rescan
+
+    schema = parameter_schema(rescan)
+    sent = rescan_parameters(Settings(state_dir=tmp_path, gitops_remote="/srv/gitops.git"))
+    assert set(schema["properties"]) == set(sent) == {"reason", "gitops"}
+    assert sent == {"reason": "manual", "gitops": "/srv/gitops.git"}
+    assert schema.get("required", []) == []
     for name, field in schema["properties"].items():
         assert field.get("description"), f"{name} has no description for the UI's form"
 

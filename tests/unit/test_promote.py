@@ -17,7 +17,8 @@ import pytest
 
 from seamline.adapters.roles import ImageScan, OpenedPullRequest, PullRequestDraft, Statement
 from seamline.config.settings import PROJECT_ROOT
-from seamline.errors import ForgeFailed, GateFailure, ToolFailed, UsageError
+from seamline.errors import EnvironmentProblem, ForgeFailed, GateFailure, ToolFailed, UsageError
+from seamline.orchestration.outcome import RunOutcome
 from seamline.overlay.files import PINS_FILE, current_images, read_pins, write_pins
 from seamline.policy.gate import GatePolicy
 from seamline.policy.overlay_moves import Pin
@@ -27,6 +28,7 @@ from seamline.run.rescan_state import RescanState
 from seamline.run.vuln_attestation import attest_vuln_scan
 from tasks import promote
 from tasks.attest_sbom import SBOM_TYPE
+from tasks.cd_outcome import promotion_outcome
 from tasks.sign import PROVENANCE_TYPE
 from tests.unit.fakes import (
     DATA,
@@ -369,7 +371,7 @@ def test_pr_mode_pushes_a_branch_named_for_the_promotion_and_leaves_the_branch_a
 
 
 def test_the_pull_request_report_says_what_would_be_opened_with_no_forge() -> None:
-    from deployments.promote_command import pull_request_entry
+    from tasks.cd_outcome import pull_request_entry
 
     draft = PullRequestDraft(
         title="t", head="seamline/promote-dev-to-staging-abc", base="main", body="b\n"
@@ -526,3 +528,70 @@ def test_the_five_checks_of_a_digest_run_side_by_side_in_order() -> None:
     )
     assert [o.check for o in checked.outcomes] == list(CHECKS)
     assert all(o.passed for o in checked.outcomes), checked.outcomes
+
+
+def _outcome(ended: object) -> RunOutcome:
+    return promotion_outcome(
+        source="dev", target="staging", flow_run_id="r1", flow_run_url="http://ui/r1", ended=ended
+    )
+
+
+def test_a_promotion_that_committed_is_exit_0_with_each_image_and_its_checks() -> None:
+    moved = promote.PromotedImage("bookstore/catalog", CATALOG, tuple(CHECKS))
+    result = promote.PromotionResult("dev", "staging", "e" * 40, "f" * 40, (moved,), "main")
+    outcome = _outcome(result)
+    assert outcome.exit_code == 0
+    assert outcome.payload == {
+        "flow_run_id": "r1",
+        "state": "Completed",
+        "source": "dev",
+        "target": "staging",
+        "commit": "f" * 40,
+        "branch": "main",
+        "pull_request": None,
+        "images": [
+            {
+                "name": "bookstore/catalog",
+                "reference": CATALOG,
+                "digest": "sha256:" + "c" * 64,
+                "checks": list(CHECKS),
+            }
+        ],
+        "errors": [],
+    }
+    assert outcome.summary == (
+        f"committed {'f' * 40} to main: bookstore/catalog",
+        "flow run: http://ui/r1",
+    )
+
+
+def test_a_pr_promotion_with_no_forge_says_what_it_would_open() -> None:
+    draft = PullRequestDraft(title="t", head="seamline/promote-x", base="main", body="b\n")
+    result = promote.PromotionResult(
+        "dev", "staging", "e" * 40, "f" * 40, (), branch="seamline/promote-x", pull_request=draft
+    )
+    lines = _outcome(result).summary
+    assert "no forge configured" in lines[1] and "seamline/promote-x" in lines[1]
+
+
+def test_nothing_to_move_is_exit_0_without_a_commit() -> None:
+    outcome = _outcome(promote.PromotionResult("dev", "staging", "e" * 40, None, ()))
+    assert outcome.exit_code == 0 and outcome.payload["commit"] is None
+    assert outcome.summary[0] == "staging already pins these digests: no commit"
+
+
+def test_a_refused_promotion_is_exit_1_naming_each_failed_check() -> None:
+    failures = [{"image": "bookstore/catalog", "reference": CATALOG, "check": RESCAN_BLOCK}]
+    outcome = _outcome(GateFailure("refused", hint="fix", details={"failures": failures}))
+    assert outcome.exit_code == 1 and outcome.payload["state"] == "Failed"
+    assert outcome.payload["errors"] == [
+        {"error": "refused", "hint": "fix", "exit_code": 1, "details": {"failures": failures}}
+    ]
+    assert outcome.summary[0].startswith("error: refused")
+
+
+def test_a_backwards_promotion_is_exit_2_and_a_missing_result_an_environment_problem() -> None:
+    outcome = _outcome(UsageError("staging -> dev is not allowed"))
+    assert outcome.exit_code == 2 and outcome.payload["commit"] is None
+    with pytest.raises(EnvironmentProblem, match="without a result"):
+        _outcome(None)
