@@ -19,6 +19,8 @@ from seamline.adapters.toolbox import builder_tag
 from seamline.config.pipeline import PipelineConfig, load_pipeline_config
 from seamline.config.settings import PROJECT_ROOT, Settings
 from seamline.orchestration.api_access import api_client
+from seamline.orchestration.outcome import OUTCOME_KEY, RunOutcome
+from seamline.orchestration.rest import PrefectRest
 from seamline.validate.image_ref import ImageRef
 
 SEAMLINE = Path(sys.executable).with_name("seamline")
@@ -181,6 +183,23 @@ def ended_run(settings: Settings, flow_run_id: str) -> dict[str, Any] | None:
     run = flow_run(settings, flow_run_id)
     state = (run.get("state") or {}).get("type")
     return run if state in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED") else None
+
+
+def deployment_id(settings: Settings, flow: str, name: str) -> str:
+    with api_client(settings) as client:
+        found = PrefectRest(client).deployment_id(flow, name)
+    assert found is not None, f"the {flow}/{name} deployment is registered"
+    return found
+
+
+def published_outcome(settings: Settings, flow_run_id: str) -> RunOutcome:
+    """The outcome a run published on itself (what its command prints)."""
+    with api_client(settings) as client:
+        artifact = PrefectRest(client).artifact(flow_run_id, OUTCOME_KEY)
+    assert artifact is not None, f"run {flow_run_id} left no {OUTCOME_KEY} artifact"
+    outcome = RunOutcome.from_artifact(artifact)
+    assert outcome is not None
+    return outcome
 
 
 MANIFEST = """apiVersion: apps/v1

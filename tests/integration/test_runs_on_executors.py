@@ -17,32 +17,27 @@ import pytest
 from seamline.config.settings import Settings
 from seamline.orchestration.api_access import api_client, prefect_environment
 from seamline.orchestration.executors import executor_identities, nudge
-from seamline.orchestration.outcome import OUTCOME_KEY, RunOutcome
 from seamline.orchestration.rest import PrefectRest
-from tests.integration.conftest import ended_run, flow_run, run_logs, seamline, wait_for
+from tests.integration.conftest import (
+    deployment_id,
+    ended_run,
+    flow_run,
+    published_outcome,
+    run_logs,
+    seamline,
+    wait_for,
+)
 
 SERVICES = ["catalog", "orders", "payments-worker", "storefront"]
 
 
 def _deployment_id(settings: Settings) -> str:
-    with api_client(settings) as client:
-        found = PrefectRest(client).deployment_id("seamline-ci", "ci")
-    assert found is not None, "the seamline-ci/ci deployment is registered"
-    return found
+    return deployment_id(settings, "seamline-ci", "ci")
 
 
 def _task_run_names(settings: Settings, run_id: str) -> set[str]:
     with api_client(settings) as client:
         return {t["name"] for t in PrefectRest(client).task_runs(run_id)}
-
-
-def _outcome(settings: Settings, run_id: str) -> RunOutcome:
-    with api_client(settings) as client:
-        artifact = PrefectRest(client).artifact(run_id, OUTCOME_KEY)
-    assert artifact is not None, f"run {run_id} left no {OUTCOME_KEY} artifact"
-    outcome = RunOutcome.from_artifact(artifact)
-    assert outcome is not None
-    return outcome
 
 
 def _claimed_by(settings: Settings, run_id: str) -> list[str]:
@@ -74,7 +69,7 @@ def test_seamline_run_goes_through_the_deployment_and_prints_its_outcome(
     assert run["parameters"]["event"] == "pull_request"
     assert "on seamline-ci/ci" in result.stderr
     # the same document an in-process run prints, read back from the run
-    assert _outcome(settings, run["id"]).payload == report
+    assert published_outcome(settings, run["id"]).payload == report
     assert [s["name"] for s in report["services"]] == SERVICES
     assert all(s["gate"] == "passed" for s in report["services"])
     wanted = {f"{stage}[{s}]" for s in SERVICES for stage in ("build-test", "image", "scan")}
@@ -141,7 +136,7 @@ def test_prefect_cli_starts_a_run_that_an_executor_executes(
     run = wait_for("the run ends", lambda: ended_run(settings, run_id), 300)
     assert run["state"]["type"] == "COMPLETED", run["state"]
     assert _claimed_by(settings, run_id), "an executor claimed it"
-    outcome = _outcome(settings, run_id)
+    outcome = published_outcome(settings, run_id)
     assert outcome.exit_code == 0
     assert [s["name"] for s in outcome.payload["services"]] == SERVICES
 
