@@ -93,13 +93,13 @@ def _promote_here(
 ) -> RunOutcome:
     from deployments.remote_run import in_process
 
+    in_process(title)
     enter_prefect_environment(settings)
     preflight(settings)
     from flows.promote import promote
     from tasks.cd_outcome import promotion_outcome
 
     prepare_flow_process(settings, secrets)
-    in_process(title)
     state = promote(
         args.source, args.target, args.services, args.pr, settings=settings, return_state=True
     )

@@ -62,13 +62,13 @@ def run_rescan(settings: Settings, args: argparse.Namespace, secrets: Sequence[s
 def _rescan_here(settings: Settings, secrets: Sequence[str]) -> RunOutcome:
     from deployments.remote_run import in_process
 
+    in_process(TITLE)
     enter_prefect_environment(settings)
     preflight(settings, REQUIRED)
     from flows.rescan import rescan
     from tasks.cd_outcome import rescan_outcome
 
     prepare_flow_process(settings, secrets)
-    in_process(TITLE)
     state = rescan(REASON, settings=settings, return_state=True)
     run_id = str(state.state_details.flow_run_id)
     return rescan_outcome(

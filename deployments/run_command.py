@@ -100,6 +100,7 @@ def run_ci(settings: Settings, args: argparse.Namespace, secrets: Sequence[str])
 def _run_here(
     settings: Settings, args: argparse.Namespace, secrets: Sequence[str], repo: str, title: str
 ) -> RunOutcome:
+    in_process(title)
     enter_prefect_environment(settings)
     # Importing Prefect takes seconds: let it overlap with the preflight's waiting on I/O.
     importer = threading.Thread(target=importlib.import_module, args=("flows.ci",), daemon=True)
@@ -110,7 +111,6 @@ def _run_here(
 
     tool_timings = Path(args.tool_timings) if args.tool_timings else None
     prepare_flow_process(settings, secrets, tool_timings)
-    in_process(title)
     with _heartbeats(settings.flow_heartbeats):
         state = ci(
             repo,
