@@ -123,8 +123,8 @@ def _run_here(
             return_state=True,
         )
     report = state.result(raise_on_failure=False)
-    if isinstance(report, SeamlineError):
-        raise report  # failed before any service ran: bad repo, ref or seamline.toml
+    if isinstance(report, SeamlineError):  # failed before any service ran: bad repo, ref or
+        return RunOutcome.for_error(report)  # seamline.toml, as the run published it
     if not isinstance(report, RunReport):
         raise EnvironmentProblem(f"the flow run ended without a report: {report!r}")
     return RunOutcome.for_report(report)
