@@ -148,10 +148,10 @@ def handler(proxy: GoProxy) -> type[BaseHTTPRequestHandler]:
         sys_version = ""
         timeout = 30  # a client that stops sending does not hold a thread for long
 
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_GET(self) -> None:
             self._answer(head=False)
 
-        def do_HEAD(self) -> None:  # noqa: N802
+        def do_HEAD(self) -> None:
             self._answer(head=True)
 
         def _answer(self, *, head: bool) -> None:
@@ -175,7 +175,7 @@ def handler(proxy: GoProxy) -> type[BaseHTTPRequestHandler]:
             if not head:
                 self.wfile.write(answer.body)
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             log.info("%s %s", self.address_string(), format % args)
 
     return Handler

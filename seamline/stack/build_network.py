@@ -1,0 +1,201 @@
+"""The fenced network image builds run in (``seamline.config.build_network``): the Docker
+network and BuildKit's CNI bridge, and an iptables chain per bridge that lets a build step
+reach the module proxy's port on the gateway and rejects everything else, to the host and
+beyond. Rejected, not dropped: a probe fails at once instead of waiting out its timeout.
+
+Nothing is masqueraded, the bridges do not forward, and a build step has no default
+route: an address off its bridge is unreachable at once (a host that does not forward
+drops such packets silently, so they would never meet the fence's REJECT). Setup is
+idempotent (a chain that already holds the wanted rules is left alone) and ``down``
+removes it all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from seamline.adapters.docker_engine import DockerEngine
+from seamline.config.build_network import (
+    BRIDGES,
+    BUILDKIT_BRIDGE,
+    DOCKER_BRIDGE,
+    DOCKER_NETWORK,
+    Bridge,
+)
+from seamline.config.settings import Settings
+from seamline.errors import ToolMissing
+from seamline.tools.process import run
+
+IPTABLES_CANDIDATES = ("iptables", "/usr/sbin/iptables", "/sbin/iptables", "/usr/sbin/iptables-nft")
+IP_CANDIDATES = ("ip", "/usr/sbin/ip", "/sbin/ip", "/bin/ip")
+CNI_BIN_DIR = Path("/usr/lib/cni")
+CNI_PLUGINS = ("bridge", "host-local", "loopback")
+SETUP_HINT = (
+    "run `make setup` as root (it installs iptables, iproute2, containernetworking-plugins)"
+)
+HOOKS = ("INPUT", "FORWARD")
+
+
+def _find(candidates: tuple[str, ...], what: str) -> str:
+    for candidate in candidates:
+        found = shutil.which(candidate)
+        if found:
+            return found
+    raise ToolMissing(f"{what} not found (looked for {', '.join(candidates)})", hint=SETUP_HINT)
+
+
+def fence_rules(bridge: Bridge, port: int) -> list[str]:
+    """The chain's rules, as ``iptables -S CHAIN`` prints them."""
+    chain = bridge.chain
+    return [
+        f"-N {chain}",
+        f"-A {chain} -d {bridge.gateway}/32 -p tcp -m tcp --dport {port} -j ACCEPT",
+        f"-A {chain} -p tcp -j REJECT --reject-with tcp-reset",
+        f"-A {chain} -j REJECT --reject-with icmp-port-unreachable",
+    ]
+
+
+def cni_config(bridge: Bridge, *, ipam_dir: Path) -> str:
+    """BuildKit's CNI network: the bridge seamline made (so the plugin neither sets its
+    address nor turns on forwarding: not a gateway), no masquerading, no routes beyond
+    the bridge's own subnet."""
+    config = {
+        "cniVersion": "1.0.0",
+        "name": "seamline-build",
+        "type": "bridge",
+        "bridge": bridge.name,
+        "isGateway": False,
+        "ipMasq": False,
+        "hairpinMode": False,
+        "ipam": {
+            "type": "host-local",
+            "ranges": [[{"subnet": bridge.subnet, "gateway": bridge.gateway}]],
+            "dataDir": str(ipam_dir),
+        },
+    }
+    return json.dumps(config, indent=2) + "\n"
+
+
+class BuildNetwork:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._port = settings.goproxy_port
+
+    @property
+    def cni_config_path(self) -> Path:
+        return self._settings.local_buildkit_dir / "cni" / "seamline-build.json"
+
+    def _iptables(self, *args: str, check: bool = True) -> tuple[int, str]:
+        result = run([_find(IPTABLES_CANDIDATES, "iptables"), "-w", *args], check=check, timeout=30)
+        return result.returncode, result.stdout
+
+    def _ip(self, *args: str, check: bool = True) -> tuple[int, str]:
+        result = run([_find(IP_CANDIDATES, "ip (iproute2)"), *args], check=check, timeout=30)
+        return result.returncode, result.stdout
+
+    def check_tools(self) -> None:
+        if os.geteuid() != 0:
+            raise ToolMissing(
+                "the build network needs root (bridges and iptables)",
+                hint="run `seamline stack up` as root, or set SEAMLINE_GOPROXY=false "
+                "(image builds then have no network)",
+            )
+        _find(IPTABLES_CANDIDATES, "iptables")
+        _find(IP_CANDIDATES, "ip (iproute2)")
+        missing = [p for p in CNI_PLUGINS if not (CNI_BIN_DIR / p).is_file()]
+        if missing and self._settings.image_builder == "buildkit":
+            raise ToolMissing(
+                f"CNI plugins missing from {CNI_BIN_DIR}: {', '.join(missing)}",
+                hint=SETUP_HINT,
+            )
+
+    def up(self) -> None:
+        self.check_tools()
+        engine = DockerEngine.connect(self._settings.docker_host)
+        try:
+            engine.ensure_network(
+                DOCKER_NETWORK,
+                bridge=DOCKER_BRIDGE.name,
+                subnet=DOCKER_BRIDGE.subnet,
+                gateway=DOCKER_BRIDGE.gateway,
+            )
+        finally:
+            engine.close()
+        self._ensure_bridge(BUILDKIT_BRIDGE)
+        self.cni_config_path.parent.mkdir(parents=True, exist_ok=True)
+        self.cni_config_path.write_text(
+            cni_config(BUILDKIT_BRIDGE, ipam_dir=self._settings.local_buildkit_dir / "cni-ipam")
+        )
+        for bridge in BRIDGES:
+            _no_forwarding(bridge)
+            self._fence(bridge)
+
+    def _ensure_bridge(self, bridge: Bridge) -> None:
+        if not Path(f"/sys/class/net/{bridge.name}").exists():
+            self._ip("link", "add", bridge.name, "type", "bridge")
+        address = f"{bridge.gateway}/{bridge.prefix}"
+        if address not in self._ip("-4", "-o", "addr", "show", "dev", bridge.name)[1]:
+            self._ip("addr", "add", address, "dev", bridge.name)
+        self._ip("link", "set", bridge.name, "up")
+
+    def _fence(self, bridge: Bridge) -> None:
+        chain = bridge.chain
+        wanted = fence_rules(bridge, self._port)
+        code, current = self._iptables("-S", chain, check=False)
+        if code != 0:
+            self._iptables("-N", chain)
+            current = ""
+        if current.strip().splitlines() != wanted:
+            self._iptables("-F", chain)
+            for rule in wanted[1:]:
+                self._iptables(*rule.split())
+        for hook in HOOKS:
+            if self._iptables("-C", hook, "-i", bridge.name, "-j", chain, check=False)[0] != 0:
+                self._iptables("-I", hook, "1", "-i", bridge.name, "-j", chain)
+
+    def problems(self) -> list[str]:
+        """What is missing of the network (empty: all in place); reads only."""
+        found = []
+        for bridge in BRIDGES:
+            if not Path(f"/sys/class/net/{bridge.name}").exists():
+                found.append(f"no bridge {bridge.name}")
+                continue
+            code, current = self._iptables("-S", bridge.chain, check=False)
+            if code != 0 or current.strip().splitlines() != fence_rules(bridge, self._port):
+                found.append(f"{bridge.name} is not fenced")
+                continue
+            for hook in HOOKS:
+                if self._iptables("-C", hook, "-i", bridge.name, "-j", bridge.chain, check=False)[
+                    0
+                ]:
+                    found.append(f"{bridge.name}: {hook} does not go through {bridge.chain}")
+        return found
+
+    def down(self) -> None:
+        for bridge in BRIDGES:
+            for hook in HOOKS:
+                while (
+                    self._iptables("-C", hook, "-i", bridge.name, "-j", bridge.chain, check=False)[
+                        0
+                    ]
+                    == 0
+                ):
+                    self._iptables("-D", hook, "-i", bridge.name, "-j", bridge.chain)
+            if self._iptables("-S", bridge.chain, check=False)[0] == 0:
+                self._iptables("-F", bridge.chain)
+                self._iptables("-X", bridge.chain)
+        if Path(f"/sys/class/net/{BUILDKIT_BRIDGE.name}").exists():
+            self._ip("link", "del", BUILDKIT_BRIDGE.name, check=False)
+        engine = DockerEngine.connect(self._settings.docker_host)
+        try:
+            engine.remove_network(DOCKER_NETWORK)
+        finally:
+            engine.close()
+
+
+def _no_forwarding(bridge: Bridge) -> None:
+    """Packets arriving on the bridge are never routed on (the fence rejects them too)."""
+    Path(f"/proc/sys/net/ipv4/conf/{bridge.name}/forwarding").write_text("0\n")
