@@ -74,6 +74,23 @@ def test_argv_is_reproducible_pushed_and_without_network_for_run_steps() -> None
     ]
 
 
+def test_argv_with_hosts_uses_the_worker_s_network_and_names_the_proxy() -> None:
+    argv = build_argv(
+        buildctl="/tools/buildctl",
+        context=Path("/src"),
+        dockerfile="catalog/Dockerfile",
+        tag=TAG,
+        build_args={},
+        labels={},
+        source_date_epoch=1767225600,
+        metadata_file=Path("/tmp/m.json"),
+        add_hosts={"goproxy.seamline.internal": "10.213.1.1"},
+    )
+    options = _options(argv, "--opt")
+    assert "force-network-mode=none" not in options
+    assert "add-hosts=goproxy.seamline.internal=10.213.1.1" in options
+
+
 def test_argv_for_a_layout_writes_an_oci_folder_and_pushes_nothing() -> None:
     argv = build_argv(
         buildctl="/tools/buildctl",
