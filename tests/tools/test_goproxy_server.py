@@ -33,9 +33,10 @@ def _free_port() -> int:
 @pytest.fixture
 def proxy(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     port, cache = _free_port(), tmp_path / "cache"
+    argv = [sys.executable, "-m", "seamline.goproxy", "--listen", "127.0.0.1"]
+    argv += ["--port", str(port), "--cache", str(cache), "--upstream", Settings().goproxy_upstream]
     process = subprocess.Popen(
-        [sys.executable, "-m", "seamline.goproxy", "--listen", "127.0.0.1", "--port", str(port)]
-        + ["--cache", str(cache), "--upstream", Settings().goproxy_upstream],
+        argv,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
