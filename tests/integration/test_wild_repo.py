@@ -3,7 +3,8 @@ fixture (a Go module per service, upstream FROM lines pinned by digest, `RUN go 
 download`, a BuildKit-only Dockerfile, images named with a host and tag in the base
 manifests and in a component, long-standing lint and vet findings) goes through
 `seamline init`, the minimal edits a reviewer makes, and a green CI run with BuildKit,
-offline except for the Go module proxy; then a new lint finding in one service fails the next run, naming it.
+offline except for the Go module proxy; then a new lint finding in one service fails the
+next run, naming it.
 
 cart requires github.com/google/uuid: its `RUN go mod download` fetches it through the
 stack's Go module proxy, the one thing a build step can reach, and its host-side checks
