@@ -26,6 +26,7 @@ REQUIRED = (
     "docker",
     "registry",
     "buildkitd",
+    "goproxy",
     "prefect-server",
     "signing-key",
     "base-images",

@@ -13,6 +13,7 @@ removes it all.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -26,8 +27,10 @@ from seamline.config.build_network import (
     Bridge,
 )
 from seamline.config.settings import Settings
-from seamline.errors import ToolMissing
+from seamline.errors import ToolFailed, ToolMissing
 from seamline.tools.process import run
+
+log = logging.getLogger("seamline.stack")
 
 IPTABLES_CANDIDATES = ("iptables", "/usr/sbin/iptables", "/sbin/iptables", "/usr/sbin/iptables-nft")
 IP_CANDIDATES = ("ip", "/usr/sbin/ip", "/sbin/ip", "/bin/ip")
@@ -105,12 +108,8 @@ class BuildNetwork:
             )
         _find(IPTABLES_CANDIDATES, "iptables")
         _find(IP_CANDIDATES, "ip (iproute2)")
-        missing = [p for p in CNI_PLUGINS if not (CNI_BIN_DIR / p).is_file()]
-        if missing and self._settings.image_builder == "buildkit":
-            raise ToolMissing(
-                f"CNI plugins missing from {CNI_BIN_DIR}: {', '.join(missing)}",
-                hint=SETUP_HINT,
-            )
+        if self._settings.image_builder == "buildkit":
+            check_cni_plugins()
 
     def up(self) -> None:
         self.check_tools()
@@ -189,11 +188,24 @@ class BuildNetwork:
                 self._iptables("-X", bridge.chain)
         if Path(f"/sys/class/net/{BUILDKIT_BRIDGE.name}").exists():
             self._ip("link", "del", BUILDKIT_BRIDGE.name, check=False)
+        if not DockerEngine.reachable(self._settings.docker_host):
+            return  # no engine, no network to remove (its data folder keeps it for later)
         engine = DockerEngine.connect(self._settings.docker_host)
         try:
             engine.remove_network(DOCKER_NETWORK)
+        except ToolFailed as e:  # a build still on it: the next `stack up` keeps it as is
+            log.warning("%s", e.diagnostics())
         finally:
             engine.close()
+
+
+def check_cni_plugins() -> None:
+    """The CNI plugins buildkitd runs `RUN` steps' network with are installed."""
+    missing = [p for p in CNI_PLUGINS if not (CNI_BIN_DIR / p).is_file()]
+    if missing:
+        raise ToolMissing(
+            f"CNI plugins missing from {CNI_BIN_DIR}: {', '.join(missing)}", hint=SETUP_HINT
+        )
 
 
 def _no_forwarding(bridge: Bridge) -> None:

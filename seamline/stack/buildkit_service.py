@@ -16,7 +16,7 @@ from pathlib import Path
 from seamline.adapters.buildkit import buildctl_env
 from seamline.config.settings import Settings
 from seamline.errors import EnvironmentProblem, ServiceUnavailable, ToolMissing
-from seamline.stack.build_network import CNI_BIN_DIR, BuildNetwork
+from seamline.stack.build_network import CNI_BIN_DIR, BuildNetwork, check_cni_plugins
 from seamline.stack.daemon import Daemon
 from seamline.stack.model import ComponentStatus
 from seamline.tools.pins import INSTALL_HINT, locate
@@ -143,6 +143,13 @@ class BuildkitService:
                 hint="run as root; `make setup` installs runc with Debian's docker.io. "
                 f"Or set SEAMLINE_IMAGE_BUILDER=docker. ({INSTALL_HINT})",
             )
+        if self._settings.goproxy:
+            check_cni_plugins()
+            if not self._network.cni_config_path.is_file():
+                raise ServiceUnavailable(
+                    f"no build network config at {self._network.cni_config_path}",
+                    hint="run `seamline stack up` (the goproxy component sets it up)",
+                )
         socket_dir = self._socket().parent
         socket_dir.mkdir(parents=True, exist_ok=True)
         socket_dir.chmod(0o700)

@@ -96,6 +96,8 @@ class GoproxyService:
             return
         self._network.up()
         self._settings.goproxy_cache_dir.mkdir(parents=True, exist_ok=True)
+        if self._daemon.running() and not self._healthy():
+            self._daemon.stop()  # ours, but for another upstream or port
         self._daemon.start()
 
     def down(self) -> None:
