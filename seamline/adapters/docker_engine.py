@@ -118,7 +118,7 @@ class DockerEngine:
     def ensure_network(self, name: str, *, bridge: str, subnet: str, gateway: str) -> None:
         """An internal bridge network ``name`` (no default route in its containers) on the
         Linux bridge ``bridge`` with ``subnet``, the host at ``gateway``, no masquerading;
-        kept when it is already so."""
+        kept when it is already so, made anew when it is not."""
         try:
             found = self._client.networks.list(names=[name])
             for network in found:
@@ -127,15 +127,16 @@ class DockerEngine:
                 configs = (network.attrs.get("IPAM") or {}).get("Config") or []
                 options = network.attrs.get("Options") or {}
                 if (
-                    any(c.get("Subnet") == subnet and c.get("Gateway") == gateway for c in configs)
+                    any(
+                        c.get("Subnet") == subnet
+                        and str(c.get("Gateway", "")).split("/")[0] == gateway
+                        for c in configs
+                    )
                     and options.get("com.docker.network.bridge.name") == bridge
                     and network.attrs.get("Internal") is True
                 ):
                     return
-                raise ToolFailed(
-                    f"the Docker network {name} exists with another subnet or bridge",
-                    hint=f"remove it (`docker network rm {name}`) and run `seamline stack up`",
-                )
+                network.remove()  # set up otherwise (fails while a container is on it)
             self._client.networks.create(
                 name,
                 driver="bridge",
@@ -148,7 +149,11 @@ class DockerEngine:
                 labels={"dev.seamline.role": "build-network"},
             )
         except docker.errors.APIError as e:
-            raise ToolFailed(f"creating the Docker network {name} failed: {e}") from e
+            raise ToolFailed(
+                f"setting up the Docker network {name} failed: {e}",
+                hint=f"stop the containers on it, or remove it (`docker network rm {name}`), "
+                "and run `seamline stack up` again",
+            ) from e
 
     def remove_network(self, name: str) -> None:
         try:
