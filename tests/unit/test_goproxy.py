@@ -9,7 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from seamline.adapters.toolbox import Toolbox
 from seamline.config.build_network import BUILDKIT_BRIDGE, DOCKER_BRIDGE, proxy_url
+from seamline.config.settings import Settings
 from seamline.goproxy.paths import BadPath, Kind, parse
 from seamline.goproxy.server import GoProxy, upstream_id
 from seamline.stack.build_network import cni_config, fence_rules
@@ -199,3 +201,20 @@ def test_buildkit_s_bridge_has_no_route_out_and_no_masquerading(tmp_path: Path) 
     assert "routes" not in config["ipam"]
     assert config["ipam"]["ranges"] == [[{"subnet": "10.213.1.0/24", "gateway": "10.213.1.1"}]]
     assert proxy_url(8089) == "http://goproxy.seamline.internal:8089"
+
+
+def test_only_the_stack_s_own_buildkitd_runs_steps_on_the_fenced_bridge(tmp_path: Path) -> None:
+    own = Toolbox(Settings(state_dir=tmp_path))
+    assert own._buildkit_hosts() == {"goproxy.seamline.internal": "10.213.1.1"}
+    elsewhere = Toolbox(Settings(state_dir=tmp_path, buildkit_host="tcp://builder:1234"))
+    assert elsewhere._buildkit_hosts() is None
+    off = Toolbox(Settings(state_dir=tmp_path, goproxy=False))
+    assert off._buildkit_hosts() is None
+
+
+@pytest.mark.parametrize(
+    "upstream", ["ftp://proxy.example", "https://user:pw@proxy.example", "https://p.example/?q=1"]
+)
+def test_the_upstream_is_a_plain_http_url(upstream: str) -> None:
+    with pytest.raises(ValueError, match="upstream"):
+        Settings(goproxy_upstream=upstream)
