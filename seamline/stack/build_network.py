@@ -3,11 +3,12 @@ network and BuildKit's CNI bridge, and an iptables chain per bridge that lets a 
 reach the module proxy's port on the gateway and rejects everything else, to the host and
 beyond. Rejected, not dropped: a probe fails at once instead of waiting out its timeout.
 
-Nothing is masqueraded, the bridges do not forward, and a build step has no default
-route: an address off its bridge is unreachable at once (a host that does not forward
-drops such packets silently, so they would never meet the fence's REJECT). Setup is
-idempotent (a chain that already holds the wanted rules is left alone) and ``down``
-removes it all.
+Nothing is masqueraded and the bridges do not forward. A host that does not forward drops
+a packet for an address off the bridge silently, where the fence's REJECT never sees it;
+so a routing rule makes every address local for packets arriving on a build bridge (the
+TPROXY recipe: ``local 0.0.0.0/0 dev lo`` in a table of its own), and they all meet the
+fence in INPUT. BuildKit's steps have no route off their bridge besides. Setup is
+idempotent (what is already in place is left alone) and ``down`` removes it all.
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ SETUP_HINT = (
     "run `make setup` as root (it installs iptables, iproute2, containernetworking-plugins)"
 )
 HOOKS = ("INPUT", "FORWARD")
+ROUTE_TABLE = "213"  # the routing table that makes every address local
+RULE_PRIORITY = "1213"  # before the main table's rule (32766)
+ALL_LOCAL = "local default dev lo"  # that table's one route, as `ip route show` prints it
 
 
 def _find(candidates: tuple[str, ...], what: str) -> str:
@@ -92,17 +96,32 @@ class BuildNetwork:
         return self._settings.local_buildkit_dir / "cni" / "seamline-build.json"
 
     def _iptables(self, *args: str, check: bool = True) -> tuple[int, str]:
-        result = run([_find(IPTABLES_CANDIDATES, "iptables"), "-w", *args], check=check, timeout=30)
+        iptables = _find(IPTABLES_CANDIDATES, "iptables")
+        result = run([iptables, "-w", *args], check=check, timeout=30)
         return result.returncode, result.stdout
 
     def _ip(self, *args: str, check: bool = True) -> tuple[int, str]:
         result = run([_find(IP_CANDIDATES, "ip (iproute2)"), *args], check=check, timeout=30)
         return result.returncode, result.stdout
 
+    def _hooked(self, hook: str, bridge: Bridge) -> bool:
+        return (
+            self._iptables("-C", hook, "-i", bridge.name, "-j", bridge.chain, check=False)[0] == 0
+        )
+
+    def _rule(self, bridge: Bridge) -> list[str]:
+        return ["pref", RULE_PRIORITY, "iif", bridge.name, "lookup", ROUTE_TABLE]
+
+    def _rules(self) -> str:
+        return self._ip("-4", "rule", "show", check=False)[1]
+
+    def _table(self) -> str:
+        return self._ip("-4", "route", "show", "table", ROUTE_TABLE, check=False)[1]
+
     def check_tools(self) -> None:
         if os.geteuid() != 0:
             raise ToolMissing(
-                "the build network needs root (bridges and iptables)",
+                "the build network needs root (bridges, routing rules and iptables)",
                 hint="run `seamline stack up` as root, or set SEAMLINE_GOPROXY=false "
                 "(image builds then have no network)",
             )
@@ -131,9 +150,10 @@ class BuildNetwork:
         for bridge in BRIDGES:
             _no_forwarding(bridge)
             self._fence(bridge)
+        self._all_local()
 
     def _ensure_bridge(self, bridge: Bridge) -> None:
-        if not Path(f"/sys/class/net/{bridge.name}").exists():
+        if not _exists(bridge):
             self._ip("link", "add", bridge.name, "type", "bridge")
         address = f"{bridge.gateway}/{bridge.prefix}"
         if address not in self._ip("-4", "-o", "addr", "show", "dev", bridge.name)[1]:
@@ -152,41 +172,55 @@ class BuildNetwork:
             for rule in wanted[1:]:
                 self._iptables(*rule.split())
         for hook in HOOKS:
-            if self._iptables("-C", hook, "-i", bridge.name, "-j", chain, check=False)[0] != 0:
+            if not self._hooked(hook, bridge):
                 self._iptables("-I", hook, "1", "-i", bridge.name, "-j", chain)
+
+    def _all_local(self) -> None:
+        """Every address is the host's for packets arriving on a build bridge."""
+        if ALL_LOCAL not in self._table():
+            self._ip(
+                "-4", "route", "replace", "local", "0.0.0.0/0", "dev", "lo", "table", ROUTE_TABLE
+            )
+        rules = self._rules()
+        for bridge in BRIDGES:
+            if f"iif {bridge.name} lookup {ROUTE_TABLE}" not in rules:
+                self._ip("-4", "rule", "add", *self._rule(bridge))
 
     def problems(self) -> list[str]:
         """What is missing of the network (empty: all in place); reads only."""
         found = []
+        rules = self._rules()
         for bridge in BRIDGES:
-            if not Path(f"/sys/class/net/{bridge.name}").exists():
+            if not _exists(bridge):
                 found.append(f"no bridge {bridge.name}")
                 continue
             code, current = self._iptables("-S", bridge.chain, check=False)
             if code != 0 or current.strip().splitlines() != fence_rules(bridge, self._port):
                 found.append(f"{bridge.name} is not fenced")
-                continue
-            for hook in HOOKS:
-                if self._iptables("-C", hook, "-i", bridge.name, "-j", bridge.chain, check=False)[
-                    0
-                ]:
-                    found.append(f"{bridge.name}: {hook} does not go through {bridge.chain}")
+            found += [
+                f"{bridge.name}: {hook} does not go through {bridge.chain}"
+                for hook in HOOKS
+                if not self._hooked(hook, bridge)
+            ]
+            if f"iif {bridge.name} lookup {ROUTE_TABLE}" not in rules:
+                found.append(f"{bridge.name}: no routing rule to table {ROUTE_TABLE}")
+        if ALL_LOCAL not in self._table():
+            found.append(f"routing table {ROUTE_TABLE} lacks its route")
         return found
 
     def down(self) -> None:
+        rules = self._rules()
         for bridge in BRIDGES:
+            for _ in range(rules.count(f"iif {bridge.name} lookup {ROUTE_TABLE}")):
+                self._ip("-4", "rule", "del", *self._rule(bridge), check=False)
             for hook in HOOKS:
-                while (
-                    self._iptables("-C", hook, "-i", bridge.name, "-j", bridge.chain, check=False)[
-                        0
-                    ]
-                    == 0
-                ):
+                while self._hooked(hook, bridge):
                     self._iptables("-D", hook, "-i", bridge.name, "-j", bridge.chain)
             if self._iptables("-S", bridge.chain, check=False)[0] == 0:
                 self._iptables("-F", bridge.chain)
                 self._iptables("-X", bridge.chain)
-        if Path(f"/sys/class/net/{BUILDKIT_BRIDGE.name}").exists():
+        self._ip("-4", "route", "flush", "table", ROUTE_TABLE, check=False)
+        if _exists(BUILDKIT_BRIDGE):
             self._ip("link", "del", BUILDKIT_BRIDGE.name, check=False)
         if not DockerEngine.reachable(self._settings.docker_host):
             return  # no engine, no network to remove (its data folder keeps it for later)
@@ -197,6 +231,10 @@ class BuildNetwork:
             log.warning("%s", e.diagnostics())
         finally:
             engine.close()
+
+
+def _exists(bridge: Bridge) -> bool:
+    return Path(f"/sys/class/net/{bridge.name}").exists()
 
 
 def check_cni_plugins() -> None:

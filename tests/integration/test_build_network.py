@@ -20,6 +20,7 @@ import pytest
 from seamline.adapters.toolbox import Toolbox
 from seamline.config.build_network import BUILDKIT_BRIDGE, DOCKER_BRIDGE, PROXY_HOST, Bridge
 from seamline.config.settings import Settings
+from seamline.stack.build_network import ROUTE_TABLE, BuildNetwork
 from tests.integration.test_buildkit_builder import buildkit  # noqa: F401 (fixture)
 
 PROBE = """\
@@ -170,8 +171,6 @@ def test_buildkit_builds_reach_the_module_proxy_and_nothing_else(
 def test_the_fence_is_set_up_once_however_often_the_stack_comes_up(
     stack_up: object, settings: Settings
 ) -> None:
-    from seamline.stack.build_network import BuildNetwork
-
     network = BuildNetwork(settings)
     network.up()
     network.up()
@@ -183,3 +182,8 @@ def test_the_fence_is_set_up_once_however_often_the_stack_comes_up(
         for hook in ("INPUT", "FORWARD"):
             assert rules.count(f"-A {hook} -i {bridge.name} -j {bridge.chain}") == 1
         assert sum(rule.startswith(f"-A {bridge.chain} ") for rule in rules) == 3
+    routing = subprocess.run(
+        ["ip", "-4", "rule", "show"], capture_output=True, text=True, check=True
+    ).stdout
+    for bridge in (DOCKER_BRIDGE, BUILDKIT_BRIDGE):
+        assert routing.count(f"iif {bridge.name} lookup {ROUTE_TABLE}") == 1
