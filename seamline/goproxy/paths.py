@@ -2,10 +2,11 @@
 untrusted, and a path becomes a file name in the cache and a URL upstream.
 
 A path is one of the GOPROXY protocol's (``/<module>/@v/list``, ``/<module>/@v/<version>
-.info|.mod|.zip``, ``/<module>/@latest``) or the checksum database proxy's
-(``/sumdb/<name>/supported|latest|lookup/...|tile/...``); the module path and version in
-their escaped form (an upper-case letter is ``!`` and its lower case), as the go command
-sends them. Anything else is refused before any file or upstream is touched.
+.info|.mod|.zip``, ``/<module>/@latest``; ``.info`` also for a query such as a branch) or
+the checksum database proxy's (``/sumdb/<name>/supported|latest|lookup/...|tile/...``);
+the module path and version in their escaped form (an upper-case letter is ``!`` and its
+lower case), as the go command sends them. Anything else is refused before any file or
+upstream is touched.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ _VERSION = re.compile(
 _TILE = re.compile(
     r"^tile/[1-9][0-9]?/(?:data|[0-9]{1,2})/(?:x[0-9]{3}/){0,8}[0-9]{3}(\.p/[1-9][0-9]{0,2})?$"
 )
+# A version query the go command resolves with ``.info`` (a branch, a commit, "v1.6"):
+# answered, never cached, since what it names moves.
+_QUERY = re.compile(r"^(?:[a-z0-9]|![a-z])(?:[a-z0-9._-]|![a-z]){0,127}$")
 CACHED_SUFFIXES = (".info", ".mod", ".zip")
 
 
@@ -106,7 +110,12 @@ def parse(raw: str, *, sumdbs: frozenset[str]) -> ProxyPath:
         return ProxyPath(Kind.LIST, path, immutable=False)
     for suffix in CACHED_SUFFIXES:
         if rest.endswith(suffix):
-            check_version(rest.removesuffix(suffix))
+            version = rest.removesuffix(suffix)
+            if suffix == ".info" and not _VERSION.match(version):
+                if not _QUERY.match(version) or ".." in version:
+                    raise BadPath("bad version query")
+                return ProxyPath(Kind.INFO, path, immutable=False)
+            check_version(version)
             return ProxyPath(Kind(suffix[1:]), path, immutable=True)
     raise BadPath("not a module proxy path", status=404)
 

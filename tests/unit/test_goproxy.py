@@ -35,6 +35,9 @@ INFO = b'{"Version":"v1.6.0","Time":"2024-01-23T18:54:04Z"}'
         ("/golang.org/x/net/@v/v0.0.0-20240101000000-abcdef123456.mod", Kind.MOD, True),
         ("/github.com/docker/docker/@v/v24.0.7+incompatible.info", Kind.INFO, True),
         ("/gopkg.in/yaml.v3/@v/v3.0.1.mod", Kind.MOD, True),
+        ("/github.com/google/uuid/@v/master.info", Kind.INFO, False),
+        ("/github.com/google/uuid/@v/v1.6.info", Kind.INFO, False),
+        ("/github.com/google/uuid/@v/0cd6bf5d.info", Kind.INFO, False),
         ("/sumdb/sum.golang.org/supported", Kind.SUMDB, False),
         ("/sumdb/sum.golang.org/latest", Kind.SUMDB, False),
         ("/sumdb/sum.golang.org/lookup/github.com/google/uuid@v1.6.0", Kind.SUMDB, False),
@@ -65,7 +68,10 @@ def test_the_paths_go_sends_are_taken(path: str, kind: Kind, immutable: bool) ->
         ("/github.com/google/uu id/@v/list", 400),
         ("/github.com/google/uuid/@v/1.6.0.zip", 400),  # no v
         ("/github.com/google/uuid/@v/v1.6.zip", 400),
-        ("/github.com/google/uuid/@v/master.info", 400),
+        ("/github.com/google/uuid/@v/master.mod", 400),  # only a version has a go.mod
+        ("/github.com/google/uuid/@v/.hidden.info", 400),
+        ("/github.com/google/uuid/@v/a..b.info", 400),
+        ("/github.com/google/uuid/@v/Master.info", 400),
         ("/github.com/google/uuid/@v/v1.6.0.tar", 404),
         ("/localhost/x/@v/list", 400),  # the first element is a host name with a dot
         ("/-github.com/x/@v/list", 400),
