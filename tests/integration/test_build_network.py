@@ -12,7 +12,7 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -67,6 +67,9 @@ RUN echo "$NONCE" && go run /probe/probe.go {targets}
 """
 
 
+Build = Callable[[Path, dict[str, str]], None]
+
+
 @pytest.fixture
 def listener() -> Iterator[int]:
     """A TCP listener on every address of the host: a build step must not reach it."""
@@ -93,7 +96,7 @@ def _targets(settings: Settings, bridge: Bridge, listener: int) -> list[str]:
 def _context(folder: Path, targets: list[str]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "probe.go").write_text(PROBE)
-    (folder / "Dockerfile").write_text(DOCKERFILE.format(targets=" ".join(targets)))
+    (folder / "Dockerfile").write_text(DOCKERFILE.replace("{targets}", " ".join(targets)))
     return folder
 
 
@@ -113,7 +116,20 @@ def _log_size(settings: Settings) -> int:
     return len(path.read_text(errors="replace")) if path.exists() else 0
 
 
-def _assert_cached(settings: Settings) -> None:
+def _build_through_the_fence(
+    settings: Settings, bridge: Bridge, listener: int, folder: Path, build: Build
+) -> None:
+    """Build the probe on ``bridge`` with ``build`` (context, build args): it fails unless
+    the step reached the proxy and nothing else; then the proxy must have served the
+    module to an address on that bridge, and keep it."""
+    toolbox = Toolbox(settings)
+    context = _context(folder / "ctx", _targets(settings, bridge, listener))
+    offset = _log_size(settings)
+    started = time.monotonic()
+    build(context, {**toolbox.base_images(), "NONCE": uuid.uuid4().hex})
+    assert time.monotonic() - started < 120
+    subnet = bridge.gateway.rsplit(".", 1)[0] + "."
+    assert _proxy_fetches(settings, offset, subnet), "the build did not use the proxy"
     cached = settings.goproxy_cache_dir / "github.com/google/uuid/@v/v1.6.0.zip"
     assert cached.is_file() and cached.stat().st_size > 0
 
@@ -121,25 +137,17 @@ def _assert_cached(settings: Settings) -> None:
 def test_docker_builds_reach_the_module_proxy_and_nothing_else(
     stack_up: object, settings: Settings, listener: int, tmp_path: Path
 ) -> None:
-    toolbox = Toolbox(settings)
-    context = _context(tmp_path / "ctx", _targets(settings, DOCKER_BRIDGE, listener))
-    offset = _log_size(settings)
-    started = time.monotonic()
-    engine = toolbox.docker()
+    engine = Toolbox(settings).docker()
     tag = f"seamline-test/build-network:{uuid.uuid4().hex[:10]}"
-    try:
-        engine.build(
-            context=context,
-            dockerfile="Dockerfile",
-            tag=tag,
-            build_args={**toolbox.base_images(), "NONCE": uuid.uuid4().hex},
-        )
+
+    def build(context: Path, build_args: dict[str, str]) -> None:
+        engine.build(context=context, dockerfile="Dockerfile", tag=tag, build_args=build_args)
         engine.client.images.remove(tag, force=True)
+
+    try:
+        _build_through_the_fence(settings, DOCKER_BRIDGE, listener, tmp_path, build)
     finally:
         engine.close()
-    assert time.monotonic() - started < 120
-    assert _proxy_fetches(settings, offset, "10.213.0."), "the build did not use the proxy"
-    _assert_cached(settings)
 
 
 def test_buildkit_builds_reach_the_module_proxy_and_nothing_else(
@@ -147,25 +155,22 @@ def test_buildkit_builds_reach_the_module_proxy_and_nothing_else(
     listener: int,
     tmp_path: Path,
 ) -> None:
-    toolbox = Toolbox(buildkit)
-    context = _context(tmp_path / "ctx", _targets(buildkit, BUILDKIT_BRIDGE, listener))
-    offset = _log_size(buildkit)
-    started = time.monotonic()
-    builder = toolbox.buildkit()
-    try:
+    builder = Toolbox(buildkit).buildkit()
+
+    def build(context: Path, build_args: dict[str, str]) -> None:
         builder.build_layout(
             context=context,
             dockerfile="Dockerfile",
             layout=tmp_path / "layout",
-            build_args={**toolbox.base_images(), "NONCE": uuid.uuid4().hex},
+            build_args=build_args,
             labels={},
             source_date_epoch=0,
         )
+
+    try:
+        _build_through_the_fence(buildkit, BUILDKIT_BRIDGE, listener, tmp_path, build)
     finally:
         builder.close()
-    assert time.monotonic() - started < 120
-    assert _proxy_fetches(buildkit, offset, "10.213.1."), "the build did not use the proxy"
-    _assert_cached(buildkit)
 
 
 def test_the_fence_is_set_up_once_however_often_the_stack_comes_up(
