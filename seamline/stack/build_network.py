@@ -3,12 +3,12 @@ network and BuildKit's CNI bridge, and an iptables chain per bridge that lets a 
 reach the module proxy's port on the gateway and rejects everything else, to the host and
 beyond. Rejected, not dropped: a probe fails at once instead of waiting out its timeout.
 
-Nothing is masqueraded and the bridges do not forward. A host that does not forward drops
-a packet for an address off the bridge silently, where the fence's REJECT never sees it;
-so a routing rule makes every address local for packets arriving on a build bridge (the
-TPROXY recipe: ``local 0.0.0.0/0 dev lo`` in a table of its own), and they all meet the
-fence in INPUT. BuildKit's steps have no route off their bridge besides. Setup is
-idempotent (what is already in place is left alone) and ``down`` removes it all.
+Nothing is masqueraded, and the bridges neither forward nor have IPv6. A host that does
+not forward drops a packet for an address off the bridge silently, where the fence's
+REJECT never sees it; so a routing rule makes every address local for packets arriving on
+a build bridge (the TPROXY recipe: ``local 0.0.0.0/0 dev lo`` in a table of its own), and
+they all meet the fence in INPUT. BuildKit's steps have no route off their bridge besides.
+Setup is idempotent (what is already in place is left alone) and ``down`` removes it all.
 """
 
 from __future__ import annotations
@@ -148,7 +148,7 @@ class BuildNetwork:
             cni_config(BUILDKIT_BRIDGE, ipam_dir=self._settings.local_buildkit_dir / "cni-ipam")
         )
         for bridge in BRIDGES:
-            _no_forwarding(bridge)
+            _isolate(bridge)
             self._fence(bridge)
         self._all_local()
 
@@ -204,6 +204,8 @@ class BuildNetwork:
             ]
             if f"iif {bridge.name} lookup {ROUTE_TABLE}" not in rules:
                 found.append(f"{bridge.name}: no routing rule to table {ROUTE_TABLE}")
+            if _ipv6_off(bridge).exists() and _ipv6_off(bridge).read_text().strip() != "1":
+                found.append(f"{bridge.name} has IPv6")
         if ALL_LOCAL not in self._table():
             found.append(f"routing table {ROUTE_TABLE} lacks its route")
         return found
@@ -246,6 +248,14 @@ def check_cni_plugins() -> None:
         )
 
 
-def _no_forwarding(bridge: Bridge) -> None:
-    """Packets arriving on the bridge are never routed on (the fence rejects them too)."""
+def _ipv6_off(bridge: Bridge) -> Path:
+    return Path(f"/proc/sys/net/ipv6/conf/{bridge.name}/disable_ipv6")
+
+
+def _isolate(bridge: Bridge) -> None:
+    """Packets arriving on the bridge are never routed on (the fence rejects them too), and
+    the host has no IPv6 address there: the fence is IPv4's, and a link-local address
+    would let a step reach whatever listens on the host's ``::``."""
     Path(f"/proc/sys/net/ipv4/conf/{bridge.name}/forwarding").write_text("0\n")
+    if _ipv6_off(bridge).exists():
+        _ipv6_off(bridge).write_text("1\n")
