@@ -29,6 +29,7 @@ REQUIRED = (
     "docker",
     "registry",
     "buildkitd",
+    "goproxy",
     "prefect-server",
     "signing-key",
     "base-images",

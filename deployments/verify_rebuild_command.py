@@ -17,7 +17,7 @@ from seamline.errors import UsageError
 log = logging.getLogger("seamline.cli")
 # What a rebuild uses: cosign to read the provenance, git and buildctl, the registry that
 # holds the recorded image, and buildkitd.
-REQUIRED = ("toolchain", "registry", "signing-key", "buildkitd")
+REQUIRED = ("toolchain", "registry", "signing-key", "buildkitd", "goproxy")
 
 
 def add_parser(sub: Any) -> None:

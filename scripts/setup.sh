@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Everything seamline needs on this machine, idempotent:
 #   1. host packages (Debian, as root): docker.io, runc, docker-registry, busybox-static,
-#      ca-certificates, tzdata, git;
+#      ca-certificates, tzdata, git, and for the fenced build network iptables, iproute2
+#      and containernetworking-plugins (BuildKit's CNI bridge);
 #   2. the Python venv in .venv from constraints.txt;
 #   3. the pinned Go tools and BuildKit (scripts/install-tools.sh).
 # PostgreSQL (Debian's postgresql) too when SEAMLINE_PREFECT_DATABASE=postgres. With
@@ -33,6 +34,12 @@ if ! command -v dockerd >/dev/null 2>&1 && ! docker info >/dev/null 2>&1; then
 fi
 # buildkitd's OCI worker runs build steps with runc (a dependency of docker.io).
 command -v runc >/dev/null 2>&1 || missing+=(runc)
+# The build network (seamline/stack/build_network.py): bridges, its iptables fence, and
+# the CNI plugins buildkitd runs `RUN` steps with.
+PATH="$PATH:/usr/sbin:/sbin" command -v iptables >/dev/null 2>&1 || missing+=(iptables)
+PATH="$PATH:/usr/sbin:/sbin" command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+[ -x /usr/lib/cni/bridge ] && [ -x /usr/lib/cni/host-local ] && [ -x /usr/lib/cni/loopback ] \
+  || missing+=(containernetworking-plugins)
 if [ "$for_tests" = true ] || [ "${SEAMLINE_PREFECT_DATABASE:-sqlite}" = postgres ]; then
   command -v initdb >/dev/null 2>&1 || compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null \
     || missing+=(postgresql)

@@ -3,7 +3,9 @@
 It builds and pushes in one step, reproducibly: every timestamp (the image config, the
 history, the files in each layer) is the commit's time (``SOURCE_DATE_EPOCH``), so one
 commit built twice, from two fresh checkouts, gives one digest. ``RUN`` steps get no
-network, as with the Docker builder.
+network, as with the Docker builder, unless ``add_hosts`` is given: then they use the
+worker's network (the stack's buildkitd: a fenced CNI bridge whose only open door is the
+Go module proxy) and resolve those names.
 
 Its Dockerfile frontend sets the automatic platform arguments (``BUILDPLATFORM``, ...)
 itself, so seamline's build copy leaves ``--platform=$BUILDPLATFORM`` as written; the
@@ -45,10 +47,12 @@ def build_argv(
     source_date_epoch: int,
     metadata_file: Path,
     layout: Path | None = None,
+    add_hosts: Mapping[str, str] | None = None,
 ) -> list[str]:
     """The ``buildctl build`` command line (the daemon's address goes in ``BUILDKIT_HOST``,
     see ``buildctl_env``): the Dockerfile frontend, the build context and
-    the Dockerfile's folder as local sources, ``RUN`` without network, and an image output
+    the Dockerfile's folder as local sources, ``RUN`` without network (with ``add_hosts``:
+    on the worker's network, those names in /etc/hosts), and an image output
     pushed to the tag's registry with its timestamps rewritten to ``source_date_epoch``;
     given ``layout``, the image goes to an OCI layout folder there instead, not pushed."""
     path = Path(dockerfile)
@@ -67,9 +71,12 @@ def build_argv(
         f"dockerfile={path.parent}",
         "--opt",
         f"filename={path.name}",
-        "--opt",
-        "force-network-mode=none",
     ]
+    if add_hosts is None:
+        argv += ["--opt", "force-network-mode=none"]
+    elif add_hosts:
+        hosts = ",".join(f"{name}={address}" for name, address in sorted(add_hosts.items()))
+        argv += ["--opt", f"add-hosts={hosts}"]
     arguments = {**build_args, "SOURCE_DATE_EPOCH": str(source_date_epoch)}
     for key, value in sorted(arguments.items()):
         argv += ["--opt", f"build-arg:{key}={value}"]
@@ -150,10 +157,18 @@ class BuildKit:
     buildkit_frontend = True
 
     def __init__(
-        self, *, buildctl: Path, address: str, registry: ImageRegistry, registry_host: str
+        self,
+        *,
+        buildctl: Path,
+        address: str,
+        registry: ImageRegistry,
+        registry_host: str,
+        add_hosts: Mapping[str, str] | None = None,
     ) -> None:
         """``registry`` reads ``registry_host``, the registry buildkitd pulls and pushes
-        seamline's images with."""
+        seamline's images with; ``add_hosts`` (name -> address) lets `RUN` use the worker's
+        network, None keeps it off."""
+        self._add_hosts = dict(add_hosts) if add_hosts is not None else None
         self._buildctl = buildctl
         self._address = address
         self._registry = registry
@@ -224,6 +239,7 @@ class BuildKit:
                 source_date_epoch=source_date_epoch,
                 metadata_file=metadata,
                 layout=layout,
+                add_hosts=self._add_hosts,
             )
             with heavy("image build"):
                 result = run(

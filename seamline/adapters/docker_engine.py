@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import docker
 import docker.errors
 from docker import DockerClient
+from docker.types import IPAMConfig, IPAMPool
 
 from seamline.adapters.build_failure import build_failure
 from seamline.adapters.platform import platform_args
@@ -22,15 +24,32 @@ class DockerEngine:
     sets_platform_args = False  # the classic builder: --platform values come resolved
     buildkit_frontend = False  # no cache mounts, no # syntax=
 
-    def __init__(self, *, client: DockerClient) -> None:
+    def __init__(
+        self,
+        *,
+        client: DockerClient,
+        build_network: str = "none",
+        extra_hosts: Mapping[str, str] | None = None,
+    ) -> None:
+        """``build_network``: the network `RUN` steps join ("none": no network);
+        ``extra_hosts``: names they resolve (host -> address)."""
         self._client = client
+        self._build_network = build_network
+        self._extra_hosts = dict(extra_hosts or {})
 
     @property
     def client(self) -> DockerClient:
         return self._client
 
     @classmethod
-    def connect(cls, base_url: str, *, timeout: int = 600) -> DockerEngine:
+    def connect(
+        cls,
+        base_url: str,
+        *,
+        timeout: int = 600,
+        build_network: str = "none",
+        extra_hosts: Mapping[str, str] | None = None,
+    ) -> DockerEngine:
         try:
             client = DockerClient(base_url=base_url, timeout=timeout)
         except docker.errors.DockerException as e:
@@ -38,7 +57,7 @@ class DockerEngine:
                 f"cannot reach the Docker Engine at {base_url}: {e}",
                 hint="run `seamline stack up` (starts dockerd as root) or set SEAMLINE_DOCKER_HOST",
             ) from e
-        return cls(client=client)
+        return cls(client=client, build_network=build_network, extra_hosts=extra_hosts)
 
     @staticmethod
     def reachable(base_url: str) -> bool:
@@ -70,7 +89,8 @@ class DockerEngine:
         labels: dict[str, str] | None = None,
         source_date_epoch: int = 0,
     ) -> str:
-        """Build with the classic builder, no network for `RUN`; return the image id. The
+        """Build with the classic builder, `RUN` on the build network only (none unless
+        given); return the image id. The
         classic builder stamps the clock's time into the image whatever
         ``source_date_epoch`` says: only the labels carry the commit's time."""
         try:
@@ -81,7 +101,8 @@ class DockerEngine:
                     tag=tag,
                     buildargs=build_args,
                     labels=labels or {},
-                    network_mode="none",
+                    network_mode=self._build_network,
+                    extra_hosts=self._extra_hosts or None,
                     rm=True,
                     forcerm=True,
                 )
@@ -93,6 +114,57 @@ class DockerEngine:
                 raise build_failure(tag, str(e.explanation or e), "") from e
             raise ToolFailed(f"docker build of {tag} failed: {e.explanation or e}") from e
         return str(image.id)
+
+    def ensure_network(self, name: str, *, bridge: str, subnet: str, gateway: str) -> None:
+        """An internal bridge network ``name`` (no default route in its containers) on the
+        Linux bridge ``bridge`` with ``subnet``, the host at ``gateway``, no masquerading;
+        kept when it is already so, made anew when it is not."""
+        try:
+            found = self._client.networks.list(names=[name])
+            for network in found:
+                if network.name != name:
+                    continue
+                configs = (network.attrs.get("IPAM") or {}).get("Config") or []
+                options = network.attrs.get("Options") or {}
+                if (
+                    any(
+                        c.get("Subnet") == subnet
+                        and str(c.get("Gateway", "")).split("/")[0] == gateway
+                        for c in configs
+                    )
+                    and options.get("com.docker.network.bridge.name") == bridge
+                    and network.attrs.get("Internal") is True
+                ):
+                    return
+                network.remove()  # set up otherwise (fails while a container is on it)
+            self._client.networks.create(
+                name,
+                driver="bridge",
+                internal=True,
+                ipam=IPAMConfig(pool_configs=[IPAMPool(subnet=subnet, gateway=gateway)]),
+                options={
+                    "com.docker.network.bridge.name": bridge,
+                    "com.docker.network.bridge.enable_ip_masquerade": "false",
+                },
+                labels={"dev.seamline.role": "build-network"},
+            )
+        except docker.errors.APIError as e:
+            raise ToolFailed(
+                f"setting up the Docker network {name} failed: {e}",
+                hint=f"stop the containers on it, or remove it (`docker network rm {name}`), "
+                "and run `seamline stack up` again",
+            ) from e
+
+    def remove_network(self, name: str) -> None:
+        try:
+            for network in self._client.networks.list(names=[name]):
+                if network.name == name:
+                    network.remove()
+        except docker.errors.APIError as e:
+            raise ToolFailed(
+                f"removing the Docker network {name} failed: {e}",
+                hint="stop the containers that use it and retry",
+            ) from e
 
     def has_image(self, reference: str) -> bool:
         try:

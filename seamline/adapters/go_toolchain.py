@@ -216,8 +216,10 @@ class GoToolchain:
     repository's code. A repository's build, vet, lint and tests run in the sandbox
     (``seamline.adapters.go_sandbox``)."""
 
-    def __init__(self, *, go: Path) -> None:
+    def __init__(self, *, go: Path, proxy: str = "") -> None:
+        """``proxy``: GOPROXY for module downloads (empty: the environment's)."""
         self._go = go
+        self._proxy = proxy
 
     @classmethod
     def located(cls, tools_dir: Path) -> GoToolchain:
@@ -243,7 +245,11 @@ class GoToolchain:
         run(
             [str(self._go), "mod", "download"],
             cwd=module,
-            env={**_MODULE_ENV, "GOMODCACHE": str(cache)},
+            env={
+                **_MODULE_ENV,
+                "GOMODCACHE": str(cache),
+                **({"GOPROXY": self._proxy} if self._proxy else {}),
+            },
             timeout=900,
             hint="check that the Go module proxy is reachable (GOPROXY) and go.sum is current",
         )

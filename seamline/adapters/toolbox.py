@@ -32,6 +32,12 @@ from seamline.adapters.roles import (
 )
 from seamline.adapters.syft import Syft
 from seamline.adapters.trivy import Trivy
+from seamline.config.build_network import (
+    BUILDKIT_BRIDGE,
+    DOCKER_BRIDGE,
+    DOCKER_NETWORK,
+    PROXY_HOST,
+)
 from seamline.config.secret_file import read_secret_file
 from seamline.config.settings import Settings
 from seamline.errors import StateCorrupt, UsageError
@@ -42,7 +48,7 @@ LOCAL_KEY_HINT = "run `seamline stack up` (it generates the local key) or set SE
 
 # Part of the local Go builder image's tag (`seamline/go-builder:<go version>-r<recipe>`):
 # bump when what goes into that image changes.
-BUILDER_RECIPE = 2
+BUILDER_RECIPE = 3
 
 
 def builder_tag(settings: Settings) -> str:
@@ -59,7 +65,13 @@ class Toolbox:
         return self.settings.state_dir / "cache"
 
     def go(self) -> GoToolchain:
-        return GoToolchain(go=locate("go", self.settings.tools_dir))
+        """Go on the host; its module downloads go through the stack's module proxy (so
+        builds find them in its cache), else straight to the proxy's upstream."""
+        proxy = ""
+        if self.settings.goproxy:
+            gateway = f"http://{DOCKER_BRIDGE.gateway}:{self.settings.goproxy_port}"
+            proxy = f"{gateway}|{self.settings.goproxy_upstream}"
+        return GoToolchain(go=locate("go", self.settings.tools_dir), proxy=proxy)
 
     @property
     def module_cache(self) -> Path:
@@ -96,7 +108,15 @@ class Toolbox:
         return sandbox
 
     def docker(self) -> DockerEngine:
-        return DockerEngine.connect(self.settings.docker_host)
+        """The Docker Engine; its builds' `RUN` steps are on the fenced build network
+        (``SEAMLINE_GOPROXY``), else without network."""
+        if not self.settings.goproxy:
+            return DockerEngine.connect(self.settings.docker_host)
+        return DockerEngine.connect(
+            self.settings.docker_host,
+            build_network=DOCKER_NETWORK,
+            extra_hosts={PROXY_HOST: DOCKER_BRIDGE.gateway},
+        )
 
     def image_builder(self) -> ImageBuilder:
         """Builds and pushes images, with the builder the settings choose; close it after
@@ -113,7 +133,15 @@ class Toolbox:
             address=self.settings.buildkit_address(),
             registry=self.registry(),
             registry_host=self.settings.registry,
+            add_hosts=self._buildkit_hosts(),
         )
+
+    def _buildkit_hosts(self) -> dict[str, str] | None:
+        """The stack's buildkitd runs `RUN` on its fenced CNI bridge; a buildkitd of one's
+        own (SEAMLINE_BUILDKIT_HOST) has a network seamline does not fence: none there."""
+        if not self.settings.goproxy or self.settings.buildkit_host:
+            return None
+        return {PROXY_HOST: BUILDKIT_BRIDGE.gateway}
 
     def base_images(self) -> dict[str, str]:
         """The base images Dockerfiles build from, as build args: the settings' own, or

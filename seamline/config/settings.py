@@ -79,6 +79,13 @@ class Settings(BaseSettings):
     image_builder: Literal["docker", "buildkit"] = "docker"
     buildkit_host: str = ""
 
+    # Image builds' `RUN` steps reach one thing: the stack's caching Go module proxy
+    # (seamline.goproxy, on goproxy_port of each build bridge's gateway), which fetches from
+    # goproxy_upstream and passes its checksum database through. Off: `RUN` has no network.
+    goproxy: bool = True
+    goproxy_upstream: str = "https://proxy.golang.org"
+    goproxy_port: int = Field(default=8089, ge=1, le=65535)
+
     mirror_base_images: bool = True
     go_builder_image: str = ""
     runtime_image: str = ""
@@ -195,6 +202,23 @@ class Settings(BaseSettings):
             )
         return value.rstrip("/")
 
+    @field_validator("goproxy_upstream")
+    @classmethod
+    def _goproxy_upstream(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or parts.username
+            or parts.query
+            or parts.fragment
+        ):
+            raise ValueError(
+                "the Go module proxy upstream is an http(s):// URL without credentials or "
+                "query, e.g. https://proxy.golang.org"
+            )
+        return value.rstrip("/")
+
     @field_validator("forge_repository")
     @classmethod
     def _forge_repository(cls, value: str) -> str:
@@ -236,6 +260,11 @@ class Settings(BaseSettings):
 
     def buildkit_address(self) -> str:
         return self.buildkit_host or f"unix://{self.local_buildkit_dir / 'run' / 'buildkitd.sock'}"
+
+    @property
+    def goproxy_cache_dir(self) -> Path:
+        """The module proxy's cache: module versions and checksum-database tiles."""
+        return self.state_dir / "goproxy" / "cache"
 
     @property
     def prefect_api_url(self) -> str:

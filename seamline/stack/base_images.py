@@ -18,6 +18,7 @@ from seamline.adapters.go_toolchain import GoToolchain
 from seamline.adapters.registry import RegistryClient
 from seamline.adapters.toolbox import builder_tag
 from seamline.bases.stand_ins import stand_ins
+from seamline.config.build_network import proxy_url
 from seamline.config.settings import Settings
 from seamline.errors import ToolMissing
 from seamline.stack.model import ComponentStatus
@@ -105,9 +106,11 @@ class BaseImages:
     def _push_stand_ins(
         self, engine: DockerEngine, refs: dict[str, str], missing: list[str]
     ) -> None:
-        """Tag each local base under its missing ``mirror/`` names and push those."""
+        """Tag each local base under its missing ``mirror/`` names and push those; a base
+        built anew (a new recipe) replaces all of its stand-ins."""
         for base, mirrors in self.stand_ins().items():
-            wanted = [ref for ref in mirrors if ref in missing]
+            rebuilt = refs[base] in missing
+            wanted = [ref for ref in mirrors if rebuilt or ref in missing]
             if not wanted:
                 continue
             if not engine.has_image(refs[base]):
@@ -152,6 +155,9 @@ class BaseImages:
                 f"ENV GOCACHE={BUILDER_GOCACHE}",
                 "ENV GOTOOLCHAIN=local",
                 "ENV CGO_ENABLED=0",
+                # The build network's one door (seamline.config.build_network); the checksum
+                # database is reached through it too (GOSUMDB stays sum.golang.org).
+                f"ENV GOPROXY={proxy_url(self._settings.goproxy_port)}",
                 "WORKDIR /src",
             ],
         )

@@ -16,6 +16,7 @@ from pathlib import Path
 from seamline.adapters.buildkit import buildctl_env
 from seamline.config.settings import Settings
 from seamline.errors import EnvironmentProblem, ServiceUnavailable, ToolMissing
+from seamline.stack.build_network import CNI_BIN_DIR, BuildNetwork, check_cni_plugins
 from seamline.stack.daemon import Daemon
 from seamline.stack.model import ComponentStatus
 from seamline.tools.pins import INSTALL_HINT, locate
@@ -42,6 +43,7 @@ class BuildkitService:
         self._settings = settings
         self._dir = settings.local_buildkit_dir
         self._address = settings.buildkit_address()
+        self._network = BuildNetwork(settings)
         self._daemon = Daemon(
             name=self.name,
             argv=[
@@ -54,6 +56,7 @@ class BuildkitService:
                 self._address,
                 "--group",
                 "0",
+                *self._network_flags(),
             ],
             state_dir=settings.state_dir,
             endpoint=self._address,
@@ -61,6 +64,25 @@ class BuildkitService:
             healthy=self._healthy,
             start_timeout_s=max(60.0, settings.service_timeout_s),
         )
+
+    def _network_flags(self) -> list[str]:
+        """`RUN` steps on the fenced CNI bridge (``seamline.stack.build_network``) when
+        builds may reach the module proxy; otherwise every build asks for no network."""
+        if not self._settings.goproxy:
+            return []
+        return [
+            "--oci-worker-net",
+            "cni",
+            "--oci-cni-config-path",
+            str(self._network.cni_config_path),
+            "--oci-cni-binary-dir",
+            str(CNI_BIN_DIR),
+        ]
+
+    @property
+    def _args_file(self) -> Path:
+        """The command line the running daemon was started with."""
+        return self._dir / "buildkitd.args"
 
     @property
     def _used(self) -> bool:
@@ -121,6 +143,13 @@ class BuildkitService:
                 hint="run as root; `make setup` installs runc with Debian's docker.io. "
                 f"Or set SEAMLINE_IMAGE_BUILDER=docker. ({INSTALL_HINT})",
             )
+        if self._settings.goproxy:
+            check_cni_plugins()
+            if not self._network.cni_config_path.is_file():
+                raise ServiceUnavailable(
+                    f"no build network config at {self._network.cni_config_path}",
+                    hint="run `seamline stack up` (the goproxy component sets it up)",
+                )
         socket_dir = self._socket().parent
         socket_dir.mkdir(parents=True, exist_ok=True)
         socket_dir.chmod(0o700)
@@ -128,9 +157,16 @@ class BuildkitService:
         (self._dir / "buildkitd.toml").write_text(
             buildkitd_config(registry=self._settings.registry, root=self._dir / "root")
         )
+        args = "\n".join(self._daemon.argv) + "\n"
+        if self._daemon.running() and self._args_file.exists():
+            if self._args_file.read_text() != args:  # started with another network
+                self._daemon.stop(timeout_s=30.0)
+        elif self._daemon.running():
+            self._daemon.stop(timeout_s=30.0)  # started before its flags were recorded
         if not self._daemon.running() and not self._healthy():
             self._socket().unlink(missing_ok=True)  # left behind by a daemon that died
         self._daemon.start()
+        self._args_file.write_text(args)
 
     def down(self) -> None:
         self._daemon.stop(timeout_s=30.0)

@@ -30,6 +30,7 @@ class DockerService:
                 str(settings.state_dir / "docker"),
                 "--iptables=false",
                 "--ip-masq=false",
+                "--ip-forward=false",
                 "--bridge=none",
             ],
             state_dir=settings.state_dir,

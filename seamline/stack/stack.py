@@ -16,6 +16,7 @@ from seamline.stack.buildkit_service import BuildkitService
 from seamline.stack.docker_service import DockerService
 from seamline.stack.executor_service import ExecutorService
 from seamline.stack.gitops_remote import GitopsRemote
+from seamline.stack.goproxy_service import GoproxyService
 from seamline.stack.model import Component, ComponentStatus
 from seamline.stack.postgres_service import PostgresService
 from seamline.stack.prefect_service import PrefectService
@@ -35,6 +36,7 @@ def components(settings: Settings) -> list[Component]:
         ToolchainCheck(settings),
         DockerService(settings),
         RegistryService(settings),
+        GoproxyService(settings),
         BuildkitService(settings),
         PostgresService(settings),
         PrefectService(settings),

@@ -27,6 +27,7 @@ COMPONENTS = {
     "executors",
     "webhook",
     "buildkitd",
+    "goproxy",
 }
 
 

@@ -3,10 +3,12 @@ fixture (a Go module per service, upstream FROM lines pinned by digest, `RUN go 
 download`, a BuildKit-only Dockerfile, images named with a host and tag in the base
 manifests and in a component, long-standing lint and vet findings) goes through
 `seamline init`, the minimal edits a reviewer makes, and a green CI run with BuildKit,
-offline; then a new lint finding in one service fails the next run, naming it.
+offline except for the Go module proxy; then a new lint finding in one service fails the
+next run, naming it.
 
-Every Go module is standard-library only, so `RUN go mod download` needs no module proxy
-in a build without network."""
+cart requires github.com/google/uuid: its `RUN go mod download` fetches it through the
+stack's Go module proxy, the one thing a build step can reach, and its host-side checks
+find it downloaded; every other module is standard-library only."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from seamline.policy.bases import check_bases
 PIN = "sha256:" + "ab" * 32
 OTHER = "sha256:" + "cd" * 32
 MIRROR = "127.0.0.1:5000/mirror"
-OWN = "127.0.0.1:5000/seamline/go-builder:1.26.8-r2"
+OWN = "127.0.0.1:5000/seamline/go-builder:1.26.8-r3"
 MAP = BaseImageMap(
     entries={
         "golang:1.26.5-alpine": f"{MIRROR}/golang:1.26-alpine",

@@ -30,7 +30,9 @@ TAG = "127.0.0.1:5000/bookstore/catalog:bbbbbbbbbbbb"
 ADDRESS = "unix:///state/buildkit/run/buildkitd.sock"
 
 
-def _argv(dockerfile: str = "catalog/Dockerfile") -> list[str]:
+def _argv(
+    dockerfile: str = "catalog/Dockerfile", add_hosts: dict[str, str] | None = None
+) -> list[str]:
     return build_argv(
         buildctl="/tools/buildctl",
         context=Path("/src"),
@@ -40,6 +42,7 @@ def _argv(dockerfile: str = "catalog/Dockerfile") -> list[str]:
         labels={"org.opencontainers.image.created": "2026-01-01T00:00:00+00:00"},
         source_date_epoch=1767225600,
         metadata_file=Path("/tmp/m.json"),
+        add_hosts=add_hosts,
     )
 
 
@@ -72,6 +75,12 @@ def test_argv_is_reproducible_pushed_and_without_network_for_run_steps() -> None
     assert _options(_argv(), "--output") == [
         f"type=image,name={TAG},push=true,rewrite-timestamp=true"
     ]
+
+
+def test_argv_with_hosts_uses_the_worker_s_network_and_names_the_proxy() -> None:
+    options = _options(_argv(add_hosts={"goproxy.seamline.internal": "10.213.1.1"}), "--opt")
+    assert "force-network-mode=none" not in options
+    assert "add-hosts=goproxy.seamline.internal=10.213.1.1" in options
 
 
 def test_argv_for_a_layout_writes_an_oci_folder_and_pushes_nothing() -> None:
