@@ -25,12 +25,20 @@ from seamline.tools.process import run
 SOCKET_PREFIX = "unix://"
 
 
-def buildkitd_config(*, registry: str, root: Path) -> str:
+def buildkitd_config(*, registry: str, root: Path, cni_config: Path | None = None) -> str:
     """The daemon's config: its state folder, the OCI worker only, the registry over
-    HTTP (a registry on loopback or a private network has no TLS)."""
+    HTTP (a registry on loopback or a private network has no TLS). ``cni_config``: the
+    worker's CNI network, given here because buildkitd v0.34's ``--oci-cni-config-path``
+    flag is read under another name and never takes effect."""
+    cni = (
+        f'  networkMode = "cni"\n  cniConfigPath = "{cni_config}"\n'
+        f'  cniBinaryPath = "{CNI_BIN_DIR}"\n'
+        if cni_config is not None
+        else ""
+    )
     return (
         f'root = "{root}"\n\n'
-        "[worker.oci]\n  enabled = true\n\n"
+        f"[worker.oci]\n  enabled = true\n{cni}\n"
         "[worker.containerd]\n  enabled = false\n\n"
         f'[registry."{registry}"]\n  http = true\n'
     )
@@ -70,14 +78,7 @@ class BuildkitService:
         builds may reach the module proxy; otherwise every build asks for no network."""
         if not self._settings.goproxy:
             return []
-        return [
-            "--oci-worker-net",
-            "cni",
-            "--oci-cni-config-path",
-            str(self._network.cni_config_path),
-            "--oci-cni-binary-dir",
-            str(CNI_BIN_DIR),
-        ]
+        return ["--oci-worker-net", "cni"]  # its paths are in the config file
 
     @property
     def _args_file(self) -> Path:
@@ -155,7 +156,11 @@ class BuildkitService:
         socket_dir.chmod(0o700)
         (self._dir / "root").mkdir(parents=True, exist_ok=True)
         (self._dir / "buildkitd.toml").write_text(
-            buildkitd_config(registry=self._settings.registry, root=self._dir / "root")
+            buildkitd_config(
+                registry=self._settings.registry,
+                root=self._dir / "root",
+                cni_config=self._network.cni_config_path if self._settings.goproxy else None,
+            )
         )
         args = "\n".join(self._daemon.argv) + "\n"
         if self._daemon.running() and self._args_file.exists():

@@ -208,6 +208,16 @@ def test_daemon_config_lets_it_reach_the_settings_registry_over_http() -> None:
     assert config["registry"] == {"127.0.0.1:5100": {"http": True}}
     assert config["root"] == "/s/root"
     assert config["worker"]["oci"]["enabled"] and not config["worker"]["containerd"]["enabled"]
+    assert "networkMode" not in config["worker"]["oci"]
+
+
+def test_daemon_config_puts_runs_on_the_cni_bridge_it_names() -> None:
+    text = buildkitd_config(
+        registry="127.0.0.1:5100", root=Path("/s/root"), cni_config=Path("/s/cni/b.json")
+    )
+    oci = tomllib.loads(text)["worker"]["oci"]
+    assert oci["networkMode"] == "cni" and oci["cniConfigPath"] == "/s/cni/b.json"
+    assert oci["cniBinaryPath"] == "/usr/lib/cni"
 
 
 def test_docker_stays_the_default_builder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
