@@ -34,6 +34,9 @@ def build(ctx: RunContext, service: str, *, builder: ImageBuilder, log: Log) -> 
     stays the repository's."""
     output = image_output(builder_pushes=builder.pushes, releases=ctx.releases)
     layout = ctx.layout_dir(service) if output == "layout" else None
+    if layout is not None:  # a retried build starts from an empty folder
+        shutil.rmtree(layout, ignore_errors=True)
+        layout.parent.mkdir(parents=True, exist_ok=True)
     spec = ctx.service(service)
     args = ctx.inputs.build_args
     tag = f"{ctx.config.target_repository(spec)}:{ctx.workspace.commit[:12]}"
