@@ -4,8 +4,9 @@ after another), side by side in one run, medians over N rounds; writes bench/RES
     .venv/bin/python bench/pipeline.py [--rounds 3]
 
 Each round makes a fresh copy of the Bookstore whose services carry a new nonce source
-file, so nothing of earlier rounds is cached (Go, golangci-lint, Docker or seamline), then:
-the sequential baseline, the parallel baseline (`baseline.sh --parallel`) and a cold
+file, so nothing of earlier rounds is cached (Go, golangci-lint, the image builder or
+seamline), then: the sequential baseline (building with seamline's image builder, see
+``baseline.sh --builder``), the parallel baseline (`baseline.sh --parallel`) and a cold
 seamline run (each first in turn), a warm seamline rerun, and a seamline run after one
 service changed. Machine CPU seconds are read from /proc/stat around each cold command.
 """
@@ -103,7 +104,7 @@ def baseline_run(
 ) -> tuple[float, dict[str, float]]:
     clone = tree.parent / f"{prefix.replace('/', '-')}-work"
     subprocess.run(["git", "clone", "-q", str(remote), str(clone)], check=True)
-    flags = ["--parallel"] if parallel else []
+    flags = ["--builder", Settings().image_builder, *(["--parallel"] if parallel else [])]
     seconds, result = timed(
         [str(ROOT / "bench" / "baseline.sh"), *flags, str(clone), str(remote), prefix, BUILDER],
         dict(os.environ),

@@ -1,6 +1,7 @@
 """The CI flow: checkout → preflight, then per service build-test → image → push → scan
 gate → sign & attest provenance, SBOM beside the scan and its attestation after both; then
-one gathering bump of the overlay. Wiring only; every stage lives in ``tasks/``."""
+one gathering bump of the overlay. A run that releases nothing builds, tests and scans
+only, and pushes nothing. Wiring only; every stage lives in ``tasks/``."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from tasks.bump import bump_overlay
 from tasks.checkout import checkout
 from tasks.context import RunContext
 from tasks.evidence import publish_evidence, publish_failure
-from tasks.image import build_image
+from tasks.image import build_image, remove_layouts
 from tasks.preflight import preflight
 from tasks.push import push_image
 from tasks.sbom import make_sbom
@@ -88,8 +89,11 @@ def ci(
     built = build_image.map(unmapped(ctx), names)
     stages: dict[str, list[PrefectFuture[Any]]] = {"build-test": tested, "image": built}
     if not ctx.releases:  # a pull request, or a push to a branch that bumps no overlay
-        stages["scan"] = scan_image.map(unmapped(ctx), names, built)
-        return reporter.finish(stages, bump=None, publish=publish_evidence)
+        try:  # nothing pushed: BuildKit's images are in the run's layout folders
+            stages["scan"] = scan_image.map(unmapped(ctx), names, built)
+            return reporter.finish(stages, bump=None, publish=publish_evidence)
+        finally:
+            remove_layouts(ctx)
 
     if settings.scan_order == "push-then-scan":
         pushed = push_image.map(unmapped(ctx), names, built)

@@ -10,14 +10,20 @@ once by the preflight): no file, registry or clock is read here. What goes into 
 |             | (the sandbox sees only the service's folder, the lint config and the patch |
 |             | from the baseline, which the source hash and baseline commit determine) |
 | image       | source hash, build copy hash (the Dockerfile as built, mirrors named), build |
-|             | args, base-image digests, target repository, builder (a Docker build is a |
-|             | local image, a BuildKit build a pushed digest)  |
+|             | args, base-image digests, target repository, builder, where the image goes |
+|             | (a Docker build: the engine; a BuildKit build: the registry when the run |
+|             | releases; see ``seamline.policy.image_output``) |
 | push        | image id, target repository |
-| scan        | scanned digest or local image id, Trivy DB digest, trivy version, gate, date |
+| scan        | scanned digest or local image id, whether the run releases, Trivy DB |
+|             | digest, trivy version, gate, date |
 | sbom        | pushed digest, syft version |
 | sign-attest | pushed digest, signer (its vuln attestation: the scan of the run that |
 |             | signed; the nightly re-scan replaces it with a newer one)            |
 | attest-sbom | pushed digest, signer, SBOM hash |
+
+A run that releases nothing never shares a result with one that does (a pull request's
+scan is never the evidence a release attests), and BuildKit's build into an OCI layout
+folder, and its scan, are never cached: the folder is gone when its run ends (no key).
 
 Keys are held SERIALIZABLE: two runs that miss the same key at once compute it once.
 """
@@ -32,6 +38,7 @@ from prefect.context import TaskRunContext
 
 from seamline.cache.content_hash import value_hash
 from seamline.cache.lock import FlockLockManager
+from seamline.policy.image_output import cached_across_runs
 from seamline.run.results import RESULTS_VERSION, BuiltImage, PushedImage, SbomResult, SignResult
 from seamline.validate.image_ref import ImageRef
 from tasks.context import RunContext
@@ -56,7 +63,10 @@ def build_test(ctx: RunContext, service: str) -> str:
     )
 
 
-def image(ctx: RunContext, service: str) -> str:
+def image(ctx: RunContext, service: str) -> str | None:
+    output = ctx.image_output
+    if not cached_across_runs(output):
+        return None
     i = ctx.inputs
     repository = ctx.config.target_repository(ctx.service(service))
     return stage_key(
@@ -67,6 +77,8 @@ def image(ctx: RunContext, service: str) -> str:
         i.base_images,
         repository,
         ctx.settings.image_builder,
+        output,
+        ctx.releases,
     )
 
 
@@ -74,11 +86,19 @@ def push(built: BuiltImage) -> str:
     return stage_key("push", built.image_id, ImageRef.parse(built.local_ref).name)
 
 
-def scan(ctx: RunContext, target: BuiltImage | PushedImage) -> str:
+def scan(ctx: RunContext, target: BuiltImage | PushedImage) -> str | None:
+    if isinstance(target, BuiltImage) and target.layout:
+        return None
     identity = target.ref if isinstance(target, PushedImage) else target.image_id
     i = ctx.inputs
     return stage_key(
-        "scan", identity, i.trivy_db, i.tool_versions.get("trivy", ""), i.gate, i.today
+        "scan",
+        identity,
+        ctx.releases,
+        i.trivy_db,
+        i.tool_versions.get("trivy", ""),
+        i.gate,
+        i.today,
     )
 
 
@@ -94,10 +114,11 @@ def attest_sbom(ctx: RunContext, signed: SignResult, document: SbomResult) -> st
     return stage_key("attest-sbom", signed.ref, ctx.inputs.signer, document.sha256)
 
 
-def policy(key: Callable[[dict[str, Any]], str]) -> CachePolicy:
-    """The Prefect cache policy of a stage: ``key`` maps the task's parameters to its key."""
+def policy(key: Callable[[dict[str, Any]], str | None]) -> CachePolicy:
+    """The Prefect cache policy of a stage: ``key`` maps the task's parameters to its key
+    (None: this call is not cached)."""
 
-    def from_parameters(context: TaskRunContext, parameters: dict[str, Any]) -> str:
+    def from_parameters(context: TaskRunContext, parameters: dict[str, Any]) -> str | None:
         return key(parameters)
 
     return CachePolicy.from_cache_key_fn(from_parameters).configure(

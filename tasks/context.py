@@ -10,6 +10,7 @@ from typing import Any
 from seamline.adapters.toolbox import Toolbox
 from seamline.config.pipeline import PipelineConfig, ServiceSpec
 from seamline.config.settings import Settings
+from seamline.policy.image_output import ImageOutput, image_output
 from seamline.run.inputs import RunInputs
 from seamline.run.results import Event, Workspace
 
@@ -39,6 +40,21 @@ class RunContext:
     def releases(self) -> bool:
         """Whether this run pushes, signs and commits (a push to a mapped branch)."""
         return self.overlay is not None
+
+    @property
+    def image_output(self) -> ImageOutput:
+        """Where this run's images go, by the builder the settings choose."""
+        return image_output(
+            builder_pushes=self.settings.image_builder == "buildkit", releases=self.releases
+        )
+
+    @property
+    def layouts_dir(self) -> Path:
+        """The run's OCI layout folders (one per service), removed when the run ends."""
+        return self.settings.state_dir / "layouts" / self.flow_run_id
+
+    def layout_dir(self, service: str) -> Path:
+        return self.layouts_dir / service
 
     def service(self, name: str) -> ServiceSpec:
         return next(s for s in self.config.services if s.name == name)

@@ -48,11 +48,19 @@ def _error_line(e: RunError) -> str:
     return f"- {where} ({e.kind}): {e.message}"
 
 
+def _image_line(s: ServiceReport) -> str:
+    if s.digest:
+        return f"- image: `{s.image}@{s.digest}`"
+    if s.unpushed_digest:
+        return f"- image: `{s.image}` (not pushed; built as `{s.unpushed_digest}`)"
+    return f"- image: `{s.image}` (not pushed)"
+
+
 def _service_block(s: ServiceReport) -> list[str]:
     return [
         f"### {s.name}: gate {s.gate}",
         "",
-        f"- image: `{s.image}@{s.digest}`" if s.digest else f"- image: `{s.image}` (not pushed)",
+        _image_line(s),
         f"- findings (C H M L U): {_findings(s.findings)}",
         f"- signature: `{s.signature}`" if s.signature else "- signature: none",
         *[f"- attestation: `{a}`" for a in s.attestations],

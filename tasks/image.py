@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +14,7 @@ from prefect.logging import get_run_logger
 
 from seamline.adapters.roles import ImageBuilder
 from seamline.bases.rewrite import BuildCopy, build_copy
+from seamline.policy.image_output import image_output
 from seamline.run.results import BuiltImage, SubstitutedBase
 from seamline.validate.image_ref import ImageRef
 from tasks import cache_keys
@@ -24,10 +26,17 @@ from tasks.run_names import per_service
 def build(ctx: RunContext, service: str, *, builder: ImageBuilder, log: Log) -> BuiltImage:
     """Builds alongside build-test. The Docker builder makes a local image only: nothing
     leaves the machine before the push. BuildKit pushes as it builds, reproducibly: the
-    push stage then only checks the registry. The image's metadata carries the commit's
-    time, never the clock's: an image is as old as the source it was built from. The
-    Dockerfile built is seamline's copy naming the mirrors of ``[pipeline.base_images]``,
-    written outside the repository; the context stays the repository's."""
+    push stage then only checks the registry; in a run that releases nothing it writes the
+    image to an OCI layout folder of the run instead, and nothing reaches the registry.
+    The image's metadata carries the commit's time, never the clock's: an image is as old
+    as the source it was built from. The Dockerfile built is seamline's copy naming the
+    mirrors of ``[pipeline.base_images]``, written outside the repository; the context
+    stays the repository's."""
+    output = image_output(builder_pushes=builder.pushes, releases=ctx.releases)
+    layout = ctx.layout_dir(service) if output == "layout" else None
+    if layout is not None:  # a retried build starts from an empty folder
+        shutil.rmtree(layout, ignore_errors=True)
+        layout.parent.mkdir(parents=True, exist_ok=True)
     spec = ctx.service(service)
     args = ctx.inputs.build_args
     tag = f"{ctx.config.target_repository(spec)}:{ctx.workspace.commit[:12]}"
@@ -67,9 +76,14 @@ def build(ctx: RunContext, service: str, *, builder: ImageBuilder, log: Log) -> 
             build_args=dict(args),
             labels=labels,
             source_date_epoch=ctx.workspace.commit_time,
+            layout=layout,
         )
-    verb = "built and pushed" if builder.pushes else "built"
-    log.info("%s: %s %s as %s", service, verb, tag, image_id[:19])
+    verb = {
+        "registry": "built and pushed",
+        "layout": "built into its OCI layout",
+        "engine": "built",
+    }
+    log.info("%s: %s %s as %s", service, verb[output], tag, image_id[:19])
     finished = datetime.now(UTC)
     return BuiltImage(
         service,
@@ -80,7 +94,8 @@ def build(ctx: RunContext, service: str, *, builder: ImageBuilder, log: Log) -> 
         started.isoformat(),
         finished.isoformat(),
         substituted(copy, ctx.inputs.base_images),
-        registry_digest=image_id if builder.pushes else "",
+        registry_digest=image_id if output == "registry" else "",
+        layout=str(layout or ""),
     )
 
 
@@ -137,3 +152,9 @@ def build_image(ctx: RunContext, service: str) -> BuiltImage:
         return build(ctx, service, builder=builder, log=get_run_logger())
     finally:
         builder.close()
+
+
+def remove_layouts(ctx: RunContext) -> None:
+    """Remove the run's OCI layout folders: what a run that releases nothing built is
+    gone when the run ends, whatever its outcome."""
+    shutil.rmtree(ctx.layouts_dir, ignore_errors=True)

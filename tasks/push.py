@@ -6,7 +6,7 @@ from prefect import task
 from prefect.logging import get_run_logger
 
 from seamline.adapters.roles import ImageBuilder, ImageRegistry
-from seamline.errors import ToolFailed
+from seamline.errors import ToolFailed, UsageError
 from seamline.run.results import BuildTestResult, BuiltImage, PushedImage, ScanResult
 from seamline.validate.image_ref import ImageRef
 from tasks import cache_keys
@@ -26,7 +26,13 @@ def push(
     """Push, then read the digest back from the registry by tag and by digest: a push
     that another push overtook is a transient failure, never a wrong digest. A builder
     that pushed as it built only reads back what the registry holds: it must be the
-    digest built."""
+    digest built. A run that releases nothing pushes nothing."""
+    if not ctx.releases or image.layout:
+        raise UsageError(
+            f"{image.service}: a run that releases nothing pushes nothing ({ctx.event} "
+            f"of {ctx.workspace.branch or ctx.workspace.commit[:12]}, no overlay)",
+            hint="push to a branch that seamline.toml maps to an overlay to release",
+        )
     local = ImageRef.parse(image.local_ref)
     repository, name = local.name, local.repository_in(ctx.settings.registry)
     reported = builder.push(image.local_ref)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
 
 from prefect import task
 from prefect.artifacts import create_markdown_artifact
@@ -15,6 +17,7 @@ from seamline.errors import GateFailure
 from seamline.policy.allowlist import AllowList, load_allowlist
 from seamline.policy.gate import GatePolicy, evaluate_gate
 from seamline.run.results import SEVERITIES, BuiltImage, PushedImage, ScanResult
+from seamline.validate.image_ref import ImageRef
 from tasks import cache_keys
 from tasks.context import RunContext
 from tasks.retry_policy import transient_only
@@ -34,25 +37,43 @@ def repository_gate(settings: Settings, config: PipelineConfig) -> GatePolicy:
     )
 
 
-def _reference(target: BuiltImage | PushedImage) -> tuple[str, bool]:
-    """What the scanner scans, and whether it reads it from the local Docker Engine (an
-    image a builder pushed as it built is read from the registry, by digest)."""
+@dataclass(frozen=True)
+class ScanSource:
+    """What the scanner scans and where it reads it: the registry, the local Docker
+    Engine (``local``) or an OCI layout folder (``layout``, the image by digest as
+    ``reference`` names it, never pushed)."""
+
+    reference: str
+    local: bool = False
+    layout: Path | None = None
+
+
+def scan_source(target: BuiltImage | PushedImage) -> ScanSource:
+    """An image a builder pushed as it built is read from the registry, by digest; one
+    built into an OCI layout folder from that folder; the Docker builder's from the engine."""
     if isinstance(target, PushedImage):
-        return target.ref, False
+        return ScanSource(target.ref)
     if target.registry_digest:
-        return target.registry_ref, False
-    return target.local_ref, True
+        return ScanSource(target.registry_ref)
+    if target.layout:
+        named = f"{ImageRef.parse(target.local_ref).name}@{target.image_id}"
+        return ScanSource(named, layout=Path(target.layout))
+    return ScanSource(target.local_ref, local=True)
 
 
 def scan(
     ctx: RunContext, service: str, target: BuiltImage | PushedImage, *, scanner: Scanner
 ) -> ScanResult:
-    """Scan the pushed digest, or the local image before any push, and judge the findings;
+    """Scan the pushed digest, or the image before any push (in the engine, or in the OCI
+    layout folder of a run that releases nothing), and judge the findings;
     the scanner's report is kept as evidence, and the scan as a vuln predicate that signing
     attests. ``passed`` says what the gate decided."""
-    reference, local = _reference(target)
+    source = scan_source(target)
+    reference = source.reference
     policy = gate_policy(ctx)
-    found = scanner.scan_image(reference, severities=SEVERITIES, local=local)
+    found = scanner.scan_image(
+        reference, severities=SEVERITIES, local=source.local, layout=source.layout
+    )
     evidence = ctx.evidence_dir(service)
     (evidence / "trivy.json").write_text(found.document)
     predicate = evidence / "vuln.json"

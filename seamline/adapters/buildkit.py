@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from seamline.adapters.build_failure import build_failure
+from seamline.adapters.oci_layout import OciLayout
 from seamline.adapters.platform import platform_args
 from seamline.adapters.roles import ImageRegistry
 from seamline.errors import SeamlineError, ServiceUnavailable, ToolFailed
@@ -125,8 +126,8 @@ def worker_platform(workers: str) -> dict[str, str]:
 def no_daemon(address: str, message: str) -> ServiceUnavailable:
     return ServiceUnavailable(
         f"no buildkitd answers at {address}: {message}",
-        hint="run `seamline stack up` with SEAMLINE_IMAGE_BUILDER=buildkit (it starts "
-        "buildkitd), or point SEAMLINE_BUILDKIT_HOST at a running one",
+        hint="run `seamline stack up` (it starts buildkitd unless "
+        "SEAMLINE_IMAGE_BUILDER=docker), or point SEAMLINE_BUILDKIT_HOST at a running one",
     )
 
 
@@ -150,7 +151,8 @@ def failure(tag: str, stderr: str, *, address: str) -> SeamlineError:
 
 class BuildKit:
     """Builds with a running buildkitd; ``build`` pushes too, and returns the manifest
-    digest the registry holds (``pushes`` says so to the pipeline)."""
+    digest the registry holds (``pushes`` says so to the pipeline), unless told to write
+    the image to an OCI layout folder instead."""
 
     pushes = True
     sets_platform_args = True
@@ -183,8 +185,10 @@ class BuildKit:
         build_args: dict[str, str],
         labels: dict[str, str] | None = None,
         source_date_epoch: int = 0,
+        layout: Path | None = None,
     ) -> str:
-        """Build and push ``tag``; return its manifest digest."""
+        """Build and push ``tag``, or, given ``layout``, write it to that OCI layout folder
+        and push nothing; return its manifest digest."""
         return self._solve(
             context=context,
             dockerfile=dockerfile,
@@ -192,6 +196,7 @@ class BuildKit:
             build_args=build_args,
             labels=labels or {},
             source_date_epoch=source_date_epoch,
+            layout=layout,
         )
 
     def build_layout(
@@ -248,9 +253,12 @@ class BuildKit:
             if result.returncode != 0:
                 raise failure(tag, result.stderr, address=self._address)
             try:
-                return pushed_digest(metadata.read_text(), tag)
+                digest = pushed_digest(metadata.read_text(), tag)
             except FileNotFoundError as e:
                 raise ToolFailed(f"buildctl wrote no build metadata for {tag}") from e
+        if layout is not None and OciLayout(layout).manifest(tag, digest) is None:
+            raise ToolFailed(f"buildctl reported {digest} but the OCI layout {layout} lacks it")
+        return digest
 
     def has_image(self, reference: str) -> bool:
         """buildkitd holds no image by name: it pulls ``reference`` without the Internet

@@ -13,7 +13,7 @@ from docker.types import IPAMConfig, IPAMPool
 
 from seamline.adapters.build_failure import build_failure
 from seamline.adapters.platform import platform_args
-from seamline.errors import ServiceUnavailable, ToolFailed
+from seamline.errors import ServiceUnavailable, ToolFailed, UsageError
 from seamline.tools.limits import heavy
 from seamline.tools.process import timed
 from seamline.validate.image_ref import ImageRef
@@ -88,11 +88,18 @@ class DockerEngine:
         build_args: dict[str, str],
         labels: dict[str, str] | None = None,
         source_date_epoch: int = 0,
+        layout: Path | None = None,
     ) -> str:
         """Build with the classic builder, `RUN` on the build network only (none unless
         given); return the image id. The
         classic builder stamps the clock's time into the image whatever
-        ``source_date_epoch`` says: only the labels carry the commit's time."""
+        ``source_date_epoch`` says: only the labels carry the commit's time. The image
+        stays in the engine, pushed by ``push`` only; it has no OCI layout output."""
+        if layout is not None:
+            raise UsageError(
+                f"the Docker Engine builds {tag} into its own image store, not into {layout}",
+                hint="set SEAMLINE_IMAGE_BUILDER=buildkit to build into an OCI layout folder",
+            )
         try:
             with heavy("image build"), timed("docker build"):
                 image, _logs = self._client.images.build(

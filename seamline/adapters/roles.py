@@ -21,7 +21,8 @@ class ImageBuilder(Protocol):
     """Builds images from a Dockerfile and pushes them to their registry.
 
     A builder that ``pushes`` as it builds (BuildKit) returns the pushed manifest digest
-    from ``build``, and its ``push`` only reads back what the registry holds."""
+    from ``build``, and its ``push`` only reads back what the registry holds; given an OCI
+    layout folder it writes the image there instead and pushes nothing."""
 
     @property
     def pushes(self) -> bool: ...
@@ -49,11 +50,13 @@ class ImageBuilder(Protocol):
         build_args: dict[str, str],
         labels: dict[str, str] | None = None,
         source_date_epoch: int = 0,
+        layout: Path | None = None,
     ) -> str:
         """Build ``tag`` and return the image id (the manifest digest when ``pushes``);
         ``source_date_epoch`` is the time a reproducible builder stamps everywhere.
         ``dockerfile`` may lie outside ``context`` (seamline's build copy of the
-        repository's Dockerfile)."""
+        repository's Dockerfile). ``layout``, for a builder that ``pushes`` only: the OCI
+        layout folder to write the image to instead of pushing it."""
         ...
 
     def has_image(self, reference: str) -> bool:
@@ -125,10 +128,16 @@ class ImageScan:
 
 class Scanner(Protocol):
     def scan_image(
-        self, reference: str, *, severities: Sequence[str], local: bool = False
+        self,
+        reference: str,
+        *,
+        severities: Sequence[str],
+        local: bool = False,
+        layout: Path | None = None,
     ) -> ImageScan:
-        """Scan ``reference`` from its registry, or from the local engine when ``local``.
-        Findings decide nothing here: the gate reads them."""
+        """Scan ``reference`` from its registry, from the local engine when ``local``, or
+        from the OCI layout folder ``layout`` (``reference`` then only names it in the
+        report). Findings decide nothing here: the gate reads them."""
         ...
 
 

@@ -79,14 +79,16 @@ class Trivy:
         *,
         severities: Sequence[str],
         local: bool = False,
+        layout: Path | None = None,
     ) -> ImageScan:
-        """Scan ``reference`` from its registry (or the local Docker Engine when ``local``).
+        """Scan ``reference`` from its registry (or the local Docker Engine when ``local``,
+        or the OCI layout folder ``layout``, which ``reference`` then names in messages).
 
         Findings decide nothing here (trivy exits 0 on them): the gate reads the report.
         """
         self.ensure_db()
         try:
-            result = self._scan(reference, severities, local)
+            result = self._scan(image_source(reference, local=local, layout=layout), severities)
         except ToolFailed as e:
             raise ToolFailed(
                 f"trivy could not scan {reference}: {e.message}",
@@ -103,7 +105,7 @@ class Trivy:
             result.stdout, reference, db_uri=self._db_repository, db_version=self._db_digest
         )
 
-    def _scan(self, reference: str, severities: Sequence[str], local: bool) -> CompletedRun:
+    def _scan(self, source: list[str], severities: Sequence[str]) -> CompletedRun:
         return run(
             [
                 str(self._binary),
@@ -117,8 +119,6 @@ class Trivy:
                 "--skip-version-check",
                 "--scanners",
                 "vuln",
-                "--image-src",
-                "docker" if local else "remote",
                 "--docker-host",
                 self._docker_host,
                 "--insecure",
@@ -129,10 +129,18 @@ class Trivy:
                 ",".join(severities),
                 "--exit-code",
                 "0",
-                reference,
+                *source,
             ],
             timeout=900,
         )
+
+
+def image_source(reference: str, *, local: bool, layout: Path | None) -> list[str]:
+    """The arguments that tell ``trivy image`` where the image is: an OCI layout folder
+    (``--input``), the local Docker Engine, or the registry ``reference`` names."""
+    if layout is not None:
+        return ["--input", str(layout)]
+    return ["--image-src", "docker" if local else "remote", reference]
 
 
 def read_scan(text: str, reference: str, *, db_uri: str = "", db_version: str = "") -> ImageScan:

@@ -74,9 +74,9 @@ class Settings(BaseSettings):
 
     docker_host: str = "unix:///var/run/docker.sock"
     manage_dockerd: bool = True
-    # What builds and pushes the images: the Docker Engine's classic builder, or BuildKit
-    # (the stack's buildkitd, or the one buildkit_host names), which builds reproducibly.
-    image_builder: Literal["docker", "buildkit"] = "docker"
+    # What builds and pushes the images: BuildKit (the stack's buildkitd, or the one
+    # buildkit_host names), which builds reproducibly, or the Docker Engine's classic builder.
+    image_builder: Literal["docker", "buildkit"] = "buildkit"
     buildkit_host: str = ""
 
     # Image builds' `RUN` steps reach one thing: the stack's caching Go module proxy

@@ -17,6 +17,7 @@ from seamline.errors import EnvironmentProblem, GateFailure, SeamlineError, Usag
 from seamline.run.results import (
     SEVERITIES,
     BuildTestResult,
+    BuiltImage,
     BumpResult,
     PushedImage,
     SbomResult,
@@ -139,6 +140,9 @@ class ServiceReport:
     cached: bool  # every stage that ran was a cache hit
     stages: Mapping[str, str]  # stage -> the state it ended in
     reported: tuple[str, ...] = ()  # check failures that do not block (lint or vet debt)
+    # The manifest digest of an image built into an OCI layout folder and never pushed (a
+    # run that releases nothing, with BuildKit); not part of the JSON document.
+    unpushed_digest: str | None = None
 
     @property
     def signed(self) -> bool:
@@ -224,6 +228,7 @@ def service_report(line: ServiceStages) -> ServiceReport:
     sbom = line.value("sbom", SbomResult)
     signed = line.value(FINAL_STAGE, SignResult) or line.value("sign", SignResult)
     tests = line.value("build-test", BuildTestResult)
+    built = line.value("image", BuiltImage)
     ran = [s for s in line.stages.values() if s.state in RAN]
     return ServiceReport(
         name=line.name,
@@ -243,6 +248,7 @@ def service_report(line: ServiceStages) -> ServiceReport:
         cached=bool(ran) and all(s.state == "Cached" for s in ran),
         stages={stage: s.state for stage, s in line.stages.items()},
         reported=tests.reported if tests else (),
+        unpushed_digest=built.image_id if built and built.layout else None,
     )
 
 

@@ -9,7 +9,7 @@ from seamline.validate.image_ref import ImageRef
 
 # Part of every cache key: bump it whenever a result type below changes shape, so a cached
 # result of the old shape is never handed to new code.
-RESULTS_VERSION = 7
+RESULTS_VERSION = 8
 
 Event = Literal["push", "pull_request"]
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN")
@@ -61,6 +61,9 @@ class BuiltImage:
     # The manifest digest in the registry when the builder pushed as it built (BuildKit);
     # empty when the image is in the local engine only until the push stage.
     registry_digest: str = ""
+    # The OCI layout folder the image was written to instead of the registry (a BuildKit
+    # build of a run that releases nothing); empty otherwise. Removed when the run ends.
+    layout: str = ""
 
     @property
     def registry_ref(self) -> str:

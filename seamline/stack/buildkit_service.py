@@ -1,5 +1,5 @@
-"""BuildKit's daemon (``buildkitd``, root, OCI worker with Debian's runc) for
-``SEAMLINE_IMAGE_BUILDER=buildkit``; with the Docker builder it is not started.
+"""BuildKit's daemon (``buildkitd``, root, OCI worker with Debian's runc): the default
+image builder's; with ``SEAMLINE_IMAGE_BUILDER=docker`` it is not started.
 
 Its state, config and log live in the state folder; its socket sits in a 0700 folder, so
 only root can ask it to build. ``buildkitd.toml`` lets it pull from and push to the

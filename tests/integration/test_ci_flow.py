@@ -170,14 +170,17 @@ def test_one_file_change_changes_one_digest(
 
 
 def test_pull_request_pushes_signs_and_commits_nothing(
-    first_run: tuple[int, dict[str, Any], str], bookstore_remote: Path, tmp_path: Path
+    first_run: tuple[int, dict[str, Any], str],
+    bookstore_remote: Path,
+    settings: Settings,
+    tmp_path: Path,
 ) -> None:
     work = git.Repo.clone_from(str(bookstore_remote), tmp_path / "work")
     work.git.checkout("-b", "feature")
     main_go = tmp_path / "work" / "app" / "catalog" / "main.go"
     main_go.write_text(main_go.read_text() + f"\n// feature {uuid.uuid4()}\n")
     work.git.add(A=True)
-    work.index.commit("catalog: feature", author=AUTHOR, committer=AUTHOR)
+    feature = work.index.commit("catalog: feature", author=AUTHOR, committer=AUTHOR)
     work.remote("origin").push("HEAD:refs/heads/feature").raise_if_error()
     head_before = remote_log(bookstore_remote)[0].hexsha
 
@@ -185,10 +188,14 @@ def test_pull_request_pushes_signs_and_commits_nothing(
     assert code == 0, stderr
     assert report["commit"] is None
     assert remote_log(bookstore_remote)[0].hexsha == head_before
+    registry = RegistryClient.for_url(settings.registry_url)
     for service in report["services"]:
         assert service["digest"] is None and not service["signed"]
         assert service["attestations"] == [] and service["sbom"] is None
         assert service["gate"] == "passed"
+        # nothing pushed: the registry has no tag of the pull request's commit
+        repository = service["image"].removeprefix(settings.registry + "/")
+        assert registry.manifest_digest(repository, feature.hexsha[:12]) is None
 
 
 @pytest.fixture(scope="module")

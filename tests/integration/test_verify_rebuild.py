@@ -1,5 +1,5 @@
 """`seamline verify-rebuild` on the real stack: the Bookstore released by a CI run with
-SEAMLINE_IMAGE_BUILDER=buildkit, the catalog's committed digest is rebuilt from its
+BuildKit (the default builder), the catalog's committed digest is rebuilt from its
 verified provenance (a fresh clone of the recorded commit, the recorded build inputs, a
 buildkitd with nothing cached) and reported identical; a digest the Docker builder made
 is refused with the setting that fixes it."""
@@ -17,19 +17,13 @@ import httpx
 from seamline.adapters.git_repo import seed_bare_remote
 from seamline.config.project import PROJECT_ROOT
 from seamline.config.settings import Settings
-from seamline.stack.buildkit_service import BuildkitService
 from tests.integration.conftest import seamline
-from tests.integration.test_buildkit_builder import buildkit  # noqa: F401 - fixture
+from tests.integration.test_buildkit_builder import (  # noqa: F401 - fixture
+    buildkit,
+    fresh_buildkitd,
+)
 
 BOOKSTORE = PROJECT_ROOT / "examples" / "bookstore"
-
-
-def _fresh(settings: Settings) -> None:
-    """buildkitd with an empty cache: the rebuild shares nothing with the CI build."""
-    service = BuildkitService(settings)
-    service.down()
-    shutil.rmtree(settings.local_buildkit_dir / "root", ignore_errors=True)
-    service.up()
 
 
 def test_a_buildkit_release_verifies_as_identical(
@@ -54,8 +48,14 @@ def test_a_buildkit_release_verifies_as_identical(
     repository = services["catalog"]["image"].removeprefix(buildkit.registry + "/")
     tags_url = f"{buildkit.registry_url}/v2/{repository}/tags/list"
     tags_before = set(httpx.get(tags_url, timeout=10).json()["tags"])
-    _fresh(buildkit)
-    verified = seamline("verify-rebuild", catalog, "--json", env=env)
+    # a buildkitd with an empty cache: the rebuild shares nothing with the CI build
+    with fresh_buildkitd(buildkit) as fresh:
+        verified = seamline(
+            "verify-rebuild",
+            catalog,
+            "--json",
+            env=dict(env, SEAMLINE_BUILDKIT_HOST=fresh.buildkit_host),
+        )
     assert verified.returncode == 0, verified.stderr
     answer = json.loads(verified.stdout)
     assert answer["identical"] is True

@@ -159,6 +159,17 @@ def _builder(settings: Settings) -> BuildKit:
     )
 
 
+def _build_args(settings: Settings, base: str) -> dict[str, str]:
+    return {
+        "GO_BUILDER_IMAGE": base,
+        "RUNTIME_IMAGE": base,
+        "PROBE_URL": f"{settings.registry_url}/v2/",
+    }
+
+
+LABELS = {"org.opencontainers.image.created": "2026-01-01T00:00:00+00:00"}
+
+
 def _build(
     daemon: Daemon, registry: Registry, base: str, context: Path, dockerfile: str = "Dockerfile"
 ) -> str:
@@ -171,12 +182,8 @@ def _build(
             context=context,
             dockerfile=dockerfile,
             tag=tag,
-            build_args={
-                "GO_BUILDER_IMAGE": base,
-                "RUNTIME_IMAGE": base,
-                "PROBE_URL": f"{settings.registry_url}/v2/",
-            },
-            labels={"org.opencontainers.image.created": "2026-01-01T00:00:00+00:00"},
+            build_args=_build_args(settings, base),
+            labels=LABELS,
             source_date_epoch=COMMIT_TIME,
         )
         assert builder.push(tag) == digest  # the registry holds what the build pushed
@@ -259,3 +266,31 @@ def test_the_build_copy_outside_the_context_builds_what_naming_the_mirror_builds
     mapped = _build(buildkitd, registry, base_image, context, str(outside / "Dockerfile.seamline"))
     assert mapped == direct
     assert (context / "Dockerfile").read_text() == UPSTREAM_DOCKERFILE
+
+
+def test_a_layout_build_pushes_nothing_and_names_the_digest_a_push_gives(
+    tmp_path: Path, registry: Registry, base_image: str, buildkitd: Daemon
+) -> None:
+    """A run that releases nothing builds into an OCI layout folder: the registry gets no
+    tag, and the folder holds the image a push of the same commit puts in the registry."""
+    context = _checkout(tmp_path / "layout-commit", "layout\n")
+    pushed = _build(buildkitd, registry, base_image, context)
+    builder = _builder(buildkitd.settings)
+    layout = tmp_path / "layouts" / "run" / "tiny"
+    try:
+        digest = builder.build(
+            context=context,
+            dockerfile="Dockerfile",
+            tag=f"{registry.address}/test/tiny:never-pushed",
+            build_args=_build_args(buildkitd.settings, base_image),
+            labels=LABELS,
+            source_date_epoch=COMMIT_TIME,
+            layout=layout,
+        )
+    finally:
+        builder.close()
+    assert digest == pushed
+    assert registry.client.manifest_digest("test/tiny", "never-pushed") is None
+    index = json.loads((layout / "index.json").read_text())
+    assert digest in {m["digest"] for m in index["manifests"]}, index
+    assert (layout / "blobs" / "sha256" / digest.removeprefix("sha256:")).is_file()

@@ -40,6 +40,7 @@ class FakeBuilder:
         build_args: dict[str, str],
         labels: dict[str, str] | None = None,
         source_date_epoch: int = 0,
+        layout: Path | None = None,
     ) -> str:
         self.builds.append(
             {
@@ -50,9 +51,16 @@ class FakeBuilder:
                 "args": build_args,
                 "labels": labels,
                 "epoch": source_date_epoch,
+                "layout": layout,
             }
         )
-        return self.digest if self.pushes else self.image_id
+        if layout is not None:
+            layout.mkdir(parents=True, exist_ok=True)
+            return self.digest
+        if self.pushes:
+            self.pushed.append(tag)
+            return self.digest
+        return self.image_id
 
     def has_image(self, reference: str) -> bool:
         return reference in self.held
@@ -85,11 +93,18 @@ class RecordedScanner:
 
     recording: str
     scanned: list[tuple[str, bool]] = field(default_factory=list)
+    layouts: list[Path | None] = field(default_factory=list)
 
     def scan_image(
-        self, reference: str, *, severities: Sequence[str], local: bool = False
+        self,
+        reference: str,
+        *,
+        severities: Sequence[str],
+        local: bool = False,
+        layout: Path | None = None,
     ) -> ImageScan:
         self.scanned.append((reference, local))
+        self.layouts.append(layout)
         return read_scan((DATA / "trivy" / self.recording).read_text(), reference)
 
 

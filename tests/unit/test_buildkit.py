@@ -135,7 +135,7 @@ def test_no_buildkitd_is_a_service_problem() -> None:
     error = failure(TAG, _stderr("down"), address=ADDRESS)
     assert isinstance(error, ServiceUnavailable) and error.exit_code == 3
     assert ADDRESS in error.message
-    assert "SEAMLINE_IMAGE_BUILDER=buildkit" in error.hint
+    assert "SEAMLINE_IMAGE_BUILDER=docker" in error.hint
 
 
 def test_a_refused_push_is_transient() -> None:
@@ -184,6 +184,45 @@ def test_platform_asks_buildkitd_and_sets_the_platform_args_itself(tmp_path: Pat
         _builder(_script(tmp_path, f"cat {down} >&2; exit 1")).platform()
 
 
+_OCI_BUILDCTL = """
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --metadata-file) meta="$2"; shift ;;
+    --output) out="$2"; shift ;;
+  esac
+  shift
+done
+dest=$(echo "$out" | sed -n 's/^type=oci,dest=\\([^,]*\\),tar=false.*/\\1/p')
+[ -n "$dest" ] || exit 1
+mkdir -p "$dest/blobs/sha256"
+{blob}
+printf '{{"containerimage.digest": "sha256:{hex}"}}' > "$meta"
+"""
+
+
+@pytest.mark.parametrize("writes_blob", [True, False])
+def test_a_layout_build_writes_the_folder_and_reads_the_digest_it_holds(
+    tmp_path: Path, writes_blob: bool
+) -> None:
+    hex_ = "5" * 64
+    blob = f"echo '{{}}' > \"$dest/blobs/sha256/{hex_}\"" if writes_blob else ""
+    builder = _builder(_script(tmp_path, _OCI_BUILDCTL.format(blob=blob, hex=hex_)))
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    layout = tmp_path / "layouts" / "run-1" / "catalog"
+
+    def build() -> str:
+        return builder.build(
+            context=tmp_path, dockerfile="Dockerfile", tag=TAG, build_args={}, layout=layout
+        )
+
+    if writes_blob:
+        assert build() == "sha256:" + hex_
+        assert (layout / "blobs" / "sha256" / hex_).is_file()
+    else:
+        with pytest.raises(ToolFailed, match="lacks it"):
+            build()
+
+
 def test_it_holds_only_what_the_registry_it_pushes_to_serves() -> None:
     digest = "sha256:" + "6" * 64
     builder = _builder(Path("/tools/buildctl"), FakeRegistry({("mirror/golang", "1.26"): digest}))
@@ -220,8 +259,8 @@ def test_daemon_config_puts_runs_on_the_cni_bridge_it_names() -> None:
     assert oci["cniBinaryPath"] == "/usr/lib/cni"
 
 
-def test_docker_stays_the_default_builder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("SEAMLINE_IMAGE_BUILDER", raising=False)
+def test_docker_is_chosen_by_the_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SEAMLINE_IMAGE_BUILDER", "docker")
     settings = Settings(state_dir=tmp_path / "state", tools_dir=tmp_path)
     assert settings.image_builder == "docker"
     assert not DockerEngine.pushes and not DockerEngine.sets_platform_args
@@ -230,11 +269,11 @@ def test_docker_stays_the_default_builder(tmp_path: Path, monkeypatch: pytest.Mo
     assert status.healthy and "not used" in status.detail
 
 
-def test_the_setting_selects_buildkit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_buildkit_is_the_default_builder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     buildctl = tmp_path / "buildctl"
     buildctl.write_text("#!/bin/sh\nexit 1\n")
     buildctl.chmod(buildctl.stat().st_mode | stat.S_IEXEC)
-    monkeypatch.setenv("SEAMLINE_IMAGE_BUILDER", "buildkit")
+    monkeypatch.delenv("SEAMLINE_IMAGE_BUILDER", raising=False)
     monkeypatch.setenv("SEAMLINE_BUILDKIT_HOST", "tcp://127.0.0.1:1234")
     settings = Settings(state_dir=tmp_path / "state", tools_dir=tmp_path)
     builder = Toolbox(settings).image_builder()

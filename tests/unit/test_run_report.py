@@ -20,6 +20,7 @@ from seamline.run.report import (
 )
 from seamline.run.results import (
     BuildTestResult,
+    BuiltImage,
     BumpResult,
     PushedImage,
     SbomResult,
@@ -266,3 +267,17 @@ def test_the_summary_shows_every_digest_signature_and_the_overlay_diff() -> None
     assert "- attestation: `slsa`" in summary and "- attestation: `spdx`" in summary
     assert "- GitOps commit: `d1d1`" in summary
     assert f"```diff\n{diff}\n```" in summary
+
+
+def test_a_pull_request_built_into_a_layout_names_its_digest_but_pushes_none() -> None:
+    layout = BuiltImage("catalog", DIGEST, f"{REPO}:c0ffee", {}, {}, "t0", "t1", layout="/l")
+    engine = BuiltImage("catalog", "sha256:" + "e" * 64, f"{REPO}:c0ffee", {}, {}, "t0", "t1")
+    scanned = StageOutcome("Completed", RESULTS["scan"])
+    for built, shown in ((layout, f"(not pushed; built as `{DIGEST}`)"), (engine, "(not pushed)")):
+        line = ServiceStages(
+            "catalog", REPO, {"image": StageOutcome("Completed", built), "scan": scanned}
+        )
+        report = _report(line)
+        (service,) = report.services
+        assert service.digest is None and "unpushed_digest" not in service.to_json()
+        assert f"- image: `{REPO}` {shown}" in summary_markdown(report).splitlines()

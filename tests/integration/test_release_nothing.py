@@ -1,0 +1,96 @@
+"""A run that releases nothing pushes nothing, on the real stack. A pull request built by
+BuildKit (the default builder) goes to OCI layout folders of its run, is scanned there and
+leaves neither a tag in the registry nor a folder behind; a vulnerable one fails the gate
+on its layout; one built by the Docker Engine is scanned inside the engine, pushed nowhere."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from seamline.adapters.docker_engine import DockerEngine
+from seamline.config.settings import Settings
+from tests.integration.conftest import VULNERABLE, add_service, seamline
+from tests.integration.test_trust_boundaries import (
+    commit_change,
+    go_comment,
+    repo_copy,
+    seed,
+    tags_of,
+)
+
+SERVICES = ("catalog", "orders", "payments-worker", "storefront")
+
+
+def pull_request(remote: Path, *, builder: str | None = None) -> tuple[int, dict[str, Any], str]:
+    """`seamline run --event pull_request` of the branch ``feature``; in process when a
+    ``builder`` is named (the stack's executor builds with the default one)."""
+    env = dict(os.environ, SEAMLINE_GITOPS_REMOTE=str(remote))
+    args = ["--ref", "feature", "--event", "pull_request"]
+    if builder is not None:
+        env["SEAMLINE_IMAGE_BUILDER"] = builder
+        args.append("--local")
+    result = seamline("run", "--repo", str(remote), "--json", *args, env=env)
+    payload = json.loads(result.stdout) if result.stdout.strip() else {}
+    return result.returncode, payload, result.stderr
+
+
+def _layouts_gone(settings: Settings, payload: dict[str, Any]) -> bool:
+    return not (settings.state_dir / "layouts" / payload["flow_run_id"]).exists()
+
+
+def test_a_buildkit_pull_request_leaves_no_tag_and_no_layout(
+    stack_up: dict[str, Any], settings: Settings, tmp_path: Path
+) -> None:
+    source, prefix = repo_copy(tmp_path)
+    remote = seed(source, tmp_path)
+    commit_change(remote, tmp_path, *go_comment("catalog"), branch="feature")
+    code, payload, stderr = pull_request(remote)
+    assert code == 0, stderr
+    assert payload["commit"] is None and payload["errors"] == []
+    for service in payload["services"]:
+        assert service["gate"] == "passed" and service["findings"] is not None, service
+        assert service["digest"] is None and not service["signed"]
+    for name in SERVICES:
+        assert tags_of(settings, f"{prefix}/{name}") == [], name
+    assert _layouts_gone(settings, payload)
+
+
+def test_a_vulnerable_buildkit_pull_request_fails_the_gate_on_its_layout(
+    stack_up: dict[str, Any], settings: Settings, tmp_path: Path
+) -> None:
+    source, prefix = repo_copy(tmp_path)
+    add_service(source, "vulnerable", VULNERABLE, f"{prefix}/vulnerable")
+    remote = seed(source, tmp_path)
+    commit_change(remote, tmp_path, *go_comment("catalog"), branch="feature")
+    code, payload, stderr = pull_request(remote, builder="buildkit")
+    assert code == 1, stderr
+    by_name = {s["name"]: s for s in payload["services"]}
+    vulnerable = by_name["vulnerable"]
+    assert vulnerable["gate"] == "failed" and vulnerable["findings"]["HIGH"] >= 2
+    assert vulnerable["digest"] is None and not vulnerable["signed"]
+    messages = " ".join(e["message"] for e in payload["errors"] if e["stage"] == "scan")
+    assert "CVE-2021-38561" in messages
+    assert all(by_name[name]["gate"] == "passed" for name in SERVICES)
+    for name in (*SERVICES, "vulnerable"):
+        assert tags_of(settings, f"{prefix}/{name}") == [], name
+    assert _layouts_gone(settings, payload)
+
+
+def test_a_docker_pull_request_is_scanned_in_the_engine_and_pushed_nowhere(
+    stack_up: dict[str, Any], engine: DockerEngine, settings: Settings, tmp_path: Path
+) -> None:
+    source, prefix = repo_copy(tmp_path)
+    remote = seed(source, tmp_path)
+    commit = commit_change(remote, tmp_path, *go_comment("catalog"), branch="feature")
+    code, payload, stderr = pull_request(remote, builder="docker")
+    assert code == 0, stderr
+    for service in payload["services"]:
+        assert service["gate"] == "passed" and service["digest"] is None, service
+    for name in SERVICES:
+        assert tags_of(settings, f"{prefix}/{name}") == [], name
+        # the image the scan read: the engine's, tagged with the commit
+        assert engine.has_image(f"{settings.registry}/{prefix}/{name}:{commit[:12]}"), name
+    assert _layouts_gone(settings, payload)
