@@ -23,6 +23,7 @@ import importlib
 import logging
 import os
 import select
+import shutil
 import signal
 import socket
 import sys
@@ -192,6 +193,8 @@ class Executor:
                 continue
             del self.children[pid]
             self._settle(child, status)
+            # a process killed (cancelled, crashed) never reached its own clean-up
+            shutil.rmtree(self.settings.run_layouts_dir(child.run_id), ignore_errors=True)
             # what the child spooled while the API was away reaches it as the run ends
             self._deliver_spooled_logs()
 

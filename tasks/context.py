@@ -51,7 +51,7 @@ class RunContext:
     @property
     def layouts_dir(self) -> Path:
         """The run's OCI layout folders (one per service), removed when the run ends."""
-        return self.settings.state_dir / "layouts" / self.flow_run_id
+        return self.settings.run_layouts_dir(self.flow_run_id)
 
     def layout_dir(self, service: str) -> Path:
         return self.layouts_dir / service

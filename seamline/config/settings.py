@@ -258,6 +258,11 @@ class Settings(BaseSettings):
         """The stack's buildkitd: its state, config, and (in a 0700 folder) its socket."""
         return self.state_dir / "buildkit"
 
+    def run_layouts_dir(self, flow_run_id: str) -> Path:
+        """A run's OCI layout folders (one per service) when it releases nothing: removed
+        when the run ends, or by the executor when the run's process dies first."""
+        return self.state_dir / "layouts" / flow_run_id
+
     def buildkit_address(self) -> str:
         return self.buildkit_host or f"unix://{self.local_buildkit_dir / 'run' / 'buildkitd.sock'}"
 

@@ -12,7 +12,17 @@ from typing import Any
 
 from seamline.adapters.docker_engine import DockerEngine
 from seamline.config.settings import Settings
-from tests.integration.conftest import VULNERABLE, add_service, seamline
+from seamline.orchestration.api_access import api_client
+from seamline.orchestration.executors import executor_identities, nudge
+from seamline.orchestration.rest import PrefectRest
+from tests.integration.conftest import (
+    VULNERABLE,
+    add_service,
+    deployment_id,
+    ended_run,
+    seamline,
+    wait_for,
+)
 from tests.integration.test_trust_boundaries import (
     commit_change,
     go_comment,
@@ -38,7 +48,7 @@ def pull_request(remote: Path, *, builder: str | None = None) -> tuple[int, dict
 
 
 def _layouts_gone(settings: Settings, payload: dict[str, Any]) -> bool:
-    return not (settings.state_dir / "layouts" / payload["flow_run_id"]).exists()
+    return not settings.run_layouts_dir(payload["flow_run_id"]).exists()
 
 
 def test_a_buildkit_pull_request_leaves_no_tag_and_no_layout(
@@ -94,3 +104,22 @@ def test_a_docker_pull_request_is_scanned_in_the_engine_and_pushed_nowhere(
         # the image the scan read: the engine's, tagged with the commit
         assert engine.has_image(f"{settings.registry}/{prefix}/{name}:{commit[:12]}"), name
     assert _layouts_gone(settings, payload)
+
+
+def test_a_cancelled_pull_request_leaves_no_layout(
+    stack_up: dict[str, Any], settings: Settings
+) -> None:
+    """Cancelling kills the run's process before its own clean-up: the executor removes
+    the run's layout folders when it reaps that process."""
+    deployment = deployment_id(settings, "seamline-ci", "ci")
+    parameters = {"repo": settings.default_source_repo(), "event": "pull_request"}
+    with api_client(settings) as client:
+        rest = PrefectRest(client)
+        run = rest.create_run(deployment, parameters=parameters, tags=["test"])
+        nudge(settings, executor_identities(rest).values())
+        layouts = settings.run_layouts_dir(run.id)
+        wait_for("a layout being built", lambda: layouts.is_dir() and any(layouts.iterdir()), 300)
+        assert rest.set_state(run.id, "CANCELLING", "cancelled by the test", force=True)
+    ended = wait_for("the run ends", lambda: ended_run(settings, run.id), 120)
+    assert ended["state"]["type"] == "CANCELLED", ended["state"]
+    wait_for("the layouts removed", lambda: not layouts.exists(), 30)
