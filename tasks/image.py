@@ -13,6 +13,7 @@ from prefect import task
 from prefect.logging import get_run_logger
 
 from seamline.adapters.roles import ImageBuilder
+from seamline.bases.cache_mounts import refuse
 from seamline.bases.rewrite import BuildCopy, build_copy
 from seamline.policy.image_output import image_output
 from seamline.run.results import BuiltImage, SubstitutedBase
@@ -55,7 +56,11 @@ def build(ctx: RunContext, service: str, *, builder: ImageBuilder, log: Log) -> 
         platform_args=builder.platform(),
         resolve_platform_flags=not builder.sets_platform_args,
         builtin_frontend=builder.buildkit_frontend,
+        untrusted=not ctx.releases,
     )
+    refuse(dockerfile, copy.cache_refusals)  # the preflight refused them first
+    if copy.cache_ids:
+        log.info("%s: cache mounts namespaced for an untrusted build", service)
     for directive in copy.dropped:
         log.info(
             "%s: %r taken out of the build copy: BuildKit's built-in Dockerfile frontend "
