@@ -1,6 +1,8 @@
 """A pull request cannot poison a release's BuildKit cache mounts: on one real buildkitd,
 an untrusted build writes a marker into a cache mount, and a release build reading the
-same cache target does not see it. Without the namespacing it would (the control)."""
+same cache target does not see it, whether its build copy names the mount's id under
+``seamline-untrusted/`` or BuildKit's cache namespace (``BUILDKIT_CACHE_MOUNT_NS``) sets
+one. Without either it would (the control)."""
 
 from __future__ import annotations
 
@@ -63,7 +65,14 @@ RUN --mount=type=cache,target=/root/.cache/go-build \\
 
 
 def _build(
-    daemon: bk.Daemon, registry: bk.Registry, base: str, folder: Path, text: str, *, untrusted: bool
+    daemon: bk.Daemon,
+    registry: bk.Registry,
+    base: str,
+    folder: Path,
+    text: str,
+    *,
+    untrusted: bool,
+    namespace: str = "",
 ) -> Path:
     """``text`` built as seamline builds it (its build copy, outside the context) into an
     OCI layout folder; the layout."""
@@ -78,7 +87,8 @@ def _build(
             context=context,
             dockerfile=str(folder / "Dockerfile.seamline"),
             tag=f"{registry.address}/test/cache:{folder.name}",
-            build_args={"GO_BUILDER_IMAGE": base},
+            build_args={"GO_BUILDER_IMAGE": base}
+            | ({"BUILDKIT_CACHE_MOUNT_NS": namespace} if namespace else {}),
             labels=bk.LABELS,
             source_date_epoch=bk.COMMIT_TIME,
             layout=folder / "layout",
@@ -114,6 +124,10 @@ def test_an_untrusted_build_does_not_share_a_cache_mount_with_a_release(
     poison = POISON.replace("NONCE", "1")
     _build(buildkitd, registry, base_image, tmp_path / "pr", poison, untrusted=True)
     assert release_sees("after-pr") == "clean"
+    # BuildKit's cache namespace, which the image stage adds for such builds, alone too
+    raw = POISON.replace("NONCE", "2")
+    _build(buildkitd, registry, base_image, tmp_path / "ns", raw, untrusted=False, namespace="x")
+    assert release_sees("after-ns") == "clean"
     # the control: the same pull request's Dockerfile as written shares the release's cache
     _build(buildkitd, registry, base_image, tmp_path / "raw", poison, untrusted=False)
     assert release_sees("after-raw") == "seen"

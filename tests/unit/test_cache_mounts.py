@@ -272,12 +272,16 @@ def test_the_image_stage_namespaces_only_an_untrusted_build(
     with caplog.at_level(logging.INFO):
         image.build(ctx, "catalog", builder=builder, log=logging.getLogger("tests.cache"))
     built = str(builder.builds[0]["text"])
+    passed = builder.builds[0]["args"]
+    assert isinstance(passed, dict)
     if releases:  # the Dockerfile's own ids: its cache persists between releases
         assert built == dockerfile
         assert "cache mounts namespaced" not in caplog.text
+        assert "BUILDKIT_CACHE_MOUNT_NS" not in passed
     else:
         assert built == dockerfile.replace(" true", f",id={NS}/root/.cache/go-build true")
         assert "catalog: cache mounts namespaced for an untrusted build" in caplog.text
+        assert passed["BUILDKIT_CACHE_MOUNT_NS"] == NS
 
 
 def test_the_image_stage_refuses_what_it_cannot_namespace(tmp_path: Path) -> None:
