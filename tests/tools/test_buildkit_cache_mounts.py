@@ -17,8 +17,6 @@ import pytest
 
 from seamline.bases.mapping import BaseImageMap
 from seamline.bases.rewrite import build_copy
-from seamline.config.settings import Settings
-from seamline.stack.buildkit_service import BuildkitService
 from tests.tools import test_buildkit_reproducible as bk
 
 # The module-scoped registry and busybox base of the reproducibility tests, started again
@@ -33,20 +31,8 @@ def buildkitd(
 ) -> Iterator[bk.Daemon]:
     """A buildkitd of this module's own, state and socket in a temp folder; RUN steps
     without a network (nothing here fetches)."""
-    host, port = registry.address.split(":")
-    settings = Settings(
-        state_dir=tmp_path_factory.mktemp("bk-cache"),
-        registry_host=host,
-        registry_port=int(port),
-        image_builder="buildkit",
-        buildkit_host="",
-        goproxy=False,
-    )
-    service = BuildkitService(settings)
-    try:
-        yield bk.Daemon(service, settings)
-    finally:
-        service.down()
+    state = tmp_path_factory.mktemp("bk-cache")
+    yield from bk.daemon(bk.daemon_settings(state, registry, goproxy=False))
 
 
 POISON = """\
