@@ -33,6 +33,7 @@ _TARGET_KEYS = ("target", "dst", "destination")
 _WHITESPACE = re.compile(r"[\t\v\f\r ]+")
 _SPACES = "\t\n\v\f\r \x85\xa0"  # Go's unicode.IsSpace below 0x100
 _HEREDOC = re.compile(r"^(\d*)<<(-?)([^<]*)$")
+_VARIABLE_HEREDOC = re.compile(r"^[\w{}]*\$[\w${}]*<<")
 _HEREDOC_INSTRUCTIONS = ("RUN", "COPY", "ADD")
 
 
@@ -133,12 +134,12 @@ def _trim_continuation(line: str, continuation: re.Pattern[str]) -> tuple[str, b
 def _skip_heredocs(line: str, lines: list[str], index: int, first: int) -> int:
     """The index after the here-document bodies ``line`` opens, if any."""
     keyword, rest = _split_command(line)
-    if keyword == "ONBUILD" or keyword not in _HEREDOC_INSTRUCTIONS or "<<" not in rest:
+    if keyword not in _HEREDOC_INSTRUCTIONS or "<<" not in rest:
         return index
     for word in _raw_words(rest):
         match = _HEREDOC.match(word)
         if not match or not match.group(3):
-            if "<<" in word and "$" in word:
+            if _VARIABLE_HEREDOC.match(word):  # "$EMPTY<<EOF" is one to BuildKit
                 raise _Refused(f"line {first + 1}: a here-document named by a variable")
             continue
         name = match.group(3)

@@ -120,6 +120,7 @@ def test_every_cache_mount_is_namespaced(run: str, expected: str) -> None:
         "RUN --mount=type=tmpfs,target=/t --mount=type=secret,id=s true",
         "RUN --network=none echo --mount=type=cache,target=/x",  # the command's words
         "RUN echo hi",
+        "RUN echo $((1<<2)) ${X}<x",  # no here-document
         "COPY --from=build /a /b",
         "# RUN --mount=type=cache,target=/x true",
     ],
@@ -202,6 +203,7 @@ def test_what_cannot_be_read_with_certainty_is_refused(run: str, reason: str) ->
     [
         "RUN cat <<EOF\nnever ends\n",
         "RUN cat <<$NAME\nx\n$NAME\n",
+        "RUN cat $EMPTY<<EOF\nx\nEOF\n",
         'RUN cat <<"E\\OF"\nx\n',
     ],
 )
