@@ -13,6 +13,7 @@ from prefect import task
 from prefect.logging import get_run_logger
 
 from seamline.adapters.roles import ImageBuilder
+from seamline.bases.cache_mounts import PREFIX, refuse
 from seamline.bases.rewrite import BuildCopy, build_copy
 from seamline.policy.image_output import image_output
 from seamline.run.results import BuiltImage, SubstitutedBase
@@ -55,7 +56,17 @@ def build(ctx: RunContext, service: str, *, builder: ImageBuilder, log: Log) -> 
         platform_args=builder.platform(),
         resolve_platform_flags=not builder.sets_platform_args,
         builtin_frontend=builder.buildkit_frontend,
+        untrusted=not ctx.releases,
     )
+    refuse(dockerfile, copy.cache_refusals)  # the preflight refused them first
+    # and BuildKit's own cache namespace besides, for any mount the build copy's reading missed
+    cache_namespace = (
+        {"BUILDKIT_CACHE_MOUNT_NS": PREFIX}
+        if builder.buildkit_frontend and not ctx.releases
+        else {}
+    )
+    if copy.cache_ids:
+        log.info("%s: cache mounts namespaced for an untrusted build", service)
     for directive in copy.dropped:
         log.info(
             "%s: %r taken out of the build copy: BuildKit's built-in Dockerfile frontend "
@@ -73,7 +84,7 @@ def build(ctx: RunContext, service: str, *, builder: ImageBuilder, log: Log) -> 
             context=ctx.config.context_of(spec),
             dockerfile=str(built_from),
             tag=tag,
-            build_args=dict(args),
+            build_args=dict(args) | cache_namespace,
             labels=labels,
             source_date_epoch=ctx.workspace.commit_time,
             layout=layout,

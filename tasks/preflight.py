@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from seamline.adapters.registry import RegistryClient
 from seamline.adapters.roles import ImageBuilder, ManifestEditor, SourceHistory
 from seamline.adapters.toolbox import Toolbox
+from seamline.bases.cache_mounts import refuse
 from seamline.bases.rewrite import BuildCopy, build_copy
 from seamline.cache.content_hash import tree_hash, value_hash
 from seamline.config.check_rules import (
@@ -318,11 +319,16 @@ def resolve_inputs(
 
 
 def build_copies(
-    config: PipelineConfig, build_args: dict[str, str], *, buildkit: bool = False
+    config: PipelineConfig,
+    build_args: dict[str, str],
+    *,
+    buildkit: bool = False,
+    untrusted: bool = False,
 ) -> dict[str, BuildCopy]:
     """Each service's Dockerfile as the image stage will build it: the mirrors of
     ``[pipeline.base_images]`` named, for the builder's platform resolved later; for
-    ``buildkit``, Docker's own ``# syntax=`` frontend left to the built-in one."""
+    ``buildkit``, Docker's own ``# syntax=`` frontend left to the built-in one; for a run
+    that releases nothing (``untrusted``), its cache mounts' ids namespaced."""
     mapping = config.pipeline.base_image_map()
     copies = {}
     for service in config.services:
@@ -332,7 +338,11 @@ def build_copies(
         except UnicodeDecodeError as e:
             raise UsageError(f"{path} is not UTF-8 text", hint="save it as UTF-8") from e
         copies[service.name] = build_copy(
-            text, mapping=mapping, build_args=build_args, builtin_frontend=buildkit
+            text,
+            mapping=mapping,
+            build_args=build_args,
+            builtin_frontend=buildkit,
+            untrusted=untrusted,
         )
     return copies
 
@@ -399,6 +409,7 @@ def _check_dockerfiles(
     lines, before any build); a ``# syntax=`` BuildKit leaves to its built-in frontend
     is logged."""
     log = get_run_logger()
+    check_cache_mounts(config, copies)
     if settings.image_builder != "buildkit":
         needs = classic_builder_problems(config, copies)
         if needs:
@@ -425,6 +436,13 @@ def _check_dockerfiles(
             hint="COPY --from a stage or an image of the target registry, and COPY files "
             "from the repository instead of ADD <url>",
         )
+
+
+def check_cache_mounts(config: PipelineConfig, copies: dict[str, BuildCopy]) -> None:
+    """A build that releases nothing namespaces every cache mount of its Dockerfiles; one
+    it cannot is a usage error naming the file and line, before any build."""
+    for service in config.services:
+        refuse(config.dockerfile_of(service), copies[service.name].cache_refusals)
 
 
 def classic_builder_problems(config: PipelineConfig, copies: dict[str, BuildCopy]) -> list[str]:
@@ -507,7 +525,12 @@ def preflight(
     if overlay is None and any(config.checks_policy(s).lint_new_only for s in config.services):
         fork = Toolbox(settings).source_history(Path(workspace.path)).fork_point(workspace.commit)
     build_args = Toolbox(settings).base_images()
-    copies = build_copies(config, build_args, buildkit=settings.image_builder == "buildkit")
+    copies = build_copies(
+        config,
+        build_args,
+        buildkit=settings.image_builder == "buildkit",
+        untrusted=overlay is None,
+    )
     _check_dockerfiles(config, copies, build_args, settings)
     _check_bases(settings, config, copies, build_args)
     inputs = resolve_inputs(

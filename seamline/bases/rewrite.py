@@ -13,7 +13,9 @@ BuildKit honours them. For BuildKit (``builtin_frontend``), a ``# syntax=`` dire
 naming Docker's own Dockerfile frontend is taken out: BuildKit would pull that frontend
 image from Docker Hub, and its built-in frontend already reads the stable syntax (cache
 mounts included). Instructions only BuildKit builds are listed, for the classic builder
-to refuse before it starts.
+to refuse before it starts. For a build that releases nothing (``untrusted``), every
+``RUN`` cache mount's id is written under ``seamline-untrusted/``
+(``seamline.bases.cache_mounts``): it never shares a cache with a release.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from seamline.bases.cache_mounts import namespace_cache_mounts
 from seamline.bases.mapping import BaseImageMap
 from seamline.errors import UsageError
 from seamline.validate.image_ref import ImageRef
@@ -61,6 +64,8 @@ class BuildCopy:
     problems: tuple[str, ...]  # FROM lines whose image is not a reference
     dropped: tuple[str, ...] = ()  # directives taken out for BuildKit's built-in frontend
     buildkit_only: tuple[str, ...] = ()  # "line N: ..." that only BuildKit builds
+    cache_ids: tuple[str, ...] = ()  # "line N: id=..." per cache mount namespaced
+    cache_refusals: tuple[str, ...] = ()  # "line N: why" per mount left unnamespaced
 
 
 @dataclass(frozen=True)
@@ -78,11 +83,13 @@ def build_copy(
     platform_args: Mapping[str, str] | None = None,
     resolve_platform_flags: bool = True,
     builtin_frontend: bool = False,
+    untrusted: bool = False,
 ) -> BuildCopy:
     """The build copy of the Dockerfile ``text`` and what changed in it. ``platform_args``
     resolve image names; ``resolve_platform_flags`` also writes them into ``--platform``
     values, for a builder that does not set them itself; ``builtin_frontend`` takes out a
-    ``# syntax=`` directive naming Docker's own frontend (BuildKit builds with its own)."""
+    ``# syntax=`` directive naming Docker's own frontend (BuildKit builds with its own);
+    ``untrusted`` namespaces the ids of its cache mounts, listing what it cannot."""
     lines = text.splitlines(keepends=True)
     directives, escape = _directives(lines)
     buildkit_only = [f"line {i + 1}: {d}" for i, d in enumerate(directives) if _key(d) == "syntax"]
@@ -139,8 +146,14 @@ def build_copy(
             _replace(lines, step, written)
         stages.append(name.lower() or str(len(stages)))
     dropped = _drop_own_frontend(lines, directives) if builtin_frontend else []
+    written = "".join(lines)
+    cache_ids: tuple[str, ...] = ()
+    cache_refusals: tuple[str, ...] = ()
+    if untrusted:
+        caches = namespace_cache_mounts(written, escape=escape, skip=len(directives))
+        written, cache_ids, cache_refusals = caches.text, caches.namespaced, caches.refusals
     return BuildCopy(
-        text="".join(lines),
+        text=written,
         substitutions=tuple(substitutions),
         bases=tuple(bases),
         unmapped=tuple(unmapped),
@@ -148,6 +161,8 @@ def build_copy(
         problems=tuple(problems),
         dropped=tuple(dropped),
         buildkit_only=tuple(buildkit_only),
+        cache_ids=cache_ids,
+        cache_refusals=cache_refusals,
     )
 
 

@@ -127,14 +127,24 @@ class Daemon:
 def buildkitd(tmp_path_factory: pytest.TempPathFactory, registry: Registry) -> Iterator[Daemon]:
     """The stack's buildkitd component, with its state, config and socket in a temp folder
     and this test's registry in its config."""
+    yield from daemon(daemon_settings(tmp_path_factory.mktemp("bk"), registry))
+
+
+def daemon_settings(state_dir: Path, registry: Registry, *, goproxy: bool = True) -> Settings:
+    """Settings of a buildkitd with its state, config and socket under ``state_dir`` and
+    ``registry`` in its config."""
     host, port = registry.address.split(":")
-    settings = Settings(
-        state_dir=tmp_path_factory.mktemp("bk"),
+    return Settings(
+        state_dir=state_dir,
         registry_host=host,
         registry_port=int(port),
         image_builder="buildkit",
         buildkit_host="",
+        goproxy=goproxy,
     )
+
+
+def daemon(settings: Settings) -> Iterator[Daemon]:
     service = BuildkitService(settings)
     try:
         yield Daemon(service, settings)
