@@ -52,8 +52,14 @@ def fresh_buildkitd(settings: Settings) -> Iterator[Settings]:
     """A buildkitd of its own with nothing cached, beside the stack's (whose cache the
     other tests keep): the settings that build with it (``buildkit_host``)."""
     folder = Path(tempfile.mkdtemp(prefix="sl-bk-", dir="/tmp"))  # short: a socket path
+    # no build network of its own: what builds with it (buildkit_host) asks for none
     own = settings.model_copy(
-        update={"image_builder": "buildkit", "buildkit_host": "", "state_dir": folder}
+        update={
+            "image_builder": "buildkit",
+            "buildkit_host": "",
+            "state_dir": folder,
+            "goproxy": False,
+        }
     )
     service = BuildkitService(own)
     service.up()

@@ -32,7 +32,7 @@ def buildkitd(
     """A buildkitd of this module's own, state and socket in a temp folder; RUN steps
     without a network (nothing here fetches)."""
     state = tmp_path_factory.mktemp("bk-cache")
-    yield from bk.daemon(bk.daemon_settings(state, registry, goproxy=False))
+    yield from bk.daemon(bk.daemon_settings(state, registry))
 
 
 POISON = """\

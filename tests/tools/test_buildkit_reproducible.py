@@ -130,9 +130,10 @@ def buildkitd(tmp_path_factory: pytest.TempPathFactory, registry: Registry) -> I
     yield from daemon(daemon_settings(tmp_path_factory.mktemp("bk"), registry))
 
 
-def daemon_settings(state_dir: Path, registry: Registry, *, goproxy: bool = True) -> Settings:
+def daemon_settings(state_dir: Path, registry: Registry) -> Settings:
     """Settings of a buildkitd with its state, config and socket under ``state_dir`` and
-    ``registry`` in its config."""
+    ``registry`` in its config; its builds have no network (the build network and its
+    module proxy are the stack's)."""
     host, port = registry.address.split(":")
     return Settings(
         state_dir=state_dir,
@@ -140,7 +141,7 @@ def daemon_settings(state_dir: Path, registry: Registry, *, goproxy: bool = True
         registry_port=int(port),
         image_builder="buildkit",
         buildkit_host="",
-        goproxy=goproxy,
+        goproxy=False,
     )
 
 
