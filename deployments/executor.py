@@ -92,6 +92,7 @@ class Executor:
         self.settings = settings
         self.rest = PrefectRest(api_client(settings, timeout=10))
         self.children: dict[int, Child] = {}
+        self.cancelled: set[int] = set()  # children stopped because their run was cancelled
         self.flows: dict[str, Any] = {}
         self.identity = ExecutorIdentity(
             name=name,
@@ -181,6 +182,7 @@ class Executor:
             if child is None:
                 continue
             log.info("run %s cancelled: stopping pid %d", run.id, child.pid)
+            self.cancelled.add(child.pid)
             _kill_group(child.pid)
 
     def _reap(self) -> None:
@@ -201,9 +203,17 @@ class Executor:
     def _settle(self, child: Child, status: int) -> None:
         """A run whose process ended while it was not in a final state crashed, or was
         cancelled when cancellation was asked for."""
+        cancelled = child.pid in self.cancelled
+        self.cancelled.discard(child.pid)
         try:
             run = self.rest.flow_run(child.run_id)
-            if run is None or run.ended:
+            if run is None or run.state_type == "CANCELLED":
+                return
+            if cancelled and run.state_type != "COMPLETED":
+                # Prefect's engine reports a run stopped by a signal as crashed
+                self.rest.set_state(child.run_id, "CANCELLED", "cancelled", force=True)
+                return
+            if run.ended:
                 return
             if run.state_type == "CANCELLING":
                 self.rest.set_state(child.run_id, "CANCELLED", "cancelled", force=True)

@@ -120,6 +120,11 @@ def test_a_cancelled_pull_request_leaves_no_layout(
         layouts = settings.run_layouts_dir(run.id)
         wait_for("a layout being built", lambda: layouts.is_dir() and any(layouts.iterdir()), 300)
         assert rest.set_state(run.id, "CANCELLING", "cancelled by the test", force=True)
-    ended = wait_for("the run ends", lambda: ended_run(settings, run.id), 120)
-    assert ended["state"]["type"] == "CANCELLED", ended["state"]
+    # Prefect's engine calls a run stopped by a signal crashed; the executor that stopped
+    # it sets it cancelled when it reaps its process
+    wait_for(
+        "the run cancelled",
+        lambda: (ended_run(settings, run.id) or {}).get("state", {}).get("type") == "CANCELLED",
+        120,
+    )
     wait_for("the layouts removed", lambda: not layouts.exists(), 30)
