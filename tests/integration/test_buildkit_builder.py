@@ -73,14 +73,18 @@ def fresh_buildkitd(settings: Settings) -> Iterator[Settings]:
 
 
 def unique_tree(source: Path, folder: Path) -> Path:
-    """A copy of ``source`` with a new file in every service's context: a tree no other
-    run released. A build cached from another commit carries that commit's time and
-    labels, so a release compared with a rebuild of its own commit must build afresh."""
+    """A copy of ``source`` with a new Go file in every service's package: a tree, and
+    binaries (their Go build ids), no other run built. BuildKit's cache matches a
+    `COPY --from` by content, not times, so a binary identical to one built earlier
+    keeps that build's file time, which `rewrite-timestamp` does not raise to this
+    commit's; a release compared with a fresh rebuild must build afresh."""
     shutil.copytree(source, folder)
     config = load_pipeline_config(folder)
     nonce = uuid.uuid4()
     for spec in config.services:
-        (config.context_of(spec) / "release-nonce.txt").write_text(f"{nonce}\n")
+        (config.context_of(spec) / "release_nonce.go").write_text(
+            f"package main\n\n// release nonce {nonce}\n"
+        )
     return folder
 
 
