@@ -30,7 +30,8 @@ sys.path.insert(0, str(ROOT))
 from pipeline import machine_cpu  # noqa: E402
 from results_file import write_section  # noqa: E402
 
-from seamline.adapters.git_repo import AUTHOR, seed_bare_remote  # noqa: E402
+from seamline.adapters.git_repo import seed_bare_remote  # noqa: E402
+from tests.integration.test_trust_boundaries import commit_change  # noqa: E402
 from tests.integration.test_wild_repo import SERVICES, WILD, reviewed  # noqa: E402
 
 SEAMLINE = Path(sys.executable).with_name("seamline")
@@ -45,10 +46,14 @@ FOLDERS = {
 CHANGED = "checkout"
 
 
+def nonce_file(service: str) -> tuple[str, str]:
+    """A new Go file in ``service``'s package: its path in the tree, and its text."""
+    return f"{FOLDERS[service]}/bench_nonce.go", f"package main\n\n// bench nonce {uuid.uuid4()}\n"
+
+
 def add_nonce(tree: Path, service: str) -> None:
-    (tree / FOLDERS[service] / "bench_nonce.go").write_text(
-        f"package main\n\n// bench nonce {uuid.uuid4()}\n"
-    )
+    path, text = nonce_file(service)
+    (tree / path).write_text(text)
 
 
 def adopted_remote(work: Path) -> Path:
@@ -86,16 +91,6 @@ def run(remote: Path, *, releases: bool = True) -> tuple[float, float]:
     return seconds, cpu
 
 
-def change_one(remote: Path, work: Path) -> None:
-    import git
-
-    clone = git.Repo.clone_from(str(remote), work / "change")
-    add_nonce(work / "change", CHANGED)
-    clone.git.add(A=True)
-    clone.index.commit(f"{CHANGED}: bench change", author=AUTHOR, committer=AUTHOR)
-    clone.remote("origin").push("HEAD:refs/heads/main").raise_if_error()
-
-
 def one_round() -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="seamline-bench-wild-") as tmp:
         work = Path(tmp)
@@ -103,7 +98,7 @@ def one_round() -> dict[str, float]:
         measured: dict[str, float] = {}
         measured["cold"], measured["cold_cpu"] = run(remote)
         measured["warm"], _ = run(remote, releases=False)
-        change_one(remote, work)
+        commit_change(remote, work, *nonce_file(CHANGED))
         measured["one_changed"], _ = run(remote)
         return measured
 
