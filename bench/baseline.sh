@@ -47,7 +47,7 @@ build_push() {
     meta=$out/$(basename "$image").metadata.json
     "$tools/buildctl" build --progress plain --frontend dockerfile.v0 \
       --local context=. --local dockerfile=. --opt filename=Dockerfile \
-      --opt force-network-mode=none \
+      --opt force-network-mode=none --no-cache \
       --opt "build-arg:GO_BUILDER_IMAGE=$builder" --opt "build-arg:RUNTIME_IMAGE=$runtime" \
       --opt "build-arg:SOURCE_DATE_EPOCH=$epoch" \
       --output "type=image,name=$image:bench,push=true,rewrite-timestamp=true" \

@@ -51,6 +51,7 @@ from seamline.orchestration.executors import (
 )
 from seamline.orchestration.log_delivery import deliver_spooled_logs
 from seamline.orchestration.rest import FlowRunView, PrefectRest
+from seamline.orchestration.run_end import announce_end
 from seamline.output.human import configure
 
 log = logging.getLogger("seamline.executor")
@@ -195,6 +196,7 @@ class Executor:
                 continue
             del self.children[pid]
             self._settle(child, status)
+            announce_end(self.settings, child.run_id)
             # a process killed (cancelled, crashed) never reached its own clean-up
             shutil.rmtree(self.settings.run_layouts_dir(child.run_id), ignore_errors=True)
             # what the child spooled while the API was away reaches it as the run ends
@@ -248,6 +250,7 @@ def _child(executor: Executor, run: FlowRunView, flow: Any) -> None:
 
         flow_run = load_flow_run(UUID(run.id))
         run_flow(flow, flow_run=flow_run, return_type="state")
+        announce_end(settings, run.id)  # its final state is set
         # The run's last records now, not at the next batch: `seamline run` is waiting for
         # the flow's closing record before it prints the outcome.
         from prefect.logging.handlers import APILogWorker

@@ -31,6 +31,7 @@ from seamline.orchestration.executors import (
 )
 from seamline.orchestration.outcome import OUTCOME_KEY, RunOutcome
 from seamline.orchestration.rest import FlowRunView, PrefectRest
+from seamline.orchestration.run_end import RunEndListener
 
 log = logging.getLogger("seamline.cli")
 CLAIM_TIMEOUT_S = 10.0
@@ -132,17 +133,20 @@ def run_on_executor(
             return None
         deployment, executors = found
         created = rest.create_run(deployment, parameters=dict(run.parameters), tags=list(run.tags))
-        nudge(settings, executors)
-        if not _claimed(rest, created.id):
-            return None
-        log.info("seamline: %s on %s", run.title, run.full_name)
-        log.info("flow run: %s/runs/flow-run/%s", settings.prefect_ui_url, created.id)
-        try:
-            ended, outcome = _follow(rest, created.id, LogPrinter())
-        except KeyboardInterrupt:
-            rest.set_state(created.id, "CANCELLING", "interrupted by the command that started it")
-            log.error("interrupted: cancelling the run")
-            raise
+        with RunEndListener(settings, created.id) as listener:
+            nudge(settings, executors)
+            if not _claimed(rest, created.id):
+                return None
+            log.info("seamline: %s on %s", run.title, run.full_name)
+            log.info("flow run: %s/runs/flow-run/%s", settings.prefect_ui_url, created.id)
+            try:
+                ended, outcome = _follow(rest, created.id, LogPrinter(), listener.wait)
+            except KeyboardInterrupt:
+                rest.set_state(
+                    created.id, "CANCELLING", "interrupted by the command that started it"
+                )
+                log.error("interrupted: cancelling the run")
+                raise
         return _finish(rest, ended, outcome)
 
 
@@ -227,9 +231,13 @@ def _outcome(rest: PrefectRest, run_id: str) -> RunOutcome | None:
 
 
 def _follow(
-    rest: PrefectRest, run_id: str, printer: LogPrinter
+    rest: PrefectRest,
+    run_id: str,
+    printer: LogPrinter,
+    pause: Callable[[float], object] = time.sleep,
 ) -> tuple[FlowRunView, RunOutcome | None]:
-    """Print the run's log records until it ends; the run, and its outcome if it wrote one."""
+    """Print the run's log records until it ends; the run, and its outcome if it wrote one.
+    ``pause`` waits between polls (a ``RunEndListener``'s ends it when the run ends)."""
     drained, started = float("-inf"), time.monotonic()
     while True:
         if time.monotonic() - drained >= LOG_POLL_S:
@@ -238,7 +246,7 @@ def _follow(
         run = rest.flow_run(run_id)
         if run is not None and run.ended:
             break
-        time.sleep(POLL_S if time.monotonic() - started < FAST_POLL_FOR_S else SLOW_POLL_S)
+        pause(POLL_S if time.monotonic() - started < FAST_POLL_FOR_S else SLOW_POLL_S)
     printer.drain(rest, run_id)
     outcome = _outcome(rest, run_id)
     if outcome is not None:  # its records were delivered before it

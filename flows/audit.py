@@ -8,6 +8,7 @@ from prefect import flow, unmapped
 from prefect.artifacts import create_table_artifact
 
 from seamline.config.settings import Settings
+from seamline.orchestration.run_end import END_HOOKS
 from seamline.run.audit_report import AuditReport, artifact_key, build_audit_report
 from tasks.audit import audit_image, render_overlays
 
@@ -19,7 +20,7 @@ def _run_name() -> str:
     return f"audit-{overlay or 'all'}"
 
 
-@flow(name="seamline-audit", flow_run_name=_run_name)
+@flow(name="seamline-audit", flow_run_name=_run_name, **END_HOOKS)
 def audit(overlay: str = "", settings: Settings | None = None) -> AuditReport:
     """Check every image the GitOps repository's overlays render: pinned by digest, in
     the registry, signed by the configured identity, with SBOM and provenance attestations,

@@ -16,6 +16,7 @@ from flows.run_report import RunReporter
 from seamline.adapters.git_repo import check_remote
 from seamline.config.settings import Settings
 from seamline.errors import SeamlineError
+from seamline.orchestration.run_end import END_HOOKS
 from seamline.policy.bump_precondition import ServiceOutcome
 from seamline.run.results import Event
 from tasks.attest_sbom import attest_sbom
@@ -32,7 +33,7 @@ from tasks.scan import scan_image
 from tasks.sign import sign_and_attest
 
 
-@flow(name="seamline-ci", flow_run_name="{event}-{ref}")
+@flow(name="seamline-ci", flow_run_name="{event}-{ref}", **END_HOOKS)
 def ci(
     repo: str,
     ref: str = "HEAD",

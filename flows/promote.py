@@ -11,6 +11,7 @@ from prefect.runtime import flow_run
 from seamline.adapters.git_repo import check_remote
 from seamline.config.settings import Settings
 from seamline.errors import SeamlineError
+from seamline.orchestration.run_end import END_HOOKS
 from seamline.policy.promotion import DigestChecks
 from tasks.cd_outcome import promotion_outcome, publish_cd_outcome
 from tasks.promote import (
@@ -23,7 +24,7 @@ from tasks.promote import (
 from tasks.rescan import trivy_db
 
 
-@flow(name="seamline-promote", flow_run_name="promote-{source}-to-{target}")
+@flow(name="seamline-promote", flow_run_name="promote-{source}-to-{target}", **END_HOOKS)
 def promote(
     source: str,
     target: str,

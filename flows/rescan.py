@@ -13,6 +13,7 @@ from prefect.runtime import flow_run
 from seamline.adapters.git_repo import check_remote
 from seamline.config.settings import Settings
 from seamline.errors import GateFailure, SeamlineError
+from seamline.orchestration.run_end import END_HOOKS
 from tasks.cd_outcome import publish_cd_outcome, rescan_outcome
 from tasks.rescan import (
     RescanResult,
@@ -26,7 +27,7 @@ from tasks.rescan import (
 )
 
 
-@flow(name="seamline-rescan", flow_run_name="rescan-{reason}")
+@flow(name="seamline-rescan", flow_run_name="rescan-{reason}", **END_HOOKS)
 def rescan(
     reason: str = "schedule", gitops: str = "", settings: Settings | None = None
 ) -> RescanResult:

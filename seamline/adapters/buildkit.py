@@ -49,13 +49,15 @@ def build_argv(
     metadata_file: Path,
     layout: Path | None = None,
     add_hosts: Mapping[str, str] | None = None,
+    fresh: bool = False,
 ) -> list[str]:
     """The ``buildctl build`` command line (the daemon's address goes in ``BUILDKIT_HOST``,
     see ``buildctl_env``): the Dockerfile frontend, the build context and
     the Dockerfile's folder as local sources, ``RUN`` without network (with ``add_hosts``:
     on the worker's network, those names in /etc/hosts), and an image output
     pushed to the tag's registry with its timestamps rewritten to ``source_date_epoch``;
-    given ``layout``, the image goes to an OCI layout folder there instead, not pushed."""
+    given ``layout``, the image goes to an OCI layout folder there instead, not pushed.
+    ``fresh`` builds every step anew (``--no-cache``): see ``BuildKitBuilder.build``."""
     path = Path(dockerfile)
     if not path.is_absolute():
         path = context / path
@@ -83,6 +85,8 @@ def build_argv(
         argv += ["--opt", f"build-arg:{key}={value}"]
     for key, value in sorted(labels.items()):
         argv += ["--opt", f"label:{key}={value}"]
+    if fresh:
+        argv.append("--no-cache")
     output = f"type=image,name={tag},push=true,rewrite-timestamp=true"
     if layout is not None:
         output = f"type=oci,dest={layout},tar=false,rewrite-timestamp=true"
@@ -188,7 +192,14 @@ class BuildKit:
         layout: Path | None = None,
     ) -> str:
         """Build and push ``tag``, or, given ``layout``, write it to that OCI layout folder
-        and push nothing; return its manifest digest."""
+        and push nothing; return its manifest digest.
+
+        A pushed build reuses no step of BuildKit's cache. The cache matches a step by
+        content, not by file times, and ``rewrite-timestamp`` only lowers times later than
+        the commit's: a step reused from a build made before this commit keeps that
+        build's (earlier) file times, which a fresh rebuild of the commit would not have.
+        Building every step anew, each file is the commit's time whatever the cache holds,
+        and no release reuses a layer another build made. Cache mounts still serve."""
         return self._solve(
             context=context,
             dockerfile=dockerfile,
@@ -197,6 +208,7 @@ class BuildKit:
             labels=labels or {},
             source_date_epoch=source_date_epoch,
             layout=layout,
+            fresh=layout is None,
         )
 
     def build_layout(
@@ -209,8 +221,9 @@ class BuildKit:
         labels: dict[str, str],
         source_date_epoch: int,
     ) -> str:
-        """Build into the OCI layout folder ``layout``, pushing nothing; the manifest
-        digest, the one a push of the same build would give."""
+        """Build into the OCI layout folder ``layout``, pushing nothing, every step anew
+        as a pushed build is; the manifest digest, the one a push of the same build would
+        give."""
         return self._solve(
             context=context,
             dockerfile=dockerfile,
@@ -219,6 +232,7 @@ class BuildKit:
             labels=labels,
             source_date_epoch=source_date_epoch,
             layout=layout,
+            fresh=True,
         )
 
     def _solve(
@@ -231,6 +245,7 @@ class BuildKit:
         labels: dict[str, str],
         source_date_epoch: int,
         layout: Path | None = None,
+        fresh: bool = False,
     ) -> str:
         with tempfile.TemporaryDirectory(prefix="seamline-buildkit-") as scratch:
             metadata = Path(scratch) / "metadata.json"
@@ -245,6 +260,7 @@ class BuildKit:
                 metadata_file=metadata,
                 layout=layout,
                 add_hosts=self._add_hosts,
+                fresh=fresh,
             )
             with heavy("image build"):
                 result = run(

@@ -19,6 +19,7 @@ import os
 import shlex
 import shutil
 import stat
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,40 +39,43 @@ SANDBOX_UID = 65532
 MAX_OUTPUT = 16 << 20  # bytes of one check's output the host reads back
 CHECKS = ("build", "vet", "lint", "test")
 LINT_NEW = "lint-new"  # golangci-lint again, only the findings on lines a patch adds
-# Runs inside the container (busybox or any POSIX sh): the four checks side by side, each
-# one's stdout, stderr and exit code into /out. Argument: the module folder. The lint line
-# comes from ``lint_argv``, quoted.
-_HEAD = r"""
+# Runs inside the container (busybox or any POSIX sh): the four checks, each one's stdout,
+# stderr and exit code into /out. Argument: the module folder. The lint line comes from
+# ``lint_argv``, quoted. ``{bg}`` is "&" (side by side) or "" (one after another).
+_SCRIPT = r"""
 set -u
 cd "$1"
 # The checks yield the cores to the image line beside them (push, scan, SBOM, signing).
 renice -n 10 -p $$ >/dev/null 2>&1 || true
-check() {
+check() {{
   name=$1; shift
   "$@" >"/out/$name.out" 2>"/out/$name.err"
   echo $? >"/out/$name.rc"
-}
-check build go build -o /tmp/bin/ ./... &
-check vet go vet ./... &
-"""
-_TAIL = r"""
-check test go test -json -count=1 ./... &
+}}
+check build go build -o /tmp/bin/ ./... {bg}
+check vet go vet ./... {bg}
+{{ {lint}; }} {bg}
+check test go test -json -count=1 ./... {bg}
 wait
 """
 PATCH = "/in/lint-baseline.patch"
 
 
-def checks_script(*, lint_config: str | None, new_from_patch: bool) -> str:
+def checks_script(
+    *, lint_config: str | None, new_from_patch: bool, side_by_side: bool = True
+) -> str:
     """The sandbox's script: golangci-lint runs twice when a patch is given, on everything
     (reported) and then on what the patch adds (the gate), the second from the first's
-    cache."""
+    cache. Side by side, one module's checks use every core; one after another, the build
+    compiles the packages once and vet and test reuse them from the Go build cache, which
+    costs less CPU when other modules' checks keep the cores busy anyway."""
     lint = ["check lint " + shlex.join(lint_argv(config=lint_config, json_path="/out/lint.json"))]
     if new_from_patch:
         argv = lint_argv(
             config=lint_config, json_path=f"/out/{LINT_NEW}.json", new_from_patch=PATCH
         )
         lint.append(f"check {LINT_NEW} " + shlex.join(argv))
-    return _HEAD + "{ " + "; ".join(lint) + "; } &" + _TAIL
+    return _SCRIPT.format(bg="&" if side_by_side else "", lint="; ".join(lint))
 
 
 SRC = "/src"
@@ -173,12 +177,13 @@ class GoSandbox:
             mounts.append(_bind(repository.resolve() / lint_config, f"{SRC}/{lint_config}"))
         if lint_patch is not None:
             mounts.append(_bind(lint_patch.resolve(), PATCH))
-        script = checks_script(
-            lint_config=f"{SRC}/{lint_config}" if lint_config else None,
-            new_from_patch=lint_patch is not None,
-        )
         started = time.monotonic()
-        with heavy("go checks"), timed("go checks (sandbox)"):
+        with heavy("go checks"), _Running() as alone, timed("go checks (sandbox)"):
+            script = checks_script(
+                lint_config=f"{SRC}/{lint_config}" if lint_config else None,
+                new_from_patch=lint_patch is not None,
+                side_by_side=alone,
+            )
             container = self._start(mounts, out_dir, [script, f"{SRC}/{module}".rstrip("/")])
             try:
                 status = self._wait(container, timeout)
@@ -255,6 +260,24 @@ class GoSandbox:
                 hint="look for a test that hangs; the output so far is kept",
             ) from e
         return int(result.get("StatusCode", -1))
+
+
+class _Running:
+    """Counts this process's sandboxes: entering gives True when no other is running (its
+    checks may then take every core side by side)."""
+
+    _count = 0
+    _guard = threading.Lock()
+
+    def __enter__(self) -> bool:
+        with _Running._guard:
+            alone = _Running._count == 0
+            _Running._count += 1
+        return alone
+
+    def __exit__(self, *_: object) -> None:
+        with _Running._guard:
+            _Running._count -= 1
 
 
 def _bind(source: Path, target: str, *, writable: bool = False) -> Mount:

@@ -27,6 +27,7 @@ from seamline.config.project import PROJECT_ROOT
 from seamline.config.settings import Settings
 from seamline.stack.buildkit_service import BuildkitService
 from tests.integration.conftest import seamline
+from tests.integration.test_trust_boundaries import commit_change
 
 BOOKSTORE = PROJECT_ROOT / "examples" / "bookstore"
 
@@ -74,10 +75,7 @@ def fresh_buildkitd(settings: Settings) -> Iterator[Settings]:
 
 def unique_tree(source: Path, folder: Path) -> Path:
     """A copy of ``source`` with a new Go file in every service's package: a tree, and
-    binaries (their Go build ids), no other run built. BuildKit's cache matches a
-    `COPY --from` by content, not times, so a binary identical to one built earlier
-    keeps that build's file time, which `rewrite-timestamp` does not raise to this
-    commit's; a release compared with a fresh rebuild must build afresh."""
+    binaries (their Go build ids), no other run built."""
     shutil.copytree(source, folder)
     config = load_pipeline_config(folder)
     nonce = uuid.uuid4()
@@ -89,11 +87,11 @@ def unique_tree(source: Path, folder: Path) -> Path:
 
 
 def _rebuild_from_fresh_clone(
-    settings: Settings, remote: Path, commit: str, folder: Path
+    settings: Settings, remote: Path, commit: str, folder: Path, only: str = ""
 ) -> dict[str, str]:
-    """Every service of ``commit``, built from a new clone by a buildkitd with nothing
-    cached, with the labels and build args the CI run uses: each service's digest. The
-    images go to OCI layout folders: the registry gets nothing new."""
+    """Every service of ``commit`` (or the service ``only``), built from a new clone by a
+    buildkitd with nothing cached, with the labels and build args the CI run uses: each
+    service's digest. The images go to OCI layout folders: the registry gets nothing new."""
     clone = git.Repo.clone_from(str(remote), folder / "clone")
     clone.git.checkout(commit)
     committed = clone.head.commit.committed_date
@@ -108,6 +106,8 @@ def _rebuild_from_fresh_clone(
         )
         try:
             for spec in config.services:
+                if only and spec.name != only:
+                    continue
                 digests[spec.name] = builder.build(
                     context=config.context_of(spec),
                     dockerfile=str(config.dockerfile_of(spec)),
@@ -145,3 +145,17 @@ def test_buildkit_release_is_rebuilt_to_the_same_digests(
 
     rebuilt = _rebuild_from_fresh_clone(buildkit, remote, commit, tmp_path / "rebuild")
     assert rebuilt == released
+
+    # A later commit whose storefront binary is the one just built (a text file changed):
+    # the release must not carry the earlier build's file times from BuildKit's cache.
+    later = commit_change(remote, tmp_path, "app/storefront/CHANGES.txt", "notes\n")
+    result = seamline("run", "--repo", str(remote), "--json", "--local", env=env)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["state"] == "Completed" and report["errors"] == []
+    storefront = next(s for s in report["services"] if s["name"] == "storefront")
+    assert not storefront["cached"] and storefront["digest"] != released["storefront"]
+    rebuilt = _rebuild_from_fresh_clone(
+        buildkit, remote, later, tmp_path / "rebuild-later", only="storefront"
+    )
+    assert rebuilt == {"storefront": storefront["digest"]}

@@ -223,6 +223,26 @@ def test_a_layout_build_writes_the_folder_and_reads_the_digest_it_holds(
             build()
 
 
+def test_what_is_released_or_rebuilt_reuses_no_cached_step(tmp_path: Path) -> None:
+    """A cached step keeps the file times of the build that made it, which may predate the
+    commit; released and rebuilt images are built anew, a pull request's layout is not."""
+    calls = tmp_path / "calls"
+    hex_ = "6" * 64
+    body = f'echo "$@" >> {calls}\n' + _OCI_BUILDCTL.format(
+        blob=f"echo '{{}}' > \"$dest/blobs/sha256/{hex_}\"", hex=hex_
+    ).replace('[ -n "$dest" ] || exit 1', "dest=${dest:-$(mktemp -d)}")
+    builder = _builder(_script(tmp_path, body))
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    common = {"context": tmp_path, "dockerfile": "Dockerfile", "build_args": {}}
+    builder.build(**common, tag=TAG)
+    builder.build(**common, tag=TAG, layout=tmp_path / "pr")
+    builder.build_layout(**common, layout=tmp_path / "rebuild", labels={}, source_date_epoch=1)
+    released, pull_request, rebuilt = calls.read_text().splitlines()
+    assert "--no-cache" in released.split()
+    assert "--no-cache" not in pull_request.split()
+    assert "--no-cache" in rebuilt.split()
+
+
 def test_it_holds_only_what_the_registry_it_pushes_to_serves() -> None:
     digest = "sha256:" + "6" * 64
     builder = _builder(Path("/tools/buildctl"), FakeRegistry({("mirror/golang", "1.26"): digest}))
