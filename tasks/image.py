@@ -57,6 +57,7 @@ def build(ctx: RunContext, service: str, *, builder: ImageBuilder, log: Log) -> 
         resolve_platform_flags=not builder.sets_platform_args,
         builtin_frontend=builder.buildkit_frontend,
         untrusted=not ctx.releases,
+        name_final_stage=builder.buildkit_frontend and ctx.releases,
     )
     refuse(dockerfile, copy.cache_refusals)  # the preflight refused them first
     # and BuildKit's own cache namespace besides, for any mount the build copy's reading missed
@@ -88,6 +89,7 @@ def build(ctx: RunContext, service: str, *, builder: ImageBuilder, log: Log) -> 
             labels=labels,
             source_date_epoch=ctx.workspace.commit_time,
             layout=layout,
+            fresh_stage=copy.final_stage,
         )
     verb = {
         "registry": "built and pushed",
@@ -107,6 +109,7 @@ def build(ctx: RunContext, service: str, *, builder: ImageBuilder, log: Log) -> 
         substituted(copy, ctx.inputs.base_images),
         registry_digest=image_id if output == "registry" else "",
         layout=str(layout or ""),
+        final_stage=copy.final_stage,
     )
 
 

@@ -45,6 +45,7 @@ def _facts(ctx: RunContext, built: BuiltImage, image: PushedImage) -> BuildFacts
         substituted=built.substituted,
         builder=ctx.settings.image_builder,
         source_date_epoch=ctx.workspace.commit_time,
+        final_stage=built.final_stage,
     )
 
 

@@ -54,6 +54,7 @@ def rebuild(inputs: RebuildInputs, *, layout: Path, builder: LayoutBuilder, log:
             build_args=inputs.build_args,
             platform_args=builder.platform(),
             resolve_platform_flags=not builder.sets_platform_args,
+            name_final_stage=inputs.names_final_stage,
         )
         with dockerfile_to_build(dockerfile, copy.text) as built_from:
             return builder.build_layout(

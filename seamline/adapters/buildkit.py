@@ -50,6 +50,7 @@ def build_argv(
     layout: Path | None = None,
     add_hosts: Mapping[str, str] | None = None,
     fresh: bool = False,
+    fresh_stage: str = "",
 ) -> list[str]:
     """The ``buildctl build`` command line (the daemon's address goes in ``BUILDKIT_HOST``,
     see ``buildctl_env``): the Dockerfile frontend, the build context and
@@ -57,7 +58,8 @@ def build_argv(
     on the worker's network, those names in /etc/hosts), and an image output
     pushed to the tag's registry with its timestamps rewritten to ``source_date_epoch``;
     given ``layout``, the image goes to an OCI layout folder there instead, not pushed.
-    ``fresh`` builds every step anew (``--no-cache``): see ``BuildKitBuilder.build``."""
+    ``fresh`` builds every step anew (``--no-cache``), ``fresh_stage`` only that stage's
+    (see ``BuildKit.build``)."""
     path = Path(dockerfile)
     if not path.is_absolute():
         path = context / path
@@ -87,6 +89,8 @@ def build_argv(
         argv += ["--opt", f"label:{key}={value}"]
     if fresh:
         argv.append("--no-cache")
+    elif fresh_stage:
+        argv += ["--opt", f"no-cache={fresh_stage}"]
     output = f"type=image,name={tag},push=true,rewrite-timestamp=true"
     if layout is not None:
         output = f"type=oci,dest={layout},tar=false,rewrite-timestamp=true"
@@ -190,16 +194,18 @@ class BuildKit:
         labels: dict[str, str] | None = None,
         source_date_epoch: int = 0,
         layout: Path | None = None,
+        fresh_stage: str = "",
     ) -> str:
         """Build and push ``tag``, or, given ``layout``, write it to that OCI layout folder
         and push nothing; return its manifest digest.
 
-        A pushed build reuses no step of BuildKit's cache. The cache matches a step by
-        content, not by file times, and ``rewrite-timestamp`` only lowers times later than
-        the commit's: a step reused from a build made before this commit keeps that
-        build's (earlier) file times, which a fresh rebuild of the commit would not have.
-        Building every step anew, each file is the commit's time whatever the cache holds,
-        and no release reuses a layer another build made. Cache mounts still serve."""
+        ``fresh_stage`` (a stage name: seamline names a release's last stage) is built
+        without BuildKit's cache. The cache matches a step by content, not by file times,
+        and ``rewrite-timestamp`` only lowers times later than the commit's: a final
+        `COPY --from` reused from a build made before this commit (its binary identical to
+        that build's) would keep that build's earlier file times, which a fresh rebuild of
+        the commit would not have. The stages before it keep their cache, cache mounts
+        included."""
         return self._solve(
             context=context,
             dockerfile=dockerfile,
@@ -208,7 +214,7 @@ class BuildKit:
             labels=labels or {},
             source_date_epoch=source_date_epoch,
             layout=layout,
-            fresh=layout is None,
+            fresh_stage=fresh_stage,
         )
 
     def build_layout(
@@ -222,8 +228,8 @@ class BuildKit:
         source_date_epoch: int,
     ) -> str:
         """Build into the OCI layout folder ``layout``, pushing nothing, every step anew
-        as a pushed build is; the manifest digest, the one a push of the same build would
-        give."""
+        (``--no-cache``: what a builder with an empty cache would make); the manifest
+        digest, the one a push of the same build would give."""
         return self._solve(
             context=context,
             dockerfile=dockerfile,
@@ -246,6 +252,7 @@ class BuildKit:
         source_date_epoch: int,
         layout: Path | None = None,
         fresh: bool = False,
+        fresh_stage: str = "",
     ) -> str:
         with tempfile.TemporaryDirectory(prefix="seamline-buildkit-") as scratch:
             metadata = Path(scratch) / "metadata.json"
@@ -261,6 +268,7 @@ class BuildKit:
                 layout=layout,
                 add_hosts=self._add_hosts,
                 fresh=fresh,
+                fresh_stage=fresh_stage,
             )
             with heavy("image build"):
                 result = run(

@@ -89,6 +89,7 @@ class DockerEngine:
         labels: dict[str, str] | None = None,
         source_date_epoch: int = 0,
         layout: Path | None = None,
+        fresh_stage: str = "",
     ) -> str:
         """Build with the classic builder, `RUN` on the build network only (none unless
         given); return the image id. The

@@ -51,12 +51,15 @@ class ImageBuilder(Protocol):
         labels: dict[str, str] | None = None,
         source_date_epoch: int = 0,
         layout: Path | None = None,
+        fresh_stage: str = "",
     ) -> str:
         """Build ``tag`` and return the image id (the manifest digest when ``pushes``);
         ``source_date_epoch`` is the time a reproducible builder stamps everywhere.
         ``dockerfile`` may lie outside ``context`` (seamline's build copy of the
         repository's Dockerfile). ``layout``, for a builder that ``pushes`` only: the OCI
-        layout folder to write the image to instead of pushing it."""
+        layout folder to write the image to instead of pushing it. ``fresh_stage``: a
+        stage a reproducible builder builds without its cache (the classic builder, which
+        is not reproducible, ignores it)."""
         ...
 
     def has_image(self, reference: str) -> bool:

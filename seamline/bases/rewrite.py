@@ -15,7 +15,9 @@ image from Docker Hub, and its built-in frontend already reads the stable syntax
 mounts included). Instructions only BuildKit builds are listed, for the classic builder
 to refuse before it starts. For a build that releases nothing (``untrusted``), every
 ``RUN`` cache mount's id is written under ``seamline-untrusted/``
-(``seamline.bases.cache_mounts``): it never shares a cache with a release.
+(``seamline.bases.cache_mounts``): it never shares a cache with a release. With
+``name_final_stage``, the last stage gets a name if it has none (``FINAL_STAGE``), so
+BuildKit can be told to build that stage without its cache (``BuildCopy.final_stage``).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ _BUILDKIT_FLAGS = {
     "COPY": ("--link", "--parents", "--exclude"),
     "ADD": ("--link", "--parents", "--exclude", "--checksum", "--keep-git-dir"),
 }
+FINAL_STAGE = "seamline-final"
 _VARIABLE = re.compile(
     r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))"
 )
@@ -66,6 +69,7 @@ class BuildCopy:
     buildkit_only: tuple[str, ...] = ()  # "line N: ..." that only BuildKit builds
     cache_ids: tuple[str, ...] = ()  # "line N: id=..." per cache mount namespaced
     cache_refusals: tuple[str, ...] = ()  # "line N: why" per mount left unnamespaced
+    final_stage: str = ""  # the last stage's name, with ``name_final_stage``
 
 
 @dataclass(frozen=True)
@@ -84,12 +88,14 @@ def build_copy(
     resolve_platform_flags: bool = True,
     builtin_frontend: bool = False,
     untrusted: bool = False,
+    name_final_stage: bool = False,
 ) -> BuildCopy:
     """The build copy of the Dockerfile ``text`` and what changed in it. ``platform_args``
     resolve image names; ``resolve_platform_flags`` also writes them into ``--platform``
     values, for a builder that does not set them itself; ``builtin_frontend`` takes out a
     ``# syntax=`` directive naming Docker's own frontend (BuildKit builds with its own);
-    ``untrusted`` namespaces the ids of its cache mounts, listing what it cannot."""
+    ``untrusted`` namespaces the ids of its cache mounts, listing what it cannot;
+    ``name_final_stage`` names the last stage when it has no name."""
     lines = text.splitlines(keepends=True)
     directives, escape = _directives(lines)
     buildkit_only = [f"line {i + 1}: {d}" for i, d in enumerate(directives) if _key(d) == "syntax"]
@@ -99,6 +105,7 @@ def build_copy(
     bases: list[str] = []
     unmapped: list[str] = []
     problems: list[str] = []
+    last: tuple[_Instruction, list[str], str, str] | None = None  # step, flags, image, name
     for step in _instructions(lines, escape, skip=len(directives)):
         keyword, _, rest = step.text.strip().partition(" ")
         keyword = keyword.upper()
@@ -144,7 +151,14 @@ def build_copy(
                 ["FROM", *platform, mirror or image, *(["AS", name] if name else [])]
             )
             _replace(lines, step, written)
+        last = (step, platform, mirror or image, name)
         stages.append(name.lower() or str(len(stages)))
+    final_stage = ""
+    if name_final_stage and last is not None:
+        step, platform, image, final_stage = last
+        if not final_stage:
+            final_stage = _unused(FINAL_STAGE, stages)
+            _replace(lines, step, " ".join(["FROM", *platform, image, "AS", final_stage]))
     dropped = _drop_own_frontend(lines, directives) if builtin_frontend else []
     written = "".join(lines)
     cache_ids: tuple[str, ...] = ()
@@ -163,7 +177,14 @@ def build_copy(
         buildkit_only=tuple(buildkit_only),
         cache_ids=cache_ids,
         cache_refusals=cache_refusals,
+        final_stage=final_stage,
     )
+
+
+def _unused(name: str, stages: list[str]) -> str:
+    """``name``, or with a number after it, whichever no stage has."""
+    candidates = itertools.chain([name], (f"{name}-{n}" for n in itertools.count(2)))
+    return next(c for c in candidates if c not in stages)
 
 
 def _key(directive: str) -> str:

@@ -38,6 +38,7 @@ class BuildFacts:
     substituted: tuple[SubstitutedBase, ...] = ()
     builder: str = "docker"  # the image builder's kind: "docker" or "buildkit"
     source_date_epoch: int = 0  # the commit's time, every timestamp of a BuildKit image
+    final_stage: str = ""  # the build copy's last stage, when seamline named it
 
 
 def _digest_map(digest: str) -> dict[str, str]:
@@ -90,6 +91,7 @@ def slsa_provenance(facts: BuildFacts) -> dict[str, Any]:
                 "flowRunId": facts.flow_run_id,
                 "builder": facts.builder,
                 "sourceDateEpoch": facts.source_date_epoch,
+                **({"finalStage": facts.final_stage} if facts.final_stage else {}),
                 **facts.extra,
             },
             "resolvedDependencies": dependencies,

@@ -28,6 +28,9 @@ class RebuildInputs:
     build_args: dict[str, str]
     source_date_epoch: int
     substitutions: dict[str, str]  # the Dockerfile's base reference -> the mirror built from
+    # The build copy named its last stage (releases since that stage is built without the
+    # cache); the rebuild's copy must too: the name shows in the image's history.
+    names_final_stage: bool = False
 
 
 def _text(found: dict[str, Any], key: str, where: str) -> str:
@@ -70,6 +73,7 @@ def read_rebuild_inputs(predicate: dict[str, Any]) -> RebuildInputs:
         build_args={str(k): str(v) for k, v in args.items()},
         source_date_epoch=epoch,
         substitutions=substitutions,
+        names_final_stage=bool(internal.get("finalStage")),
     )
 
 

@@ -64,6 +64,10 @@ class BuiltImage:
     # The OCI layout folder the image was written to instead of the registry (a BuildKit
     # build of a run that releases nothing); empty otherwise. Removed when the run ends.
     layout: str = ""
+    # The build copy's last stage, named by seamline if unnamed and built without
+    # BuildKit's cache; empty when not asked for. A rebuild names it alike: the name shows
+    # in the image's history.
+    final_stage: str = ""
 
     @property
     def registry_ref(self) -> str:

@@ -59,6 +59,7 @@ def _seamline_build(
             build_args={},
             platform_args=builder.platform(),
             resolve_platform_flags=False,
+            name_final_stage=True,
         )
         with dockerfile_to_build(dockerfile, copy.text) as built_from:
             return builder.build(
@@ -68,6 +69,7 @@ def _seamline_build(
                 build_args={"PROBE_URL": "http://127.0.0.1:9/"},
                 labels=image_labels(repo=repo, commit=commit, commit_time=epoch, service="tiny"),
                 source_date_epoch=epoch,
+                fresh_stage=copy.final_stage,
             )
     finally:
         builder.close()
@@ -92,6 +94,7 @@ def _inputs(repo: str, commit: str, epoch: int, base: str) -> RebuildInputs:
         substituted=(SubstitutedBase(UPSTREAM, "", base, ""),),
         builder="buildkit",
         source_date_epoch=epoch,
+        final_stage="seamline-final",
     )
     return read_rebuild_inputs(slsa_provenance(facts))
 

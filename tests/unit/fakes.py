@@ -41,6 +41,7 @@ class FakeBuilder:
         labels: dict[str, str] | None = None,
         source_date_epoch: int = 0,
         layout: Path | None = None,
+        fresh_stage: str = "",
     ) -> str:
         self.builds.append(
             {
@@ -52,6 +53,7 @@ class FakeBuilder:
                 "labels": labels,
                 "epoch": source_date_epoch,
                 "layout": layout,
+                "fresh_stage": fresh_stage,
             }
         )
         if layout is not None:

@@ -384,3 +384,32 @@ def test_another_frontend_stays_for_buildkit_to_pull() -> None:
     text = "# syntax=example.com/frontends/dockerfile:2\nFROM scratch\n"
     result = build_copy(text, mapping=MAP, build_args={}, builtin_frontend=True)
     assert result.dropped == () and result.text == text
+
+
+def _named(text: str) -> BuildCopy:
+    return build_copy(text, mapping=MAP, build_args={}, name_final_stage=True)
+
+
+def test_the_last_stage_is_named_only_when_it_has_no_name() -> None:
+    unnamed = _named("FROM golang:1.26 AS build\nRUN true\nFROM scratch\nCOPY --from=build /a /a\n")
+    assert unnamed.final_stage == "seamline-final"
+    assert unnamed.text.splitlines()[2] == "FROM scratch AS seamline-final"
+    assert unnamed.text.splitlines()[0].endswith(" AS build")
+    named = _named("FROM golang:1.26 AS build\nFROM scratch AS Runtime\n")
+    assert named.final_stage == "Runtime" and "FROM scratch AS Runtime\n" in named.text
+    assert build_copy("FROM scratch\n", mapping=MAP, build_args={}).final_stage == ""
+    assert "seamline-final" not in build_copy("FROM scratch\n", mapping=MAP, build_args={}).text
+
+
+def test_the_final_stage_name_is_one_no_other_stage_has() -> None:
+    copy = _named("FROM scratch AS seamline-final\nFROM scratch\n")
+    assert copy.final_stage == "seamline-final-2"
+    assert copy.text == "FROM scratch AS seamline-final\nFROM scratch AS seamline-final-2\n"
+
+
+def test_a_continued_last_from_line_is_named_with_its_mirror() -> None:
+    copy = _named(f"FROM golang:1.26 AS build\nFROM \\\n  gcr.io/distroless/static@{PIN}\nUSER 1\n")
+    last = copy.text.splitlines()
+    assert copy.final_stage == "seamline-final"
+    assert any(line.endswith(" AS seamline-final") and "gcr.io" not in line for line in last)
+    assert last[-1] == "USER 1"

@@ -223,9 +223,13 @@ def test_a_layout_build_writes_the_folder_and_reads_the_digest_it_holds(
             build()
 
 
-def test_what_is_released_or_rebuilt_reuses_no_cached_step(tmp_path: Path) -> None:
+def test_a_release_builds_its_last_stage_and_a_rebuild_everything_anew(
+    tmp_path: Path,
+) -> None:
     """A cached step keeps the file times of the build that made it, which may predate the
-    commit; released and rebuilt images are built anew, a pull request's layout is not."""
+    commit: a release builds the stage it names without the cache (the stages before keep
+    theirs, cache mounts included), a rebuild builds every step anew, a pull request's
+    layout uses the cache."""
     calls = tmp_path / "calls"
     hex_ = "6" * 64
     body = f'echo "$@" >> {calls}\n' + _OCI_BUILDCTL.format(
@@ -234,13 +238,15 @@ def test_what_is_released_or_rebuilt_reuses_no_cached_step(tmp_path: Path) -> No
     builder = _builder(_script(tmp_path, body))
     (tmp_path / "Dockerfile").write_text("FROM scratch\n")
     common = {"context": tmp_path, "dockerfile": "Dockerfile", "build_args": {}}
-    builder.build(**common, tag=TAG)
+    builder.build(**common, tag=TAG, fresh_stage="seamline-final")
     builder.build(**common, tag=TAG, layout=tmp_path / "pr")
     builder.build_layout(**common, layout=tmp_path / "rebuild", labels={}, source_date_epoch=1)
-    released, pull_request, rebuilt = calls.read_text().splitlines()
-    assert "--no-cache" in released.split()
-    assert "--no-cache" not in pull_request.split()
-    assert "--no-cache" in rebuilt.split()
+    released, pull_request, rebuilt = (line.split() for line in calls.read_text().splitlines())
+    assert "no-cache=seamline-final" in _options(released, "--opt")
+    assert "--no-cache" not in released
+    assert "--no-cache" not in pull_request
+    assert not any(o.startswith("no-cache") for o in _options(pull_request, "--opt"))
+    assert "--no-cache" in rebuilt
 
 
 def test_it_holds_only_what_the_registry_it_pushes_to_serves() -> None:

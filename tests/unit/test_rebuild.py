@@ -5,6 +5,7 @@ from the provenance seamline attests."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -142,6 +143,16 @@ def test_the_provenance_gives_every_rebuild_input(tmp_path: Path) -> None:
     assert inputs.build_args == {"GO_BUILDER_IMAGE": "g:1"}
     assert inputs.source_date_epoch == 1767225600
     assert inputs.substitutions == {"example.org/busybox:1": MIRROR}
+    assert not inputs.names_final_stage  # recorded before releases named their last stage
+
+
+def test_a_release_that_named_its_last_stage_is_rebuilt_with_the_name(tmp_path: Path) -> None:
+    facts = dataclasses.replace(_facts(), final_stage="seamline-final")
+    predicate = slsa_provenance(facts)
+    assert predicate["buildDefinition"]["internalParameters"]["finalStage"] == "seamline-final"
+    assert "finalStage" not in slsa_provenance(_facts())["buildDefinition"]["internalParameters"]
+    inputs = verified_rebuild_inputs(_signer(tmp_path, predicate), REFERENCE)
+    assert inputs.names_final_stage
 
 
 def test_no_verified_provenance_on_the_digest_is_refused(tmp_path: Path) -> None:

@@ -93,6 +93,20 @@ def test_a_buildkit_release_pushes_as_it_builds(tmp_path: Path) -> None:
     assert built.registry_digest == DIGEST and built.layout == ""
 
 
+def test_a_buildkit_release_builds_its_last_stage_without_the_cache(tmp_path: Path) -> None:
+    release = FakeBuilder(pushes=True, digest=DIGEST, buildkit_frontend=True)
+    released = image.build(_ctx(tmp_path, releases=True), "catalog", builder=release, log=LOG)
+    pull_request = FakeBuilder(pushes=True, digest=DIGEST, buildkit_frontend=True)
+    ctx = _ctx(tmp_path, releases=False)
+    assert image.build(ctx, "catalog", builder=pull_request, log=LOG).final_stage == ""
+    assert released.final_stage == "seamline-final"  # the provenance records it
+    built, unnamed = release.builds[0], pull_request.builds[0]
+    assert built["fresh_stage"] == "seamline-final"
+    assert "FROM ${RUNTIME_IMAGE} AS seamline-final\n" in built["text"]
+    assert unnamed["fresh_stage"] == ""
+    assert "seamline-final" not in Path(unnamed["dockerfile"]).read_text()
+
+
 def test_a_docker_pull_request_stays_in_the_engine(tmp_path: Path) -> None:
     ctx = _ctx(tmp_path, releases=False, builder="docker")
     builder = FakeBuilder()
