@@ -25,7 +25,7 @@ from tasks.bump import bump_overlay
 from tasks.checkout import checkout
 from tasks.context import RunContext
 from tasks.evidence import publish_evidence, publish_failure
-from tasks.image import build_image, remove_layouts
+from tasks.image import build_image, remove_layouts, remove_orphan_layouts
 from tasks.preflight import preflight
 from tasks.push import push_image
 from tasks.sbom import make_sbom
@@ -63,14 +63,15 @@ def ci(
     """
     if reason:
         get_run_logger().info("started because: %s", reason)
+    run_id = str(flow_run.get_id())
     try:
         settings = (settings or Settings()).for_gitops(check_remote(gitops) if gitops else "")
+        remove_orphan_layouts(settings, run_id, get_run_logger())
         workspace = checkout(settings, repo, ref, branch or None)
         plan = preflight(settings, workspace, event, overlay, force)
     except SeamlineError as e:
         publish_failure(e)
         raise
-    run_id = str(flow_run.get_id())
     ctx = RunContext(
         settings=settings,
         workspace=workspace,

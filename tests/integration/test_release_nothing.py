@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from seamline.orchestration.api_access import api_client
 from seamline.orchestration.executors import executor_identities, nudge
 from seamline.orchestration.rest import PrefectRest
 from tests.integration.conftest import (
+    SEAMLINE,
     VULNERABLE,
     add_service,
     deployment_id,
@@ -128,3 +131,42 @@ def test_a_cancelled_pull_request_leaves_no_layout(
         120,
     )
     wait_for("the layouts removed", lambda: not layouts.exists(), 30)
+
+
+def test_a_killed_local_pull_requests_layout_is_removed_by_the_next_run(
+    stack_up: dict[str, Any], settings: Settings, tmp_path: Path
+) -> None:
+    """A `--local` run killed outright removes nothing and has no executor to reap it: the
+    next run removes the layout folder its gone process owned."""
+    source, _ = repo_copy(tmp_path)
+    remote = seed(source, tmp_path)
+    commit_change(remote, tmp_path, *go_comment("catalog"), branch="feature")
+    root = settings.state_dir / "layouts"
+    before = set(root.iterdir()) if root.is_dir() else set()
+    env = dict(os.environ, SEAMLINE_GITOPS_REMOTE=str(remote))
+    argv = [str(SEAMLINE), "run", "--repo", str(remote), "--ref", "feature"]
+    killed = subprocess.Popen(
+        [*argv, "--event", "pull_request", "--local"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+
+        def building() -> list[Path]:
+            found = set(root.iterdir()) - before if root.is_dir() else set()
+            return [f for f in found if f.is_dir() and any(f.glob("*/index.json"))]
+
+        wait_for("a layout written by the local run", lambda: bool(building()), 300)
+        (orphan,) = building()
+    finally:
+        os.killpg(killed.pid, signal.SIGKILL)
+        killed.wait()
+    assert orphan.is_dir()  # nothing of the killed run cleaned up after it
+    with api_client(settings) as client:  # nor ended its flow run
+        PrefectRest(client).set_state(orphan.name, "CRASHED", "killed by the test", force=True)
+    code, payload, stderr = pull_request(remote)
+    assert code == 0, stderr
+    assert not orphan.exists()
+    assert _layouts_gone(settings, payload)

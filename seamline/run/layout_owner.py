@@ -1,0 +1,77 @@
+"""Which process a run's OCI layout folders belong to, and removing those of processes
+that are gone.
+
+A run that releases nothing writes its images to ``.seamline/layouts/<run id>/``, and
+removes the folder when it ends; an executor removes it when it reaps a run's process that
+died first. A `--local` run killed outright has neither: its folder would stay, holding a
+pull request's images. So the run's process writes an owner file (its pid and the start
+time the kernel gives that pid) into the folder before building, and every CI run first
+removes the folders whose owner is gone. The start time tells a live owner from a new
+process that reuses its pid.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+OWNER_FILE = ".owner"
+
+
+def process_start(pid: int) -> str | None:
+    """The kernel's start time of process ``pid`` (clock ticks since boot), None if there
+    is no such process."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces and parentheses: count after its end.
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return fields[19] if len(fields) > 19 else None
+
+
+def claim(folder: Path) -> None:
+    """Make the run's layout folder ``folder``, owned by this process. The folder appears
+    with its owner file already in it (made aside, then renamed into place), so a run
+    sweeping at that moment never takes it for an orphan."""
+    if folder.is_dir():
+        return
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    aside = folder.with_name(f".{folder.name}.{uuid.uuid4().hex}.claim")
+    aside.mkdir()
+    pid = os.getpid()
+    (aside / OWNER_FILE).write_text(f"{pid} {process_start(pid)}\n")
+    try:
+        aside.rename(folder)
+    except OSError:  # another thread of this run claimed it first
+        shutil.rmtree(aside, ignore_errors=True)
+
+
+def _alive(folder: Path) -> bool:
+    try:
+        pid_text, start = (folder / OWNER_FILE).read_text().split()
+        pid = int(pid_text)
+    except (OSError, ValueError):
+        return False
+    return process_start(pid) == start
+
+
+def remove_orphans(root: Path, *, keep: str = "") -> list[str]:
+    """Remove every run layout folder under ``root`` whose owner process is gone (or that
+    records none), except run ``keep``'s; the run ids removed. Only folders named by a
+    run id are touched."""
+    if not root.is_dir():
+        return []
+    removed = []
+    for folder in sorted(root.iterdir()):
+        try:
+            run_id = str(uuid.UUID(folder.name))
+        except ValueError:
+            continue
+        if run_id != folder.name or run_id == keep or not folder.is_dir() or _alive(folder):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(run_id)
+    return removed
