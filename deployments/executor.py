@@ -53,6 +53,7 @@ from seamline.orchestration.log_delivery import deliver_spooled_logs
 from seamline.orchestration.rest import FlowRunView, PrefectRest
 from seamline.orchestration.run_end import announce_end
 from seamline.output.human import configure
+from tasks.orphans import remove_orphans
 
 log = logging.getLogger("seamline.executor")
 HEARTBEAT_S = 15.0
@@ -197,8 +198,10 @@ class Executor:
             del self.children[pid]
             self._settle(child, status)
             announce_end(self.settings, child.run_id)
-            # a process killed (cancelled, crashed) never reached its own clean-up
+            # a process killed (cancelled, crashed) never reached its own clean-up: its
+            # layout folders, and its sandboxes, where the code under test still runs
             shutil.rmtree(self.settings.run_layouts_dir(child.run_id), ignore_errors=True)
+            remove_orphans(self.settings, log)
             # what the child spooled while the API was away reaches it as the run ends
             self._deliver_spooled_logs()
 

@@ -25,7 +25,8 @@ from tasks.bump import bump_overlay
 from tasks.checkout import checkout
 from tasks.context import RunContext
 from tasks.evidence import publish_evidence, publish_failure
-from tasks.image import build_image, remove_layouts, remove_orphan_layouts
+from tasks.image import build_image, remove_layouts
+from tasks.orphans import remove_orphans
 from tasks.preflight import preflight
 from tasks.push import push_image
 from tasks.sbom import make_sbom
@@ -66,7 +67,7 @@ def ci(
     run_id = str(flow_run.get_id())
     try:
         settings = (settings or Settings()).for_gitops(check_remote(gitops) if gitops else "")
-        remove_orphan_layouts(settings, run_id, get_run_logger())
+        remove_orphans(settings, get_run_logger(), run_id=run_id)
         workspace = checkout(settings, repo, ref, branch or None)
         plan = preflight(settings, workspace, event, overlay, force)
     except SeamlineError as e:

@@ -15,9 +15,8 @@ from prefect.logging import get_run_logger
 from seamline.adapters.roles import ImageBuilder
 from seamline.bases.cache_mounts import PREFIX, refuse
 from seamline.bases.rewrite import BuildCopy, build_copy
-from seamline.config.settings import Settings
 from seamline.policy.image_output import image_output
-from seamline.run.layout_owner import claim, remove_orphans
+from seamline.run.layout_owner import claim
 from seamline.run.results import BuiltImage, SubstitutedBase
 from seamline.validate.image_ref import ImageRef
 from tasks import cache_keys
@@ -174,10 +173,3 @@ def remove_layouts(ctx: RunContext) -> None:
     """Remove the run's OCI layout folders: what a run that releases nothing built is
     gone when the run ends, whatever its outcome."""
     shutil.rmtree(ctx.layouts_dir, ignore_errors=True)
-
-
-def remove_orphan_layouts(settings: Settings, run_id: str, log: Log) -> None:
-    """Remove the layout folders of runs whose process is gone without removing them (a
-    `--local` run killed outright): a pull request's images do not outlive its run."""
-    for orphan in remove_orphans(settings.state_dir / "layouts", keep=run_id):
-        log.info("removed the OCI layout folder of run %s, whose process is gone", orphan)

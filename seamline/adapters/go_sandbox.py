@@ -33,6 +33,7 @@ from docker.types import Mount
 from seamline.adapters.go_toolchain import GO_ENV, lint_argv
 from seamline.errors import ServiceUnavailable, ToolFailed
 from seamline.tools.limits import heavy
+from seamline.tools.owner import owner_alive, owner_token
 from seamline.tools.process import CompletedRun, timed
 
 SANDBOX_UID = 65532
@@ -78,6 +79,9 @@ def checks_script(
     return _SCRIPT.format(bg="&" if side_by_side else "", lint="; ".join(lint))
 
 
+# The process a sandbox belongs to: when it is gone (a run killed or cancelled), nothing
+# would stop or remove its sandboxes, and the code under test would go on running.
+OWNER_LABEL = "dev.seamline.sandbox.owner"
 SRC = "/src"
 TMP = "/tmp"  # noqa: S108 - inside the container: a tmpfs of its own
 _SEED = 'cp -a "$GOCACHE"/. /seed/ 2>/dev/null; chown -R "$1" /seed'
@@ -209,6 +213,7 @@ class GoSandbox:
                 self._image,
                 ["sh", "-c", script, "checks", *rest],
                 detach=True,
+                labels={OWNER_LABEL: owner_token()},
                 user=f"{self.uid}:{self.uid}",
                 network_mode="none",
                 read_only=True,
@@ -278,6 +283,20 @@ class _Running:
     def __exit__(self, *_: object) -> None:
         with _Running._guard:
             _Running._count -= 1
+
+
+def remove_orphan_sandboxes(client: DockerClient) -> list[str]:
+    """Stop and remove every sandbox whose owner process is gone; their ids."""
+    removed = []
+    for container in client.containers.list(all=True, filters={"label": OWNER_LABEL}):
+        if owner_alive(container.labels.get(OWNER_LABEL, "")):
+            continue
+        try:
+            container.remove(force=True)
+        except docker.errors.NotFound:
+            continue  # removed meanwhile
+        removed.append(str(container.short_id))
+    return removed
 
 
 def _bind(source: Path, target: str, *, writable: bool = False) -> Mount:

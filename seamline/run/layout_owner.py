@@ -12,24 +12,13 @@ process that reuses its pid.
 
 from __future__ import annotations
 
-import os
 import shutil
 import uuid
 from pathlib import Path
 
+from seamline.tools.owner import owner_alive, owner_token
+
 OWNER_FILE = ".owner"
-
-
-def process_start(pid: int) -> str | None:
-    """The kernel's start time of process ``pid`` (clock ticks since boot), None if there
-    is no such process."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # The command name (field 2) may hold spaces and parentheses: count after its end.
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return fields[19] if len(fields) > 19 else None
 
 
 def claim(folder: Path) -> None:
@@ -41,8 +30,7 @@ def claim(folder: Path) -> None:
     folder.parent.mkdir(parents=True, exist_ok=True)
     aside = folder.with_name(f".{folder.name}.{uuid.uuid4().hex}.claim")
     aside.mkdir()
-    pid = os.getpid()
-    (aside / OWNER_FILE).write_text(f"{pid} {process_start(pid)}\n")
+    (aside / OWNER_FILE).write_text(owner_token() + "\n")
     try:
         aside.rename(folder)
     except OSError:  # another thread of this run claimed it first
@@ -51,11 +39,9 @@ def claim(folder: Path) -> None:
 
 def _alive(folder: Path) -> bool:
     try:
-        pid_text, start = (folder / OWNER_FILE).read_text().split()
-        pid = int(pid_text)
-    except (OSError, ValueError):
+        return owner_alive((folder / OWNER_FILE).read_text())
+    except OSError:
         return False
-    return process_start(pid) == start
 
 
 def remove_orphans(root: Path, *, keep: str = "") -> list[str]:

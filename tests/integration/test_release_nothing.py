@@ -9,10 +9,12 @@ import json
 import os
 import signal
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from seamline.adapters.docker_engine import DockerEngine
+from seamline.adapters.go_sandbox import OWNER_LABEL
 from seamline.config.settings import Settings
 from seamline.orchestration.api_access import api_client
 from seamline.orchestration.executors import executor_identities, nudge
@@ -170,3 +172,65 @@ def test_a_killed_local_pull_requests_layout_is_removed_by_the_next_run(
     assert code == 0, stderr
     assert not orphan.exists()
     assert _layouts_gone(settings, payload)
+
+
+def _asleep(running: list[Any]) -> bool:
+    """Catalog's sandbox alone still running, for over 20 s: its checks take a few."""
+    if len(running) != 1:
+        return False
+    (sandbox,) = running
+    sandbox.reload()
+    mounts = {m.get("Destination") for m in sandbox.attrs.get("Mounts", [])}
+    started = sandbox.attrs["State"]["StartedAt"][:26].rstrip("Z")
+    since = datetime.now(UTC) - datetime.fromisoformat(started).replace(tzinfo=UTC)
+    return "/src/app/catalog" in mounts and since.total_seconds() > 20
+
+
+SLEEPING_TEST = """package main
+
+import (
+\t"testing"
+\t"time"
+)
+
+func TestSleepsForAnHour(t *testing.T) { time.Sleep(time.Hour) }
+"""
+
+
+def test_cancelling_a_pull_request_stops_its_sandbox(
+    stack_up: dict[str, Any], settings: Settings, tmp_path: Path
+) -> None:
+    """A pull request's test that never ends: cancelling the run kills its process, and
+    the executor that reaps it stops the sandbox, which Docker, not the process, ran."""
+    source, _ = repo_copy(tmp_path)
+    remote = seed(source, tmp_path)
+    commit_change(remote, tmp_path, "app/catalog/sleep_test.go", SLEEPING_TEST, branch="feature")
+    deployment = deployment_id(settings, "seamline-ci", "ci")
+    parameters = {
+        "repo": str(remote),
+        "ref": "feature",
+        "event": "pull_request",
+        "gitops": str(remote),
+    }
+    engine = DockerEngine.connect(settings.docker_host)
+    try:
+
+        def sandboxes() -> list[Any]:
+            found = engine.client.containers.list(filters={"label": OWNER_LABEL})
+            return [c for c in found if c.status == "running"]
+
+        with api_client(settings) as client:
+            rest = PrefectRest(client)
+            run = rest.create_run(deployment, parameters=parameters, tags=["test"])
+            nudge(settings, executor_identities(rest).values())
+            # the other services' checks end; catalog's test sleeps on
+            wait_for("catalog's test asleep in its sandbox", lambda: _asleep(sandboxes()), 300)
+            assert rest.set_state(run.id, "CANCELLING", "cancelled by the test", force=True)
+        wait_for(
+            "the run cancelled",
+            lambda: (ended_run(settings, run.id) or {}).get("state", {}).get("type") == "CANCELLED",
+            120,
+        )
+        wait_for("the sandbox stopped and removed", lambda: not sandboxes(), 30)
+    finally:
+        engine.close()

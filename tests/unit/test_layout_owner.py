@@ -8,8 +8,12 @@ import subprocess
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
-from seamline.run.layout_owner import OWNER_FILE, claim, process_start, remove_orphans
+from seamline.adapters.go_sandbox import OWNER_LABEL, remove_orphan_sandboxes
+from seamline.run.layout_owner import OWNER_FILE, claim, remove_orphans
+from seamline.tools.owner import owner_alive, owner_token, process_start
 
 
 def _run_folder(root: Path, owner: str | None) -> Path:
@@ -70,3 +74,38 @@ def test_services_claiming_side_by_side_make_one_owned_folder(tmp_path: Path) ->
         list(pool.map(lambda _: claim(folder), range(32)))
     assert (folder / OWNER_FILE).read_text().split()[0] == str(os.getpid())
     assert [p.name for p in tmp_path.iterdir()] == [folder.name]
+
+
+def test_an_owner_token_names_a_live_process_and_nothing_else() -> None:
+    assert owner_alive(owner_token())
+    assert not owner_alive(f"{_dead_pid()} 1")
+    assert not owner_alive("garbled")
+
+
+class _Container:
+    def __init__(self, owner: str) -> None:
+        self.labels = {OWNER_LABEL: owner}
+        self.short_id = owner.split()[0]
+        self.removed = False
+
+    def remove(self, force: bool) -> None:
+        self.removed = force
+
+
+class _Containers:
+    def __init__(self, found: list[_Container]) -> None:
+        self.found = found
+        self.asked: dict[str, Any] = {}
+
+    def list(self, **kwargs: Any) -> list[_Container]:
+        self.asked = kwargs
+        return self.found
+
+
+def test_only_sandboxes_of_gone_owners_are_stopped_and_removed() -> None:
+    live, gone = _Container(owner_token()), _Container(f"{_dead_pid()} 5")
+    containers = _Containers([live, gone])
+    client = SimpleNamespace(containers=containers)
+    assert remove_orphan_sandboxes(client) == [gone.short_id]  # type: ignore[arg-type]
+    assert gone.removed and not live.removed
+    assert containers.asked == {"all": True, "filters": {"label": OWNER_LABEL}}
