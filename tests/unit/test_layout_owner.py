@@ -34,15 +34,16 @@ def test_a_claimed_folder_names_this_process_and_is_kept(tmp_path: Path) -> None
     mine = tmp_path / str(uuid.uuid4())
     claim(mine)
     claim(mine)  # a second service of the same run
-    pid, start = (mine / OWNER_FILE).read_text().split()
+    _, pid, start = (mine / OWNER_FILE).read_text().split()
     assert int(pid) == os.getpid() and start == process_start(os.getpid())
     assert remove_orphans(tmp_path) == [] and mine.is_dir()
     assert [p.name for p in tmp_path.iterdir()] == [mine.name]  # nothing left aside
 
 
 def test_folders_of_gone_owners_are_removed(tmp_path: Path) -> None:
-    dead = _run_folder(tmp_path, f"{_dead_pid()} 123\n")
-    reused = _run_folder(tmp_path, f"{os.getpid()} 1\n")  # this pid, another start time
+    boot = owner_token().split()[0]
+    dead = _run_folder(tmp_path, f"{boot} {_dead_pid()} 123\n")
+    reused = _run_folder(tmp_path, f"{boot} {os.getpid()} 1\n")  # this pid, another start
     unowned = _run_folder(tmp_path, None)
     garbled = _run_folder(tmp_path, "not a pid\n")
     removed = remove_orphans(tmp_path)
@@ -72,20 +73,22 @@ def test_services_claiming_side_by_side_make_one_owned_folder(tmp_path: Path) ->
     folder = tmp_path / str(uuid.uuid4())
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(lambda _: claim(folder), range(32)))
-    assert (folder / OWNER_FILE).read_text().split()[0] == str(os.getpid())
+    assert (folder / OWNER_FILE).read_text().split()[1] == str(os.getpid())
     assert [p.name for p in tmp_path.iterdir()] == [folder.name]
 
 
 def test_an_owner_token_names_a_live_process_and_nothing_else() -> None:
+    boot = owner_token().split()[0]
     assert owner_alive(owner_token())
-    assert not owner_alive(f"{_dead_pid()} 1")
+    assert not owner_alive(f"{boot} {_dead_pid()} 1")
     assert not owner_alive("garbled")
+    assert owner_alive(f"another-machine {_dead_pid()} 1")  # not judged from here
 
 
 class _Container:
     def __init__(self, owner: str) -> None:
         self.labels = {OWNER_LABEL: owner}
-        self.short_id = owner.split()[0]
+        self.short_id = owner.split()[1]
         self.removed = False
 
     def remove(self, force: bool) -> None:
@@ -103,7 +106,8 @@ class _Containers:
 
 
 def test_only_sandboxes_of_gone_owners_are_stopped_and_removed() -> None:
-    live, gone = _Container(owner_token()), _Container(f"{_dead_pid()} 5")
+    boot = owner_token().split()[0]
+    live, gone = _Container(owner_token()), _Container(f"{boot} {_dead_pid()} 5")
     containers = _Containers([live, gone])
     client = SimpleNamespace(containers=containers)
     assert remove_orphan_sandboxes(client) == [gone.short_id]  # type: ignore[arg-type]
