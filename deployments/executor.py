@@ -22,8 +22,6 @@ import gc
 import importlib
 import logging
 import os
-import select
-import shutil
 import signal
 import socket
 import sys
@@ -42,6 +40,7 @@ from seamline.adapters.tls import tls_context
 from seamline.config.settings import Settings
 from seamline.errors import SeamlineError
 from seamline.orchestration.api_access import api_client, undelivered_logs
+from seamline.orchestration.datagrams import bind_wake, sleep_until_woken
 from seamline.orchestration.executors import (
     WORK_POOL,
     ExecutorIdentity,
@@ -102,18 +101,8 @@ class Executor:
             code=code_fingerprint(),
             settings=settings_fingerprint(settings),
         )
-        self.wake = self._bind_wake()
+        self.wake = bind_wake(wake_socket(self.settings, self.name))
         self.stopping = False
-
-    def _bind_wake(self) -> socket.socket:
-        path = wake_socket(self.settings, self.name)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.unlink(missing_ok=True)
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        sock.bind(str(path))
-        os.chmod(path, 0o600)
-        sock.setblocking(False)
-        return sock
 
     def start(self) -> None:
         ids = register(self.rest, self.settings)
@@ -152,13 +141,7 @@ class Executor:
         deliver_spooled_logs(spool, lambda: api_client(self.settings, timeout=5))
 
     def _sleep(self) -> None:
-        ready, _, _ = select.select([self.wake], [], [], self.settings.executor_poll_s)
-        if ready:
-            try:
-                while self.wake.recv(64):
-                    pass
-            except BlockingIOError:
-                pass
+        sleep_until_woken(self.wake, self.settings.executor_poll_s)
 
     def _claim_due_runs(self) -> None:
         for run in self.rest.scheduled_runs(WORK_POOL):
@@ -197,10 +180,9 @@ class Executor:
                 continue
             del self.children[pid]
             self._settle(child, status)
-            announce_end(self.settings, child.run_id)
+            announce_end(self.settings, child.run_id)  # a crashed or cancelled run's end
             # a process killed (cancelled, crashed) never reached its own clean-up: its
             # layout folders, and its sandboxes, where the code under test still runs
-            shutil.rmtree(self.settings.run_layouts_dir(child.run_id), ignore_errors=True)
             remove_orphans(self.settings, log)
             # what the child spooled while the API was away reaches it as the run ends
             self._deliver_spooled_logs()
@@ -253,7 +235,6 @@ def _child(executor: Executor, run: FlowRunView, flow: Any) -> None:
 
         flow_run = load_flow_run(UUID(run.id))
         run_flow(flow, flow_run=flow_run, return_type="state")
-        announce_end(settings, run.id)  # its final state is set
         # The run's last records now, not at the next batch: `seamline run` is waiting for
         # the flow's closing record before it prints the outcome.
         from prefect.logging.handlers import APILogWorker

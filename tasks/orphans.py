@@ -18,7 +18,7 @@ def remove_orphans(settings: Settings, log: Log, *, run_id: str = "") -> None:
     """Remove the layout folders and sandboxes of gone processes (never run ``run_id``'s).
     A Docker Engine out of reach leaves the sandboxes to a later run: a run needing it
     says so itself."""
-    for orphan in remove_orphan_layouts(settings.state_dir / "layouts", keep=run_id):
+    for orphan in remove_orphan_layouts(settings.layouts_dir, keep=run_id):
         log.info("removed the OCI layout folder of run %s, whose process is gone", orphan)
     try:
         engine = DockerEngine.connect(settings.docker_host, timeout=30)

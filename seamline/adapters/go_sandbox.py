@@ -1,5 +1,6 @@
 """The sandbox where a repository's own code runs: `go build`, `go vet`, golangci-lint and
-`go test`, side by side, in a container of the Go builder image.
+`go test`, in a container of the Go builder image (side by side when no other sandbox of
+this process is running, else one after another).
 
 Code under test is not trusted (a pull request runs it). In the sandbox it runs as a
 non-root user, with no network (no registry, no Prefect API, no module proxy), no Docker
@@ -9,7 +10,8 @@ service's folder since the baseline commit. It can write only to a tmpfs, to its
 lint build caches, and to the folder that receives the checks' output. Modules are
 downloaded beforehand, on the host, by `go mod download` (which fetches code but runs
 none), and mounted read-only. Build caches are kept per trust class, so a pull request
-cannot plant build results that a trusted run would reuse.
+cannot plant build results that a trusted run would reuse. Each sandbox is labelled with
+its owner process; once that process is gone, ``remove_orphan_sandboxes`` stops it.
 """
 
 from __future__ import annotations

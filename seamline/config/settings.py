@@ -258,10 +258,16 @@ class Settings(BaseSettings):
         """The stack's buildkitd: its state, config, and (in a 0700 folder) its socket."""
         return self.state_dir / "buildkit"
 
+    @property
+    def layouts_dir(self) -> Path:
+        """Where runs that release nothing keep their OCI layout folders, one per run."""
+        return self.state_dir / "layouts"
+
     def run_layouts_dir(self, flow_run_id: str) -> Path:
         """A run's OCI layout folders (one per service) when it releases nothing: removed
-        when the run ends, or by the executor when the run's process dies first."""
-        return self.state_dir / "layouts" / flow_run_id
+        when the run ends, by the executor when the run's process dies first, or else by
+        the next run (``seamline.run.layout_owner``)."""
+        return self.layouts_dir / flow_run_id
 
     def buildkit_address(self) -> str:
         return self.buildkit_host or f"unix://{self.local_buildkit_dir / 'run' / 'buildkitd.sock'}"

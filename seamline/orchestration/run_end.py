@@ -10,8 +10,6 @@ lost or forged one costs nothing but a poll.
 
 from __future__ import annotations
 
-import os
-import select
 import socket
 import time
 import uuid
@@ -20,6 +18,7 @@ from types import TracebackType
 from typing import Any
 
 from seamline.config.settings import Settings
+from seamline.orchestration.datagrams import bind_wake, sleep_until_woken
 
 
 def end_socket(settings: Settings, run_id: str) -> Path:
@@ -49,17 +48,7 @@ class RunEndListener:
 
     def __enter__(self) -> RunEndListener:
         try:
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-            self._path.unlink(missing_ok=True)
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-            try:
-                sock.bind(str(self._path))
-                os.chmod(self._path, 0o600)
-                sock.setblocking(False)
-            except OSError:
-                sock.close()
-                raise
-            self._sock = sock
+            self._sock = bind_wake(self._path)
         except OSError:
             self._sock = None
         return self
@@ -69,15 +58,7 @@ class RunEndListener:
         if self._sock is None:
             time.sleep(timeout)
             return False
-        ready, _, _ = select.select([self._sock], [], [], timeout)
-        if not ready:
-            return False
-        try:
-            while self._sock.recv(64):
-                pass
-        except BlockingIOError:
-            pass
-        return True
+        return sleep_until_woken(self._sock, timeout)
 
     def __exit__(
         self,

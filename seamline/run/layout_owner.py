@@ -4,10 +4,9 @@ that are gone.
 A run that releases nothing writes its images to ``.seamline/layouts/<run id>/``, and
 removes the folder when it ends; an executor removes it when it reaps a run's process that
 died first. A `--local` run killed outright has neither: its folder would stay, holding a
-pull request's images. So the run's process writes an owner file (its pid and the start
-time the kernel gives that pid) into the folder before building, and every CI run first
-removes the folders whose owner is gone. The start time tells a live owner from a new
-process that reuses its pid.
+pull request's images. So the run's process writes an owner file (``seamline.tools.owner``:
+the boot, its pid and that pid's start time) into the folder before building, and every
+CI run first removes the folders whose owner is gone.
 """
 
 from __future__ import annotations
